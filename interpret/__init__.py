@@ -1,0 +1,1 @@
+"""Visualization, attribution, synthesis and adversarial attacks (see the open issues)."""

@@ -1,0 +1,1 @@
+"""MDPs, tabular methods, DQN and policy gradients (see the open issues)."""

@@ -1,0 +1,64 @@
+"""`python -m train [RECIPE] [--workdir DIR] [--config.KEY=VALUE ...]` and `python -m train --list`."""
+
+import argparse
+import os
+import sys
+
+from train import configs
+from train.errors import UserError
+from train.overrides import apply_overrides
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message
+        raise UserError(f"{message} (python -m train --help)")
+
+
+def parse_args(argv: list[str]):
+    parser = _Parser(prog="python -m train", description="Train a jaxzoo recipe.",
+                     epilog="Any recipe field can be overridden: --config.optimizer.learning_rate=1e-3")
+    parser.add_argument("recipe", nargs="?", default=configs.DEFAULT, help=f"recipe name (default {configs.DEFAULT})")
+    parser.add_argument("--workdir", help="run directory (default runs/RECIPE); rerunning resumes it")
+    parser.add_argument("--list", action="store_true", help="list recipes and exit")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args, rest = parser.parse_known_args(argv)
+    overrides = {}
+    it = iter(rest)
+    for arg in it:
+        if not arg.startswith("--config."):
+            raise UserError(f"unrecognized argument '{arg}'; overrides look like --config.KEY=VALUE")
+        key, sep, value = arg[len("--config."):].partition("=")
+        if not sep:
+            value = next(it, None)
+            if value is None:
+                raise UserError(f"--config.{key} needs a value: --config.{key}=VALUE")
+        overrides[key] = value
+    return args, overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args, overrides = parse_args(sys.argv[1:] if argv is None else argv)
+        if args.list:
+            for name in configs.names():
+                marker = " (default)" if name == configs.DEFAULT else ""
+                print(f"{name:24s} {configs.describe(name)}{marker}")
+            return 0
+        config = apply_overrides(configs.get_config(args.recipe), overrides)
+        workdir = args.workdir or os.path.join("runs", args.recipe)
+        from train.loop import run  # jax and the data stack load only when training
+
+        summary = run(args.recipe, config, workdir, progress=not args.no_progress)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(format_summary(summary, workdir))
+    return 0
+
+
+def format_summary(summary: dict, workdir: str) -> str:
+    """One human-readable line: test metrics, steps, time, where the run lives."""
+    test = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in sorted(summary["test"].items()))
+    resumed = f", resumed from step {summary['resumed_from_step']}" if summary["resumed_from_step"] else ""
+    return (f"{summary['recipe']}: {test} | {summary['steps']} steps{resumed}, {summary['wall_time_s']:.1f} s "
+            f"(compile {summary['compile_time_s']:.1f} s) | {workdir}")

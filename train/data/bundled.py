@@ -1,0 +1,151 @@
+"""TFDS builders for the datasets that ship with jaxzoo.
+
+Each builder generates its data locally from a package already installed (scikit-learn,
+mnist1d, the standard library, scikit-image) and stores it as array_record, so neither
+TensorFlow nor a network is needed. They are not entered in TFDS's global registry
+(`skip_registration`), so their names cannot clash with catalog datasets; `train.data`
+keeps its own table of them in `BUNDLED`.
+"""
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+_VERSION = tfds.core.Version("1.0.0")
+
+
+class _Bundled(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """Shared plumbing: `features()` describes one example, `splits()` returns {split: examples}."""
+
+    VERSION = _VERSION
+    DESCRIPTION = ""
+    HOMEPAGE = None
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("file_format", "array_record")
+        super().__init__(**kwargs)
+
+    def _info(self):
+        return tfds.core.DatasetInfo(builder=self, description=self.DESCRIPTION, features=self.features(),
+                                     homepage=self.HOMEPAGE)
+
+    def _split_generators(self, dl_manager):
+        return {name: self._generate_examples(examples) for name, examples in self.splits().items()}
+
+    def _generate_examples(self, examples):
+        for i, example in enumerate(examples):
+            yield i, example
+
+    def features(self):
+        raise NotImplementedError
+
+    def splits(self):
+        raise NotImplementedError
+
+
+def _image_label_examples(images, labels):
+    return [{"image": x, "label": int(y)} for x, y in zip(images, labels)]
+
+
+class Digits(_Bundled):
+    """scikit-learn's 1,797 handwritten digits: 8x8x1 float32 in [0, 1], stratified 80/20 split."""
+
+    name = "digits"
+    DESCRIPTION = "UCI optical digits via sklearn.datasets.load_digits; fixed stratified 80/20 train/test split."
+
+    def features(self):
+        return tfds.features.FeaturesDict({
+            "image": tfds.features.Tensor(shape=(8, 8, 1), dtype=np.float32),
+            "label": tfds.features.ClassLabel(num_classes=10),
+        })
+
+    def splits(self):
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        digits = load_digits()
+        images = (digits.images / 16.0).astype(np.float32)[..., None]
+        x_tr, x_te, y_tr, y_te = train_test_split(images, digits.target, test_size=0.2,
+                                                  stratify=digits.target, random_state=0)
+        return {"train": _image_label_examples(x_tr, y_tr), "test": _image_label_examples(x_te, y_te)}
+
+
+class Mnist1d(_Bundled):
+    """MNIST-1D (Greydanus 2020) from the `mnist1d` generator's default arguments: 4,000/1,000
+    signals of shape (40, 1)."""
+
+    name = "mnist1d"
+    DESCRIPTION = "MNIST-1D generated locally with mnist1d.data.make_dataset(get_dataset_args())."
+    HOMEPAGE = "https://github.com/greydanus/mnist1d"
+
+    def features(self):
+        return tfds.features.FeaturesDict({
+            "signal": tfds.features.Tensor(shape=(40, 1), dtype=np.float32),
+            "label": tfds.features.ClassLabel(num_classes=10),
+        })
+
+    def splits(self):
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        data = make_dataset(get_dataset_args())
+        as_signal = lambda x: np.asarray(x, np.float32)[..., None]
+        return {
+            split: [{"signal": s, "label": int(y)} for s, y in zip(as_signal(data[x]), data[y])]
+            for split, x, y in (("train", "x", "y"), ("test", "x_test", "y_test"))
+        }
+
+
+PYDOC_CHUNK = 4096
+
+
+class PydocTopics(_Bundled):
+    """The English prose of Python's bundled reference docs (`pydoc_data.topics`), topics in
+    sorted order joined by blank lines, split 90/5/5 by position into train/validation/test.
+    Stored as chunks of at most 4,096 characters with their position; `train.data.load_text`
+    joins them back."""
+
+    name = "pydoc_topics"
+    DESCRIPTION = "pydoc_data.topics prose for character-level language models."
+
+    def features(self):
+        return tfds.features.FeaturesDict({"index": np.int32, "text": tfds.features.Text()})
+
+    def splits(self):
+        from pydoc_data.topics import topics
+
+        corpus = "\n\n".join(topics[key] for key in sorted(topics))
+        a, b = int(0.9 * len(corpus)), int(0.95 * len(corpus))
+        parts = {"train": corpus[:a], "validation": corpus[a:b], "test": corpus[b:]}
+        return {
+            split: [{"index": i // PYDOC_CHUNK, "text": text[i:i + PYDOC_CHUNK]}
+                    for i in range(0, len(text), PYDOC_CHUNK)]
+            for split, text in parts.items()
+        }
+
+
+SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "brick", "grass", "gravel")
+
+
+class SampleImages(_Bundled):
+    """scikit-image's bundled photographs (astronaut, chelsea, coffee, rocket) and textures
+    (brick, grass, gravel) as uint8 RGB arrays of their native sizes; grey textures are
+    repeated over three channels. One split, `train`."""
+
+    name = "sample_images"
+    DESCRIPTION = "skimage.data photographs and textures for visualization and style transfer."
+
+    def features(self):
+        return tfds.features.FeaturesDict({
+            "image": tfds.features.Tensor(shape=(None, None, 3), dtype=np.uint8, encoding="zlib"),
+            "name": tfds.features.Text(),
+        })
+
+    def splits(self):
+        import skimage.data
+
+        def rgb(image):
+            return np.repeat(image[..., None], 3, axis=-1) if image.ndim == 2 else image
+
+        return {"train": [{"image": rgb(getattr(skimage.data, n)()), "name": n} for n in SAMPLE_IMAGES]}
+
+
+BUNDLED = {cls.name: cls for cls in (Digits, Mnist1d, PydocTopics, SampleImages)}

@@ -1,0 +1,112 @@
+"""Dataset registry: the bundled builders first, then the TFDS catalog.
+
+`load(name, split)` returns a whole split as a dict of numpy arrays (every dataset here
+fits in memory); `load_text(name, split)` returns a text corpus as one string. Images come
+back as float32 NHWC in [0, 1], labels as int32.
+"""
+
+import os
+
+import numpy as np
+
+from train.data.bundled import BUNDLED
+from train.errors import DatasetUnavailable
+
+_ALTERNATIVES = f"bundled datasets that need no download: {', '.join(sorted(BUNDLED))}"
+
+
+def data_dir(path: str | None = None) -> str:
+    """The TFDS data directory: `path` if given, else $TFDS_DATA_DIR, else ~/tensorflow_datasets."""
+    return os.path.expanduser(path or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets")
+
+
+def builder(name: str, path: str | None = None):
+    """A prepared TFDS builder for `name`; bundled datasets are generated on first use."""
+    import tensorflow_datasets as tfds
+
+    directory = data_dir(path)
+    if name in BUNDLED:
+        b = BUNDLED[name](data_dir=directory)
+        if not b.is_prepared():
+            print(f"Preparing bundled dataset '{name}' in {directory} (once) ...", flush=True)
+            tfds.disable_progress_bar()
+            b.download_and_prepare()
+        return b
+    try:
+        b = tfds.builder(name, data_dir=directory)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise DatasetUnavailable(f"unknown dataset '{name}': not bundled and not in the TFDS catalog; "
+                                 f"{_ALTERNATIVES}") from None
+    if not b.is_prepared():
+        if not _has_tensorflow():
+            raise DatasetUnavailable(
+                f"TFDS catalog dataset '{name}' is not prepared in {directory} and building it needs "
+                f"TensorFlow: pip install -e '.[tf]' (and a network), or point --config.data_dir at a "
+                f"prepared copy; {_ALTERNATIVES}")
+        try:
+            b.download_and_prepare()
+        except Exception as e:  # offline, blocked, or a failed download: one line, not a traceback
+            raise DatasetUnavailable(
+                f"could not download and prepare TFDS dataset '{name}' into {directory} "
+                f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else 'no message'}); run "
+                f"`tfds build {name}` on a machine with a network and pass --config.data_dir; "
+                f"{_ALTERNATIVES}") from None
+    return b
+
+
+def _has_tensorflow() -> bool:
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _records(name: str, split: str, path: str | None) -> list[dict]:
+    b = builder(name, path)
+    if split not in b.info.splits:
+        raise DatasetUnavailable(f"dataset '{name}' has no split '{split}'; its splits are "
+                                 f"{', '.join(sorted(b.info.splits))}")
+    if b.info.file_format.value == "array_record":
+        source = b.as_data_source(split=split)
+        return source.__getitems__(list(range(len(source))))
+    if not _has_tensorflow():
+        raise DatasetUnavailable(f"TFDS dataset '{name}' is stored as {b.info.file_format.value}, which "
+                                 f"needs TensorFlow to read: pip install -e '.[tf]'")
+    import tensorflow_datasets as tfds
+
+    return list(tfds.as_numpy(b.as_dataset(split=split)))
+
+
+def load(name: str, split: str, path: str | None = None) -> dict[str, np.ndarray]:
+    """The whole `split` of dataset `name` as numpy arrays keyed like its TFDS features.
+
+    `image`: float32 `(N, H, W, C)` in [0, 1] (uint8 images are divided by 255);
+    `label`: int32 `(N,)`; other features are stacked as stored. String features and
+    images of differing sizes are kept as lists.
+    """
+    records = _records(name, split, path)
+    out = {}
+    for key in records[0]:
+        values = [r[key] for r in records]
+        shapes = {np.shape(v) for v in values}
+        if isinstance(values[0], (bytes, str)) or len(shapes) > 1:
+            out[key] = [v.decode() if isinstance(v, bytes) else v for v in values]
+            continue
+        array = np.stack(values)
+        if key == "image" and array.dtype == np.uint8:
+            array = array.astype(np.float32) / 255.0
+        elif key == "label":
+            array = array.astype(np.int32)
+        out[key] = array
+    return out
+
+
+def load_text(name: str, split: str, path: str | None = None) -> str:
+    """A text corpus split as one string (records joined in their `index` order)."""
+    records = _records(name, split, path)
+    if "text" not in records[0]:
+        raise DatasetUnavailable(f"dataset '{name}' has no 'text' feature; text datasets: pydoc_topics, "
+                                 f"or a TFDS text dataset such as tiny_shakespeare")
+    records = sorted(records, key=lambda r: r.get("index", 0))
+    return "".join(r["text"].decode() if isinstance(r["text"], bytes) else r["text"] for r in records)

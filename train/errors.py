@@ -1,0 +1,17 @@
+"""Errors that mean "the user asked for something that cannot be done", not a bug.
+
+Entry points catch `UserError`, print its one-line message and exit non-zero; anything
+else is a bug and keeps its traceback.
+"""
+
+
+class UserError(Exception):
+    """A mistake in the command, config or environment, with a one-line, actionable message."""
+
+
+class DatasetUnavailable(UserError):
+    """The dataset is unknown, or needs TensorFlow / a network / a prepared data_dir to load."""
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""

@@ -1,0 +1,192 @@
+"""The one training loop: progress, logging, evaluation, checkpoint/resume, NaN stop.
+
+Workdir layout (DESIGN.md, "Entry points"): `summary.json`, `metrics.jsonl` (one line per
+log or eval step), `checkpoints/` (orbax).
+"""
+
+import json
+import math
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from tqdm.auto import tqdm
+
+from train.checkpoint import Checkpointer
+from train.errors import TrainingDiverged, UserError
+from train.optim import make_optimizer
+from train.steps import make_eval_step, make_train_step, mean_over_batches
+from train.tasks import make_task
+
+
+def write_json_atomic(path: str, obj) -> None:
+    """Write JSON to `path` through a temporary file and a rename: never half-written."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+class MetricsLog:
+    """Appends one JSON line per record to `metrics.jsonl`; on resume at step `s` it first
+    drops records past `s`, so the log always matches the checkpoint it continues from."""
+
+    def __init__(self, path: str, resume_step: int):
+        self.path = path
+        if os.path.exists(path):
+            with open(path) as f:
+                kept = [line for line in f if line.strip() and json.loads(line)["step"] <= resume_step]
+            with open(f"{path}.tmp", "w") as f:
+                f.writelines(kept)
+            os.replace(f"{path}.tmp", path)
+
+    def write(self, step: int, metrics: dict) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"step": step, **metrics}) + "\n")
+
+
+def _validate(config: ml_collections.ConfigDict) -> None:
+    for key in ("num_steps", "batch_size", "eval_batch_size", "log_every", "checkpoint_every"):
+        if config[key] <= 0:
+            raise UserError(f"--config.{key} must be a positive integer; got {config[key]}")
+    if config.eval_every < 0:
+        raise UserError(f"--config.eval_every must be >= 0 (0 disables periodic evaluation); got {config.eval_every}")
+
+
+def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: bool = True) -> dict:
+    """Train `config` in `workdir` (resuming from its latest checkpoint) and return the summary.
+
+    A run that already reached `num_steps` is not retrained: its checkpoint is evaluated.
+    Raises `UserError` for bad configs, unavailable data, a checkpoint that does not match,
+    a NaN/inf loss (`TrainingDiverged`, last good checkpoint kept) and Ctrl-C (after saving).
+    """
+    _validate(config)
+    start_time = time.perf_counter()
+    os.makedirs(workdir, exist_ok=True)
+    task = make_task(config)
+    tx, schedule = make_optimizer(config.optimizer, config.num_steps)
+    init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
+    state = task.create_state(init_rng, tx)
+
+    ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
+    try:
+        start = 0
+        if ckpt.latest_step() is not None:
+            state, _ = ckpt.restore(state)
+            start = int(state.step)
+        eval_step = jax.jit(make_eval_step(task.eval_metrics))
+
+        def evaluate(state, split):
+            means = mean_over_batches(eval_step, state, task.eval_batches(split))
+            return {f"{split}_{k}": v for k, v in means.items()}
+
+        loop = _Loop(task, config, recipe, ckpt, MetricsLog(os.path.join(workdir, "metrics.jsonl"), start),
+                     evaluate, progress)
+        state = loop.train(state, start, make_train_step(task.loss_fn, schedule), step_rng)
+        summary = {
+            "recipe": recipe,
+            "steps": int(state.step),
+            "resumed_from_step": start,
+            "compile_time_s": round(loop.compile_s, 3),
+            "train": loop.last_train,
+            "test": evaluate(state, config.test_split),
+            "wall_time_s": round(time.perf_counter() - start_time, 3),
+            "devices": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
+            "config": config.to_dict(),
+        }
+    finally:
+        ckpt.close()
+    write_json_atomic(os.path.join(workdir, "summary.json"), summary)
+    return summary
+
+
+class _Loop:
+    """The step loop of one `run`: holds what the loop body needs between syncs."""
+
+    def __init__(self, task, config, recipe, ckpt, log, evaluate, progress):
+        self.task, self.config, self.recipe, self.ckpt, self.log = task, config, recipe, ckpt, log
+        self.evaluate, self.progress = evaluate, progress
+        self.compile_s, self.last_train = 0.0, {}
+        self.pending = []  # device metrics since the last log line
+        self.checked = 0   # how many of `pending` are known finite
+
+    def save(self, state) -> None:
+        step = int(state.step)
+        self.ckpt.save(step, state, {"step": step, "recipe": self.recipe, "config": self.config.to_dict(),
+                                     **self.task.meta()})
+
+    def check_finite(self, step: int) -> None:
+        """Host sync: raise `TrainingDiverged` if any loss since the last check is NaN/inf."""
+        if self.checked == len(self.pending):
+            return
+        losses = np.asarray(jax.device_get(jnp.stack([m["loss"] for m in self.pending[self.checked:]])))
+        self.checked = len(self.pending)
+        if not np.all(np.isfinite(losses)):
+            last = self.ckpt.latest_step()
+            kept = f"last good checkpoint: step {last}" if last is not None else "no checkpoint was written"
+            raise TrainingDiverged(
+                f"loss became {losses[~np.isfinite(losses)][0]} by step {step}; {kept} in {self.ckpt.directory}; "
+                f"lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm")
+
+    def flush_log(self, step: int) -> dict:
+        means = {k: float(v) for k, v in jax.device_get(jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)),
+                                                                     *self.pending)).items()}
+        self.pending, self.checked = [], 0
+        self.log.write(step, means)
+        return means
+
+    def train(self, state, start: int, train_step, rng):
+        config = self.config
+        if start >= config.num_steps:
+            return state
+        batches = self.task.train_batches(start)
+        first = next(batches)
+        t0 = time.perf_counter()
+        step_fn = jax.jit(train_step, donate_argnums=0).lower(state, first, rng).compile()
+        self.compile_s = time.perf_counter() - t0
+        bar = tqdm(total=config.num_steps, initial=start, desc=self.recipe, unit="step", disable=not self.progress,
+                   dynamic_ncols=True)
+        try:
+            batch = first
+            for step in range(start + 1, config.num_steps + 1):
+                state, metrics = step_fn(state, batch, rng)
+                self.pending.append(metrics)
+                bar.update(1)
+                is_log = step % config.log_every == 0 or step == config.num_steps
+                is_eval = config.eval_every and step % config.eval_every == 0
+                is_ckpt = step % config.checkpoint_every == 0 or step == config.num_steps
+                if is_log or is_eval or is_ckpt:
+                    self.check_finite(step)
+                if is_log:
+                    self.last_train = self.flush_log(step)
+                    bar.set_postfix(loss=f"{self.last_train['loss']:.4f}", refresh=False)
+                if is_eval:
+                    scores = self.evaluate(state, config.eval_split)
+                    self.log.write(step, scores)
+                    bar.set_postfix(loss=f"{self.last_train.get('loss', math.nan):.4f}",
+                                    **{k: f"{v:.4f}" for k, v in scores.items()}, refresh=False)
+                if is_ckpt:
+                    self.save(state)
+                if step < config.num_steps:
+                    batch = next(batches)
+        except KeyboardInterrupt:
+            bar.close()
+            raise UserError(self._interrupted(state)) from None
+        bar.close()
+        return state
+
+    def _interrupted(self, state) -> str:
+        """Save what Ctrl-C left, if it is intact and finite, and say where to resume from."""
+        try:
+            step = int(state.step)
+            self.check_finite(step)
+            if step != self.ckpt.latest_step():
+                self.save(state)
+        except (TrainingDiverged, RuntimeError):  # diverged, or the state's buffers were donated mid-step
+            pass
+        return (f"interrupted; latest checkpoint is step {self.ckpt.latest_step()} in {self.ckpt.directory}: "
+                f"rerun the same command to resume")

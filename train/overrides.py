@@ -1,0 +1,60 @@
+"""`--config.KEY=VALUE` overrides, parsed against the types of the recipe's defaults."""
+
+import ast
+
+import ml_collections
+
+from train.errors import UserError
+
+
+def flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
+    """Dotted names of every leaf field, e.g. `optimizer.learning_rate`."""
+    keys = []
+    for k, v in config.items():
+        if isinstance(v, ml_collections.ConfigDict):
+            keys += flat_keys(v, f"{prefix}{k}.")
+        else:
+            keys.append(f"{prefix}{k}")
+    return keys
+
+
+def parse_value(key: str, raw: str, current):
+    """`raw` converted to the type of the default `current`; `UserError` when it does not fit."""
+    expected = type(current).__name__
+    bad = UserError(f"--config.{key}: expected {expected} like {current!r}, got {raw!r}")
+    if isinstance(current, bool):
+        if raw.lower() in ("true", "1", "yes"):
+            return True
+        if raw.lower() in ("false", "0", "no"):
+            return False
+        raise bad
+    if isinstance(current, str):
+        return raw
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        raise bad from None
+    if isinstance(current, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(current, (tuple, list)) and isinstance(value, (tuple, list, int, float)):
+        value = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+        if current and not all(isinstance(v, type(current[0])) for v in value):
+            raise bad
+        return value
+    if current is None or (type(value) is type(current)):
+        return value
+    raise bad
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]) -> ml_collections.ConfigDict:
+    """Set each dotted `key` of `overrides` in `config` (in place) and return it."""
+    valid = flat_keys(config)
+    for key, raw in overrides.items():
+        if key not in valid:
+            raise UserError(f"unknown config key '{key}'; valid keys: {', '.join(valid)}")
+        *path, leaf = key.split(".")
+        node = config
+        for part in path:
+            node = node[part]
+        node[leaf] = parse_value(key, raw, node[leaf])
+    return config

@@ -1,0 +1,63 @@
+"""Train and eval step factories around a user loss.
+
+Steps are pure functions; callers jit them where they are used, donating the state:
+`jax.jit(make_train_step(loss_fn), donate_argnums=0)`.
+"""
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from train.state import TrainState
+
+# loss_fn(params, state, batch, rng) -> (loss, (metrics, updates)): `metrics` is a dict of
+# scalars, `updates` a dict of state fields to replace (e.g. {"batch_stats": ...}).
+LossFn = Callable
+
+
+def make_train_step(loss_fn: LossFn, learning_rate_fn: Callable | None = None) -> Callable:
+    """`train_step(state, batch, rng) -> (state, metrics)`.
+
+    The step key is `fold_in(rng, state.step)`, so a resumed run draws the same keys.
+    Metrics hold the recipe's own plus `loss`, `l2_grads`, `l2_params` (global norms before
+    the update) and `learning_rate` when `learning_rate_fn(step)` is given.
+    """
+
+    def train_step(state: TrainState, batch, rng):
+        step_rng = jax.random.fold_in(rng, state.step)
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+        (loss, (metrics, updates)), grads = grad_fn(state.params, state, batch, step_rng)
+        metrics = dict(metrics, loss=loss, l2_grads=optax.global_norm(grads),
+                       l2_params=optax.global_norm(state.params))
+        if learning_rate_fn is not None:
+            metrics["learning_rate"] = jnp.asarray(learning_rate_fn(state.step), jnp.float32)
+        return state.apply_gradients(grads=grads, **updates), metrics
+
+    return train_step
+
+
+def make_eval_step(metrics_fn: Callable) -> Callable:
+    """`eval_step(state, batch) -> sums`, from `metrics_fn(state, batch) -> {name: (batch,)}`.
+
+    Per-example values are summed under `batch["mask"]` (padding excluded) and `count` is
+    added, so a full pass is `{k: total[k] / total["count"]}` (see `mean_over_batches`).
+    """
+
+    def eval_step(state: TrainState, batch):
+        mask = batch["mask"]
+        sums = {k: jnp.sum(v * mask) for k, v in metrics_fn(state, batch).items()}
+        return dict(sums, count=jnp.sum(mask))
+
+    return eval_step
+
+
+def mean_over_batches(eval_step: Callable, state: TrainState, batches) -> dict[str, float]:
+    """Run `eval_step` over `batches` and return the masked means as Python floats."""
+    total = None
+    for batch in batches:
+        sums = eval_step(state, batch)
+        total = sums if total is None else jax.tree.map(jnp.add, total, sums)
+    count = float(total.pop("count"))
+    return {k: float(v) / count for k, v in total.items()}

@@ -1,0 +1,17 @@
+"""Kinds of training, each plugged into the shared loop through `train.tasks.base.Task`."""
+
+from train.errors import UserError
+from train.tasks.base import Task
+from train.tasks.classification import Classification
+
+TASKS = {"classification": Classification}
+
+
+def make_task(config) -> Task:
+    """The task named by `config.task`, built from the recipe config."""
+    if config.task not in TASKS:
+        raise UserError(f"unknown task '{config.task}'; choose one of {', '.join(TASKS)}")
+    return TASKS[config.task](config)
+
+
+__all__ = ["TASKS", "Task", "make_task"]
