@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = run(args.recipe, config, workdir, progress=not args.no_progress)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     print(format_summary(summary, workdir))
     return 0
 

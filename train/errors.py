@@ -8,6 +8,8 @@ else is a bug and keeps its traceback.
 class UserError(Exception):
     """A mistake in the command, config or environment, with a one-line, actionable message."""
 
+    exit_code = 2
+
 
 class DatasetUnavailable(UserError):
     """The dataset is unknown, or needs TensorFlow / a network / a prepared data_dir to load."""
@@ -15,3 +17,9 @@ class DatasetUnavailable(UserError):
 
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class Interrupted(UserError):
+    """Ctrl-C: the run stopped after saving what it could."""
+
+    exit_code = 130

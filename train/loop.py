@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from train.checkpoint import Checkpointer
-from train.errors import TrainingDiverged, UserError
+from train.errors import Interrupted, TrainingDiverged, UserError
 from train.optim import make_optimizer
 from train.steps import make_eval_step, make_train_step, mean_over_batches
 from train.tasks import make_task
@@ -175,7 +175,7 @@ class _Loop:
                     batch = next(batches)
         except KeyboardInterrupt:
             bar.close()
-            raise UserError(self._interrupted(state)) from None
+            raise Interrupted(self._interrupted(state)) from None
         bar.close()
         return state
 

@@ -8,7 +8,7 @@ def get_config():
     c.dataset = "mnist1d"
     c.input_key = "signal"
     c.batch_size = 100
-    c.num_steps = 6000
+    c.num_steps = 3000
     c.eval_every = 1000
     c.checkpoint_every = 1000
     c.model.features = (32, 64, 128)

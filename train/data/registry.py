@@ -82,24 +82,28 @@ def load(name: str, split: str, path: str | None = None) -> dict[str, np.ndarray
     """The whole `split` of dataset `name` as numpy arrays keyed like its TFDS features.
 
     `image`: float32 `(N, H, W, C)` in [0, 1] (uint8 images are divided by 255);
-    `label`: int32 `(N,)`; other features are stacked as stored. String features and
-    images of differing sizes are kept as lists.
+    `label`: int32 `(N,)`; other features are stacked as stored. Text features (decoded to
+    `str`) and arrays of differing shapes (e.g. `sample_images`) come back as lists.
     """
     records = _records(name, split, path)
     out = {}
     for key in records[0]:
-        values = [r[key] for r in records]
-        shapes = {np.shape(v) for v in values}
-        if isinstance(values[0], (bytes, str)) or len(shapes) > 1:
-            out[key] = [v.decode() if isinstance(v, bytes) else v for v in values]
-            continue
-        array = np.stack(values)
-        if key == "image" and array.dtype == np.uint8:
-            array = array.astype(np.float32) / 255.0
-        elif key == "label":
-            array = array.astype(np.int32)
-        out[key] = array
+        values = [_convert(key, r[key]) for r in records]
+        if isinstance(values[0], str) or len({np.shape(v) for v in values}) > 1:
+            out[key] = values
+        else:
+            out[key] = np.stack(values)
     return out
+
+
+def _convert(key: str, value):
+    if isinstance(value, bytes):
+        return value.decode()
+    if key == "image" and value.dtype == np.uint8:
+        return value.astype(np.float32) / 255.0
+    if key == "label":
+        return np.int32(value)
+    return value
 
 
 def load_text(name: str, split: str, path: str | None = None) -> str:

@@ -9,6 +9,7 @@ import zoo
 from train import data
 from train.augment import augment_images
 from train.errors import UserError
+from train.losses import cross_entropy_loss
 from train.state import TrainState
 from train.tasks.base import Task
 
@@ -61,16 +62,11 @@ class Classification(Task):
 
     def loss_fn(self, params, state, batch, rng):
         aug_rng, dropout_rng = jax.random.split(rng)
-        inputs = batch["inputs"]
-        if inputs.ndim == 4:
-            inputs = augment_images(aug_rng, inputs, self.config.augment.crop_padding, self.config.augment.flip)
-        mutable = ["batch_stats"] if state.batch_stats is not None else []
-        logits, updates = state.apply_fn(state.variables(params), inputs, train=True, mutable=mutable,
-                                         rngs={"dropout": dropout_rng})
-        logits = logits.astype(jnp.float32)
-        loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean()
-        accuracy = jnp.mean(jnp.argmax(logits, -1) == batch["label"])
-        return loss, ({"accuracy": accuracy}, dict(updates))
+        if batch["inputs"].ndim == 4:
+            augmented = augment_images(aug_rng, batch["inputs"], self.config.augment.crop_padding,
+                                       self.config.augment.flip)
+            batch = dict(batch, inputs=augmented)
+        return cross_entropy_loss(params, state, batch, dropout_rng)
 
     def eval_metrics(self, state, batch):
         logits = state.apply_fn(state.variables(), batch["inputs"], train=False).astype(jnp.float32)

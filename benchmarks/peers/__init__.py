@@ -1,0 +1,1 @@
+"""Reference implementations in other frameworks, run in the same process for ratios."""

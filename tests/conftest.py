@@ -1,0 +1,35 @@
+"""Strict JAX flags, 8 simulated CPU devices, and a private TFDS data dir for the session.
+
+The bundled datasets are prepared once here, in the controlling process, before pytest-xdist
+starts its workers (which inherit the environment), so workers never race to build them.
+"""
+
+import os
+import tempfile
+
+os.environ["XLA_FLAGS"] = " ".join(filter(None, [os.environ.get("XLA_FLAGS", ""),
+                                                 "--xla_force_host_platform_device_count=8"]))
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    os.environ["JAXZOO_TEST_TFDS_DIR"] = tempfile.mkdtemp(prefix="jaxzoo-tfds-")
+os.environ["TFDS_DATA_DIR"] = os.environ["JAXZOO_TEST_TFDS_DIR"]
+
+import jax  # noqa: E402
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+def pytest_configure(config):
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        return
+    from train.data import BUNDLED, builder
+
+    for name in BUNDLED:
+        builder(name)
+
+
+def pytest_unconfigure(config):
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        import shutil
+
+        shutil.rmtree(os.environ["JAXZOO_TEST_TFDS_DIR"], ignore_errors=True)
