@@ -21,18 +21,20 @@ def parse_args(argv: list[str]):
     parser.add_argument("--workdir", help="run directory (default runs/RECIPE); rerunning resumes it")
     parser.add_argument("--list", action="store_true", help="list recipes and exit")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    args, rest = parser.parse_known_args(argv)
-    overrides = {}
-    it = iter(rest)
-    for arg in it:
+    overrides, rest, it = {}, [], iter(argv)
+    for arg in it:  # split --config.KEY[=VALUE] off first: argparse misreads values with spaces
         if not arg.startswith("--config."):
-            raise UserError(f"unrecognized argument '{arg}'; overrides look like --config.KEY=VALUE")
+            rest.append(arg)
+            continue
         key, sep, value = arg[len("--config."):].partition("=")
         if not sep:
             value = next(it, None)
             if value is None:
                 raise UserError(f"--config.{key} needs a value: --config.{key}=VALUE")
         overrides[key] = value
+    args, unknown = parser.parse_known_args(rest)
+    if unknown:
+        raise UserError(f"unrecognized argument '{unknown[0]}'; overrides look like --config.KEY=VALUE")
     return args, overrides
 
 

@@ -5,6 +5,9 @@ fits in memory); `load_text(name, split)` returns a text corpus as one string. I
 back as float32 NHWC in [0, 1], labels as int32.
 """
 
+import contextlib
+import io
+import logging
 import os
 
 import numpy as np
@@ -20,17 +23,32 @@ def data_dir(path: str | None = None) -> str:
     return os.path.expanduser(path or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets")
 
 
+@contextlib.contextmanager
+def _quiet():
+    """Hide TFDS's generation chatter (absl warnings, 'Downloading and preparing ...')."""
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        absl_logger.setLevel(level)
+
+
 def builder(name: str, path: str | None = None):
     """A prepared TFDS builder for `name`; bundled datasets are generated on first use."""
     import tensorflow_datasets as tfds
 
     directory = data_dir(path)
     if name in BUNDLED:
-        b = BUNDLED[name](data_dir=directory)
+        with _quiet():
+            b = BUNDLED[name](data_dir=directory)
         if not b.is_prepared():
             print(f"Preparing bundled dataset '{name}' in {directory} (once) ...", flush=True)
             tfds.disable_progress_bar()
-            b.download_and_prepare()
+            with _quiet():
+                b.download_and_prepare()
         return b
     try:
         b = tfds.builder(name, data_dir=directory)

@@ -1,0 +1,62 @@
+"""The `python -m train` contract: recipe listing, one-line errors with non-zero exits."""
+
+import subprocess
+import sys
+
+import ml_collections
+import pytest
+
+from train import configs
+from train.errors import UserError
+from train.overrides import apply_overrides, flat_keys, parse_value
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "train", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_list_names_every_recipe_with_its_description():
+    result = cli("--list")
+    assert result.returncode == 0
+    for name in configs.names():
+        assert any(line.startswith(name) and configs.describe(name) in line for line in result.stdout.splitlines())
+    assert {"classify_digits", "classify_mnist1d", "classify_cifar10"} <= set(configs.names())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["no_such_recipe"], "unknown recipe 'no_such_recipe'; choose one of: classify_cifar10, classify_digits"),
+    (["--config.no_such_key=1"], "unknown config key 'no_such_key'; valid keys: augment.crop_padding, augment.flip"),
+    (["--config.num_steps=ten"], "--config.num_steps: expected int like 1200, got 'ten'"),
+    (["--config.optimizer.learning_rate=fast"], "--config.optimizer.learning_rate: expected float"),
+    (["--config.model.features=(8, 'a')"], "--config.model.features: expected tuple"),
+    (["--bogus"], "unrecognized argument '--bogus'"),
+    (["--config.model.name=transformer", "--config.num_steps=1"], "unknown model.name 'transformer'; choose one of mlp, cnn, resnet"),
+    (["classify_cifar10", "--config.num_steps=1"], "cifar10"),
+])
+def test_user_mistakes_get_one_line_and_exit_2(args, message, tmp_path):
+    result = cli(*args, "--workdir", str(tmp_path / "run"))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and message in lines[-1]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "checkpoints").exists() or not any((tmp_path / "run" / "checkpoints").iterdir())
+
+
+def test_overrides_parse_to_the_default_types():
+    c = configs.get_config("classify_digits")
+    apply_overrides(c, {"num_steps": "7", "optimizer.learning_rate": "1", "model.features": "(4, 8)",
+                        "model.norm": "true", "dataset": "mnist1d", "model.kernel_size": "5"})
+    assert c.num_steps == 7 and c.optimizer.learning_rate == 1.0 and isinstance(c.optimizer.learning_rate, float)
+    assert c.model.features == (4, 8) and c.model.norm is True and c.dataset == "mnist1d"
+    assert c.model.kernel_size == (5,)
+
+
+@pytest.mark.parametrize("raw, current", [("1.5", 3), ("maybe", True), ("(1, 2)", 0.1), ("True", 4)])
+def test_wrong_types_are_rejected(raw, current):
+    with pytest.raises(UserError, match="expected"):
+        parse_value("k", raw, current)
+
+
+def test_flat_keys_walk_nested_blocks():
+    c = ml_collections.ConfigDict({"a": 1, "b": {"c": 2, "d": {"e": 3}}})
+    assert flat_keys(c) == ["a", "b.c", "b.d.e"]

@@ -1,0 +1,123 @@
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import pytest
+
+from train import TrainState, make_eval_step, make_train_step, mean_over_batches
+from train.augment import random_crop, random_flip
+from train.errors import UserError
+from train.optim import make_optimizer
+
+
+def linear_state(lr=0.1):
+    apply_fn = lambda variables, x, **_: x @ variables["params"]["w"]
+    return TrainState.create(apply_fn=apply_fn, params={"w": jnp.array([[1.0], [-2.0]])}, tx=optax.sgd(lr))
+
+
+def squared_loss(params, state, batch, rng):
+    pred = state.apply_fn(state.variables(params), batch["x"])[:, 0]
+    return jnp.mean((pred - batch["y"]) ** 2), ({"bias": jnp.mean(pred - batch["y"])}, {})
+
+
+BATCH = {"x": jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), "y": jnp.array([0.0, 0.0, 1.0])}
+
+
+def test_train_step_applies_the_hand_computed_gradient():
+    state = linear_state()
+    new_state, metrics = jax.jit(make_train_step(squared_loss, lambda step: 0.1))(state, BATCH, jax.random.key(0))
+    x, y, w = np.asarray(BATCH["x"]), np.asarray(BATCH["y"]), np.array([[1.0], [-2.0]])
+    residual = x @ w[:, 0] - y                    # [1, -2, -2]
+    grad = 2 * x.T @ residual / len(y)            # d/dw mean(residual^2)
+    np.testing.assert_allclose(new_state.params["w"][:, 0], w[:, 0] - 0.1 * grad, rtol=1e-6)
+    np.testing.assert_allclose(metrics["loss"], np.mean(residual**2), rtol=1e-6)
+    np.testing.assert_allclose(metrics["l2_grads"], np.linalg.norm(grad), rtol=1e-6)
+    np.testing.assert_allclose(metrics["l2_params"], np.linalg.norm(w), rtol=1e-6)
+    assert float(metrics["learning_rate"]) == pytest.approx(0.1)
+    assert int(new_state.step) == 1 and "bias" in metrics
+
+
+def test_train_step_gradient_matches_finite_differences():
+    state = linear_state()
+    grads = jax.grad(lambda p: squared_loss(p, state, BATCH, None)[0])(state.params)["w"]
+    eps = 1e-3
+    for i in range(2):
+        bump = jnp.zeros((2, 1)).at[i, 0].set(eps)
+        up = squared_loss({"w": state.params["w"] + bump}, state, BATCH, None)[0]
+        down = squared_loss({"w": state.params["w"] - bump}, state, BATCH, None)[0]
+        np.testing.assert_allclose(grads[i, 0], (up - down) / (2 * eps), rtol=1e-3)
+
+
+def test_step_key_is_folded_with_the_step():
+    seen = []
+
+    def noisy_loss(params, state, batch, rng):
+        noise = jax.random.normal(rng, ())
+        return jnp.sum(params["w"]) * 0 + noise, ({"noise": noise}, {})
+
+    step = jax.jit(make_train_step(noisy_loss))
+    state = linear_state()
+    for _ in range(2):
+        state, metrics = step(state, BATCH, jax.random.key(0))
+        seen.append(float(metrics["noise"]))
+    assert seen[0] != seen[1]
+    _, again = step(linear_state(), BATCH, jax.random.key(0))
+    assert float(again["noise"]) == seen[0]
+
+
+def test_eval_step_excludes_padding():
+    metrics_fn = lambda state, batch: {"value": batch["x"]}
+    eval_step = jax.jit(make_eval_step(metrics_fn))
+    batches = [{"x": jnp.array([1.0, 2.0, 3.0]), "mask": jnp.array([1.0, 1.0, 1.0])},
+               {"x": jnp.array([4.0, 99.0, 99.0]), "mask": jnp.array([1.0, 0.0, 0.0])}]
+    assert mean_over_batches(eval_step, None, batches) == {"value": 2.5}
+
+
+def optimizer_config(**overrides):
+    c = ml_collections.ConfigDict(dict(name="sgd", learning_rate=1.0, schedule="cosine", warmup_steps=10,
+                                       weight_decay=0.0, momentum=0.0, grad_clip_norm=0.0))
+    c.update(overrides)
+    return c
+
+
+def test_schedule_warms_up_then_decays_to_zero():
+    _, schedule = make_optimizer(optimizer_config(), num_steps=100)
+    assert float(schedule(0)) == 0.0 and float(schedule(10)) == pytest.approx(1.0)
+    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-6)
+    _, constant = make_optimizer(optimizer_config(schedule="constant", warmup_steps=0), 100)
+    assert float(constant(57)) == 1.0
+
+
+def test_gradient_clipping_bounds_the_update():
+    tx, _ = make_optimizer(optimizer_config(schedule="constant", warmup_steps=0, grad_clip_norm=1.0), 10)
+    params = {"w": jnp.zeros(2)}
+    updates, _ = tx.update({"w": jnp.array([30.0, 40.0])}, tx.init(params), params)
+    np.testing.assert_allclose(updates["w"], [-0.6, -0.8], rtol=1e-6)
+
+
+@pytest.mark.parametrize("field, value, match", [("name", "adagrad", "adam, adamw, sgd"),
+                                                  ("schedule", "step", "constant, cosine")])
+def test_unknown_optimizer_settings_name_the_choices(field, value, match):
+    with pytest.raises(UserError, match=match):
+        make_optimizer(optimizer_config(**{field: value}), 10)
+
+
+def test_random_crop_translates_and_zero_pads():
+    image = jnp.arange(16.0).reshape(1, 4, 4, 1) + 1
+    out = jax.jit(random_crop, static_argnums=2)(jax.random.key(0), jnp.repeat(image, 64, 0), 1)
+    assert out.shape == (64, 4, 4, 1)
+    # Every crop is the image shifted by (dy, dx) in {-1, 0, 1}^2 with zeros shifted in.
+    padded = np.pad(np.asarray(image[0, :, :, 0]), 1)
+    shifts = {(dy, dx) for o in np.asarray(out[..., 0]) for dy in range(3) for dx in range(3)
+              if np.array_equal(o, padded[dy:dy + 4, dx:dx + 4])}
+    assert len(shifts) == 9
+    np.testing.assert_array_equal(random_crop(jax.random.key(0), image, 0), image)
+
+
+def test_random_flip_mirrors_about_half():
+    images = jnp.tile(jnp.arange(3.0).reshape(1, 1, 3, 1), (200, 2, 1, 1))
+    out = random_flip(jax.random.key(0), images)
+    flipped = np.asarray(out[:, 0, 0, 0] == 2.0)
+    assert 0.35 < flipped.mean() < 0.65
+    np.testing.assert_array_equal(out[flipped], images[flipped][:, :, ::-1])
