@@ -1,7 +1,7 @@
 """The one training loop: progress, logging, evaluation, checkpoint/resume, NaN stop.
 
 Workdir layout (DESIGN.md, "Entry points"): `summary.json`, `metrics.jsonl` (one line per
-log or eval step), `checkpoints/` (orbax).
+log or eval step), `checkpoints/` (orbax), `figures/learning_curves.png`.
 """
 
 import json
@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from train.checkpoint import Checkpointer
 from train.errors import Interrupted, TrainingDiverged, UserError
+from train.figures import plot_learning_curves
 from train.optim import make_optimizer
 from train.steps import make_eval_step, make_train_step, mean_over_batches
 from train.tasks import make_task
@@ -101,6 +102,8 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     finally:
         ckpt.close()
     write_json_atomic(os.path.join(workdir, "summary.json"), summary)
+    if os.path.exists(metrics_path := os.path.join(workdir, "metrics.jsonl")):
+        plot_learning_curves(metrics_path, os.path.join(workdir, "figures", "learning_curves.png"))
     return summary
 
 

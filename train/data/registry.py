@@ -44,18 +44,21 @@ def builder(name: str, path: str | None = None):
     if name in BUNDLED:
         with _quiet():
             b = BUNDLED[name](data_dir=directory)
-        if not b.is_prepared():
+            prepared = b.is_prepared()
+        if not prepared:
             print(f"Preparing bundled dataset '{name}' in {directory} (once) ...", flush=True)
             tfds.disable_progress_bar()
             with _quiet():
                 b.download_and_prepare()
         return b
     try:
-        b = tfds.builder(name, data_dir=directory)
+        with _quiet():
+            b = tfds.builder(name, data_dir=directory)
+            prepared = b.is_prepared()
     except tfds.core.registered.DatasetNotFoundError:
         raise DatasetUnavailable(f"unknown dataset '{name}': not bundled and not in the TFDS catalog; "
                                  f"{_ALTERNATIVES}") from None
-    if not b.is_prepared():
+    if not prepared:
         if not _has_tensorflow():
             raise DatasetUnavailable(
                 f"TFDS catalog dataset '{name}' is not prepared in {directory} and building it needs "

@@ -1,0 +1,107 @@
+"""The training loop end to end: learning, outputs, resume, NaN stop, Ctrl-C."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from train import configs
+from train.errors import TrainingDiverged
+from train.loop import run
+from train.overrides import apply_overrides
+
+SHORT = {"num_steps": "300", "log_every": "50", "eval_every": "150", "checkpoint_every": "150"}
+
+
+def config(recipe="classify_digits", **overrides):
+    return apply_overrides(configs.get_config(recipe), {**SHORT, **overrides})
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp("digits"))
+    return workdir, run("classify_digits", config(), workdir, progress=False)
+
+
+def read_lines(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.mark.slow
+def test_digits_cnn_learns(digits_run):
+    _, summary = digits_run
+    assert summary["test"]["test_accuracy"] >= 0.95  # chance is 0.10
+    assert summary["train"]["loss"] < 0.5
+
+
+@pytest.mark.slow
+def test_mnist1d_cnn_learns(tmp_path):
+    summary = run("classify_mnist1d", config("classify_mnist1d", num_steps="600", eval_every="0",
+                                             checkpoint_every="600"), str(tmp_path), progress=False)
+    assert summary["test"]["test_accuracy"] >= 0.9  # chance is 0.10; the full recipe reaches ~0.97
+
+
+def test_run_writes_the_workdir_contract(digits_run):
+    workdir, summary = digits_run
+    on_disk = json.load(open(os.path.join(workdir, "summary.json")))
+    assert on_disk["test"] == summary["test"] and on_disk["steps"] == 300
+    assert on_disk["config"]["optimizer"]["learning_rate"] == configs.get_config("classify_digits").optimizer.learning_rate
+    lines = read_lines(os.path.join(workdir, "metrics.jsonl"))
+    train_lines = [r for r in lines if "loss" in r]
+    assert [r["step"] for r in train_lines] == list(range(50, 301, 50))
+    assert {"loss", "accuracy", "learning_rate", "l2_grads", "l2_params"} <= set(train_lines[0])
+    assert [r["step"] for r in lines if "test_accuracy" in r] == [150, 300]
+    assert train_lines[-1]["loss"] < train_lines[0]["loss"]
+    assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["150", "300"]
+    assert os.path.getsize(os.path.join(workdir, "figures", "learning_curves.png")) > 10_000
+
+
+def test_rerunning_a_finished_run_does_not_retrain(digits_run):
+    workdir, summary = digits_run
+    before = open(os.path.join(workdir, "metrics.jsonl")).read()
+    again = run("classify_digits", config(), workdir, progress=False)
+    assert again["resumed_from_step"] == 300 and again["compile_time_s"] == 0.0
+    assert again["test"] == summary["test"]
+    assert open(os.path.join(workdir, "metrics.jsonl")).read() == before
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(digits_run, tmp_path):
+    workdir = str(tmp_path / "diverge")
+    shutil.copytree(digits_run[0], workdir)
+    bad = config(num_steps="450", **{"optimizer.learning_rate": "1e30", "optimizer.schedule": "constant"})
+    with pytest.raises(TrainingDiverged, match="last good checkpoint: step 300"):
+        run("classify_digits", bad, workdir, progress=False)
+    assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["150", "300"]
+
+
+def train_cli(workdir, *extra):
+    args = [f"--config.{k}={v}" for k, v in {**SHORT, "num_steps": "900", "checkpoint_every": "100"}.items()]
+    return [sys.executable, "-m", "train", "--workdir", workdir, "--no-progress", *args, *extra]
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_and_rerun_ends_like_an_uninterrupted_run(tmp_path):
+    reference = subprocess.run(train_cli(str(tmp_path / "reference")), capture_output=True, text=True)
+    assert reference.returncode == 0, reference.stderr
+    workdir = str(tmp_path / "interrupted")
+    proc = subprocess.Popen(train_cli(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not os.path.exists(os.path.join(workdir, "checkpoints", "200")) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; latest checkpoint is step" in err.strip().splitlines()[-1]
+    saved = max(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")))
+    assert 200 <= saved < 900
+    resumed = subprocess.run(train_cli(workdir), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    ours, theirs = (json.load(open(os.path.join(d, "summary.json"))) for d in (workdir, str(tmp_path / "reference")))
+    assert ours["resumed_from_step"] == saved
+    assert ours["test"] == theirs["test"]
