@@ -1,0 +1,52 @@
+"""The benchmark harness runs and reports; speed itself is never asserted here."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks.harness import benchmark, format_table
+from benchmarks.workloads import WORKLOADS
+
+
+def test_report_has_throughput_and_ratio_per_workload():
+    report = benchmark(["digits_cnn"], steps=2, warmup=1, repeats=1)
+    rows = report["results"]
+    assert rows[0]["framework"] == "jax" and rows[0]["images_per_s"] > 0 and rows[0]["compile_s"] > 0
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert len(rows) == 1 and rows[0]["jax_over_torch"] is None
+        assert "pip install -e '.[bench]'" in format_table(report)
+    else:
+        assert rows[1]["framework"].startswith("torch")
+        assert rows[0]["jax_over_torch"] == pytest.approx(rows[0]["images_per_s"] / rows[1]["images_per_s"])
+    assert "digits_cnn" in format_table(report)
+
+
+def test_every_workload_has_a_torch_twin_with_the_same_parameter_count():
+    torch = pytest.importorskip("torch")
+    import jax
+    import jax.numpy as jnp
+
+    import zoo
+    from benchmarks.peers.torch_nets import TorchCNN, TorchResNet
+
+    pairs = {"digits_cnn": (zoo.CNN(), TorchCNN(), (1, 8, 8, 1)),
+             "resnet20": (zoo.resnet_cifar(20), TorchResNet(20), (1, 32, 32, 3))}
+    assert set(pairs) == set(WORKLOADS)
+    for flax_model, torch_model, shape in pairs.values():
+        params = jax.eval_shape(flax_model.init, jax.random.key(0), jnp.zeros(shape))["params"]
+        ours = sum(x.size for x in jax.tree.leaves(params))
+        assert ours == sum(p.numel() for p in torch_model.parameters()), type(torch_model).__name__
+
+
+def test_cli_writes_json_and_rejects_unknown_workloads(tmp_path):
+    out = tmp_path / "bench.json"
+    ok = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "digits_cnn", "--steps", "1", "--warmup", "0",
+                         "--repeats", "1", "--json", str(out)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(out.read_text())["results"][0]["workload"] == "digits_cnn"
+    bad = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nope"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice: 'nope'" in bad.stderr
