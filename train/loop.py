@@ -5,7 +5,6 @@ log or eval step), `checkpoints/` (orbax), `figures/learning_curves.png`.
 """
 
 import json
-import math
 import os
 import time
 
@@ -49,6 +48,15 @@ class MetricsLog:
         with open(self.path, "a") as f:
             f.write(json.dumps({"step": step, **metrics}) + "\n")
 
+    def last_train(self) -> dict:
+        """The latest training record (the one with a `loss`), without its step; {} if none."""
+        if not os.path.exists(self.path):
+            return {}
+        with open(self.path) as f:
+            records = [json.loads(line) for line in f if line.strip()]
+        train = [r for r in records if "loss" in r]
+        return {k: v for k, v in train[-1].items() if k != "step"} if train else {}
+
 
 def _validate(config: ml_collections.ConfigDict) -> None:
     for key in ("num_steps", "batch_size", "eval_batch_size", "log_every", "checkpoint_every"):
@@ -85,15 +93,15 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
             means = mean_over_batches(eval_step, state, task.eval_batches(split))
             return {f"{split}_{k}": v for k, v in means.items()}
 
-        loop = _Loop(task, config, recipe, ckpt, MetricsLog(os.path.join(workdir, "metrics.jsonl"), start),
-                     evaluate, progress)
+        log = MetricsLog(os.path.join(workdir, "metrics.jsonl"), start)
+        loop = _Loop(task, config, recipe, ckpt, log, evaluate, progress)
         state = loop.train(state, start, make_train_step(task.loss_fn, schedule), step_rng)
         summary = {
             "recipe": recipe,
             "steps": int(state.step),
             "resumed_from_step": start,
             "compile_time_s": round(loop.compile_s, 3),
-            "train": loop.last_train,
+            "train": log.last_train(),
             "test": evaluate(state, config.test_split),
             "wall_time_s": round(time.perf_counter() - start_time, 3),
             "devices": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
@@ -113,7 +121,7 @@ class _Loop:
     def __init__(self, task, config, recipe, ckpt, log, evaluate, progress):
         self.task, self.config, self.recipe, self.ckpt, self.log = task, config, recipe, ckpt, log
         self.evaluate, self.progress = evaluate, progress
-        self.compile_s, self.last_train = 0.0, {}
+        self.compile_s = 0.0
         self.pending = []  # device metrics since the last log line
         self.checked = 0   # how many of `pending` are known finite
 
@@ -153,6 +161,7 @@ class _Loop:
         self.compile_s = time.perf_counter() - t0
         bar = tqdm(total=config.num_steps, initial=start, desc=self.recipe, unit="step", disable=not self.progress,
                    dynamic_ncols=True)
+        postfix = {}
         try:
             batch = first
             for step in range(start + 1, config.num_steps + 1):
@@ -165,13 +174,13 @@ class _Loop:
                 if is_log or is_eval or is_ckpt:
                     self.check_finite(step)
                 if is_log:
-                    self.last_train = self.flush_log(step)
-                    bar.set_postfix(loss=f"{self.last_train['loss']:.4f}", refresh=False)
+                    postfix["loss"] = f"{self.flush_log(step)['loss']:.4f}"
                 if is_eval:
                     scores = self.evaluate(state, config.eval_split)
                     self.log.write(step, scores)
-                    bar.set_postfix(loss=f"{self.last_train.get('loss', math.nan):.4f}",
-                                    **{k: f"{v:.4f}" for k, v in scores.items()}, refresh=False)
+                    postfix.update({k: f"{v:.4f}" for k, v in scores.items()})
+                if is_log or is_eval:
+                    bar.set_postfix(postfix, refresh=False)
                 if is_ckpt:
                     self.save(state)
                 if step < config.num_steps:

@@ -67,7 +67,7 @@ def test_rerunning_a_finished_run_does_not_retrain(digits_run):
     before = open(os.path.join(workdir, "metrics.jsonl")).read()
     again = run("classify_digits", config(), workdir, progress=False)
     assert again["resumed_from_step"] == 300 and again["compile_time_s"] == 0.0
-    assert again["test"] == summary["test"]
+    assert again["test"] == summary["test"] and again["train"] == summary["train"]
     assert open(os.path.join(workdir, "metrics.jsonl")).read() == before
 
 
