@@ -43,5 +43,12 @@ class Checkpointer:
                             f"({str(e).splitlines()[0][:160]}); use a new --workdir or the run's own config") from None
         return restored.state, restored.meta
 
+    def read_meta(self, step: int | None = None) -> dict:
+        """The JSON `meta` of checkpoint `step` (default: latest), without restoring arrays."""
+        step = self.latest_step() if step is None else step
+        if step is None:
+            raise UserError(f"no checkpoint in {self.directory}; train first with python -m train")
+        return self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+
     def close(self) -> None:
         self._manager.close()

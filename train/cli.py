@@ -1,22 +1,23 @@
-"""`python -m train [RECIPE] [--workdir DIR] [--config.KEY=VALUE ...]` and `python -m train --list`."""
+"""`python -m train [RECIPE] [--workdir DIR] [--config.KEY=VALUE ...]`, `python -m train --list`,
+and the subcommands `python -m train sample ...` (`train.sample`) and
+`python -m train gradient_flow ...` (`train.gradient_flow`)."""
 
-import argparse
+import importlib
 import os
 import sys
 
 from train import configs
+from train.arguments import ArgumentParser
 from train.errors import UserError
 from train.overrides import apply_overrides
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line instead of usage + message
-        raise UserError(f"{message} (python -m train --help)")
+SUBCOMMANDS = {"sample": "train.sample", "gradient_flow": "train.gradient_flow"}
 
 
 def parse_args(argv: list[str]):
-    parser = _Parser(prog="python -m train", description="Train a jaxzoo recipe.",
-                     epilog="Any recipe field can be overridden: --config.optimizer.learning_rate=1e-3")
+    parser = ArgumentParser(prog="python -m train", description="Train a jaxzoo recipe.",
+                            epilog="Any recipe field can be overridden: --config.optimizer.learning_rate=1e-3. "
+                                   "Sample from a trained language model: python -m train sample --workdir DIR")
     parser.add_argument("recipe", nargs="?", default=configs.DEFAULT, help=f"recipe name (default {configs.DEFAULT})")
     parser.add_argument("--workdir", help="run directory (default runs/RECIPE); rerunning resumes it")
     parser.add_argument("--list", action="store_true", help="list recipes and exit")
@@ -39,8 +40,12 @@ def parse_args(argv: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        args, overrides = parse_args(sys.argv[1:] if argv is None else argv)
+        if argv[:1] and argv[0] in SUBCOMMANDS:
+            importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+            return 0
+        args, overrides = parse_args(argv)
         if args.list:
             for name in configs.names():
                 marker = " (default)" if name == configs.DEFAULT else ""
@@ -60,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def format_summary(summary: dict, workdir: str) -> str:
     """One human-readable line: test metrics, steps, time, where the run lives."""
-    test = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in sorted(summary["test"].items()))
+    first = summary["primary_metric"]
+    ordered = sorted(summary["test"].items(), key=lambda kv: (kv[0] != first, kv[0]))
+    test = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in ordered)
     resumed = f", resumed from step {summary['resumed_from_step']}" if summary["resumed_from_step"] else ""
     return (f"{summary['recipe']}: {test} | {summary['steps']} steps{resumed}, {summary['wall_time_s']:.1f} s "
             f"(compile {summary['compile_time_s']:.1f} s) | {workdir}")

@@ -18,7 +18,7 @@ from train.checkpoint import Checkpointer
 from train.errors import Interrupted, TrainingDiverged, UserError
 from train.figures import plot_learning_curves
 from train.optim import make_optimizer
-from train.steps import make_eval_step, make_train_step, mean_over_batches
+from train.steps import make_train_step
 from train.tasks import make_task
 
 
@@ -87,14 +87,8 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
         if ckpt.latest_step() is not None:
             state, _ = ckpt.restore(state)
             start = int(state.step)
-        eval_step = jax.jit(make_eval_step(task.eval_metrics))
-
-        def evaluate(state, split):
-            means = mean_over_batches(eval_step, state, task.eval_batches(split))
-            return {f"{split}_{k}": v for k, v in means.items()}
-
         log = MetricsLog(os.path.join(workdir, "metrics.jsonl"), start)
-        loop = _Loop(task, config, recipe, ckpt, log, evaluate, progress)
+        loop = _Loop(task, config, recipe, ckpt, log, progress)
         state = loop.train(state, start, make_train_step(task.loss_fn, schedule), step_rng)
         summary = {
             "recipe": recipe,
@@ -102,7 +96,8 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
             "resumed_from_step": start,
             "compile_time_s": round(loop.compile_s, 3),
             "train": log.last_train(),
-            "test": evaluate(state, config.test_split),
+            "test": task.evaluate(state, config.test_split),
+            "primary_metric": f"{config.test_split}_{task.primary_metric}",
             "wall_time_s": round(time.perf_counter() - start_time, 3),
             "devices": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
             "config": config.to_dict(),
@@ -118,9 +113,9 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
 class _Loop:
     """The step loop of one `run`: holds what the loop body needs between syncs."""
 
-    def __init__(self, task, config, recipe, ckpt, log, evaluate, progress):
+    def __init__(self, task, config, recipe, ckpt, log, progress):
         self.task, self.config, self.recipe, self.ckpt, self.log = task, config, recipe, ckpt, log
-        self.evaluate, self.progress = evaluate, progress
+        self.progress = progress
         self.compile_s = 0.0
         self.pending = []  # device metrics since the last log line
         self.checked = 0   # how many of `pending` are known finite
@@ -176,7 +171,7 @@ class _Loop:
                 if is_log:
                     postfix["loss"] = f"{self.flush_log(step)['loss']:.4f}"
                 if is_eval:
-                    scores = self.evaluate(state, config.eval_split)
+                    scores = self.task.evaluate(state, config.eval_split)
                     self.log.write(step, scores)
                     postfix.update({k: f"{v:.4f}" for k, v in scores.items()})
                 if is_log or is_eval:

@@ -7,5 +7,8 @@ field, so that `interpret` can swap activations without editing the model.
 from zoo.cnn import CNN
 from zoo.mlp import MLP
 from zoo.resnet import ResNet, ResNetBlock, resnet_cifar
+from zoo.rnn import (GRUCell, LSTMCell, ManyToMany, ManyToOne, OneToMany, Recurrent, RecurrentStack,
+                     VanillaRNNCell)
 
-__all__ = ["CNN", "MLP", "ResNet", "ResNetBlock", "resnet_cifar"]
+__all__ = ["CNN", "GRUCell", "LSTMCell", "MLP", "ManyToMany", "ManyToOne", "OneToMany", "Recurrent",
+           "RecurrentStack", "ResNet", "ResNetBlock", "VanillaRNNCell", "resnet_cifar"]

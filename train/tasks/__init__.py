@@ -3,8 +3,9 @@
 from train.errors import UserError
 from train.tasks.base import Task
 from train.tasks.classification import Classification
+from train.tasks.language_model import LanguageModel
 
-TASKS = {"classification": Classification}
+TASKS = {"classification": Classification, "language_model": LanguageModel}
 
 
 def make_task(config) -> Task:

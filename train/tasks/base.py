@@ -1,20 +1,24 @@
 """The interface between a kind of training and the shared loop (`train.loop.run`)."""
 
 import abc
+import functools
 from typing import Iterator
 
+import jax
 import ml_collections
 import optax
 
 from train.state import TrainState
+from train.steps import make_eval_step, mean_over_batches
 
 
 class Task(abc.ABC):
     """One kind of training: its data, model state, loss and evaluation.
 
-    The loop calls `create_state`, jits `loss_fn` into a train step and `eval_metrics`
-    into an eval step, and streams `train_batches(start_step)`. Batches are dicts of
-    arrays with static shapes; eval batches carry a float `mask` of shape `(batch,)`.
+    The loop calls `create_state`, jits `loss_fn` into a train step, streams
+    `train_batches(start_step)` and calls `evaluate(state, split)`, which by default runs
+    `eval_metrics` over `eval_batches(split)`. Batches are dicts of arrays with static
+    shapes; eval batches carry a float `mask` of shape `(batch,)`.
     """
 
     #: metric reported first in the summary line, e.g. "accuracy" for `test_accuracy`.
@@ -32,17 +36,26 @@ class Task(abc.ABC):
         """`(loss, (metrics, updates))`: scalar loss, dict of scalar metrics, dict of state
         fields to replace (e.g. `{"batch_stats": ...}`)."""
 
-    @abc.abstractmethod
     def eval_metrics(self, state: TrainState, batch) -> dict:
-        """Per-example metrics `{name: (batch,)}` on an eval batch."""
+        """Per-example metrics `{name: (batch,)}` on an eval batch (used by `evaluate`)."""
+        raise NotImplementedError(f"{type(self).__name__} must define eval_metrics or override evaluate")
 
     @abc.abstractmethod
     def train_batches(self, start_step: int) -> Iterator[dict]:
         """Endless training batches, starting where step `start_step` would be."""
 
-    @abc.abstractmethod
     def eval_batches(self, split: str) -> Iterator[dict]:
-        """One padded, masked pass over `split`."""
+        """One padded, masked pass over `split` (used by `evaluate`)."""
+        raise NotImplementedError(f"{type(self).__name__} must define eval_batches or override evaluate")
+
+    @functools.cached_property
+    def _eval_step(self):
+        return jax.jit(make_eval_step(self.eval_metrics))
+
+    def evaluate(self, state: TrainState, split: str) -> dict[str, float]:
+        """Mean metrics over one pass of `split`, keyed `{split}_{name}`."""
+        means = mean_over_batches(self._eval_step, state, self.eval_batches(split))
+        return {f"{split}_{k}": v for k, v in means.items()}
 
     def meta(self) -> dict:
         """JSON-able facts saved with every checkpoint (e.g. a vocabulary)."""

@@ -13,7 +13,7 @@ from train.losses import cross_entropy_loss
 from train.state import TrainState
 from train.tasks.base import Task
 
-MODELS = {"mlp": zoo.MLP, "cnn": zoo.CNN, "resnet": zoo.resnet_cifar}
+MODELS = {"mlp": zoo.MLP, "cnn": zoo.CNN, "resnet": zoo.resnet_cifar, "rnn": zoo.ManyToOne}
 ACTIVATIONS = {"relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu, "tanh": nn.tanh, "elu": nn.elu}
 
 

@@ -1,0 +1,38 @@
+"""Character-level LSTM language model on the bundled pydoc_topics prose (truncated BPTT)."""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.task = "language_model"      # train.tasks.TASKS key
+    c.dataset = "pydoc_topics"     # a text dataset: pydoc_topics, or TFDS tiny_shakespeare
+    c.data_dir = ""                # TFDS data dir; "" = $TFDS_DATA_DIR or ~/tensorflow_datasets
+    c.eval_split = "validation"    # split scored every eval_every steps
+    c.test_split = "test"          # split of the final score in summary.json
+    c.seed = 0                     # initialization and dropout
+    c.batch_size = 32              # parallel contiguous streams through the training text
+    c.seq_len = 128                # characters per truncated-BPTT chunk
+    c.eval_batch_size = 16         # streams each evaluation split is cut into
+    c.num_steps = 2000             # optimizer steps (one chunk of every stream each)
+    c.log_every = 50               # steps per metrics.jsonl line
+    c.eval_every = 500             # steps per validation score (0: only at the end)
+    c.checkpoint_every = 500       # steps per checkpoint (the last step is always saved)
+
+    c.model = ml_collections.ConfigDict()
+    c.model.cell = "lstm"          # rnn | lstm | gru
+    c.model.features = 256         # hidden units per layer
+    c.model.num_layers = 2         # stacked recurrent layers
+    c.model.embed_dim = 64         # character embedding size
+    c.model.dropout = 0.0          # between layers and before the softmax
+    c.model.act = "tanh"           # tanh | relu | gelu (cell nonlinearity)
+
+    c.optimizer = ml_collections.ConfigDict()
+    c.optimizer.name = "adam"           # adam | adamw | sgd
+    c.optimizer.learning_rate = 3e-3    # peak learning rate
+    c.optimizer.schedule = "cosine"     # constant | cosine (decays to 0 at num_steps)
+    c.optimizer.warmup_steps = 100      # linear warm-up from 0
+    c.optimizer.weight_decay = 0.0      # adamw / sgd decoupled weight decay
+    c.optimizer.momentum = 0.9          # sgd (Nesterov) momentum
+    c.optimizer.grad_clip_norm = 1.0    # clip gradients to this global norm; 0 = off
+    return c

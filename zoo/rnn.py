@@ -1,0 +1,366 @@
+"""Recurrent networks: vanilla RNN, LSTM and GRU cells, a scanned sequence layer with
+padding masks, stacked/bidirectional layers with a cuDNN LSTM fast path, and the
+many-to-one, many-to-many and one-to-many heads.
+
+Cells map `(carry, x) -> (carry, y)` on one time step, `x: (batch, in_features)`,
+`y: (batch, features)`. References: Elman (1990); Hochreiter & Schmidhuber (1997) with the
+forget gate of Gers et al. (2000); Cho et al. (2014) for the GRU, in the cuDNN/PyTorch
+formulation (reset gate applied after the recurrent matmul).
+"""
+
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+Array = Any
+
+
+def _dense(features, name, dtype, param_dtype, use_bias=True, kernel_init=nn.initializers.lecun_normal(),
+           bias_init=nn.initializers.zeros):
+    return nn.Dense(features, use_bias=use_bias, dtype=dtype, param_dtype=param_dtype, kernel_init=kernel_init,
+                    bias_init=bias_init, name=name)
+
+
+class VanillaRNNCell(nn.Module):
+    """Elman cell: `h_t = act(W_xh x_t + W_hh h_{t-1} + b)`. Carry `h: (batch, features)`."""
+
+    features: int
+    act: Callable = nn.tanh
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, h, x):
+        z = _dense(self.features, "xh", self.dtype, self.param_dtype)(x)
+        z = z + _dense(self.features, "hh", self.dtype, self.param_dtype, use_bias=False,
+                       kernel_init=nn.initializers.orthogonal())(h)
+        h = self.act(z)
+        return h, h
+
+    def initialize_carry(self, batch_size: int):
+        return jnp.zeros((batch_size, self.features), self.dtype)
+
+
+def _forget_bias_init(features: int, value: float):
+    """Zeros, except `value` on the forget-gate quarter [features, 2 * features) of an i,f,g,o bias."""
+    def init(key, shape, dtype=jnp.float32):
+        return jnp.zeros(shape, dtype).at[features:2 * features].set(value)
+    return init
+
+
+class LSTMCell(nn.Module):
+    """LSTM: gates `i, f, o = sigmoid(.)`, candidate `g = act(.)`, `c_t = f c_{t-1} + i g`,
+    `h_t = o act(c_t)`, all from one fused `W_xh x + W_hh h + b` in gate order i, f, g, o
+    (cuDNN's order). Forget-gate bias starts at `forget_bias` (Jozefowicz et al. 2015).
+    Carry `(c, h)`, each `(batch, features)`."""
+
+    features: int
+    act: Callable = nn.tanh
+    forget_bias: float = 1.0
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, carry, x):
+        c, h = carry
+        z = _dense(4 * self.features, "xh", self.dtype, self.param_dtype,
+                   bias_init=_forget_bias_init(self.features, self.forget_bias))(x)
+        z = z + _dense(4 * self.features, "hh", self.dtype, self.param_dtype, use_bias=False,
+                       kernel_init=nn.initializers.orthogonal())(h)
+        i, f, g, o = jnp.split(z, 4, axis=-1)
+        c = nn.sigmoid(f) * c + nn.sigmoid(i) * self.act(g)
+        h = nn.sigmoid(o) * self.act(c)
+        return (c, h), h
+
+    def initialize_carry(self, batch_size: int):
+        shape = (batch_size, self.features)
+        return jnp.zeros(shape, self.dtype), jnp.zeros(shape, self.dtype)
+
+
+class GRUCell(nn.Module):
+    """GRU: `r, z = sigmoid(W_x x + W_h h + b)`, `n = act(W_xn x + b_xn + r (W_hn h + b_hn))`,
+    `h_t = (1 - z) n + z h_{t-1}`; fused gate order r, z, n. Carry `h: (batch, features)`."""
+
+    features: int
+    act: Callable = nn.tanh
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, h, x):
+        xr, xz, xn = jnp.split(_dense(3 * self.features, "xh", self.dtype, self.param_dtype)(x), 3, axis=-1)
+        hr, hz, hn = jnp.split(_dense(3 * self.features, "hh", self.dtype, self.param_dtype,
+                                      kernel_init=nn.initializers.orthogonal())(h), 3, axis=-1)
+        r, z = nn.sigmoid(xr + hr), nn.sigmoid(xz + hz)
+        n = self.act(xn + r * hn)
+        h = (1.0 - z) * n + z * h
+        return h, h
+
+    def initialize_carry(self, batch_size: int):
+        return jnp.zeros((batch_size, self.features), self.dtype)
+
+
+CELLS = {"rnn": VanillaRNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+def hidden_state(carry):
+    """The output part of a carry: `h` for every cell (the LSTM carry is `(c, h)`)."""
+    return carry[1] if isinstance(carry, tuple) else carry
+
+
+def sequence_mask(lengths: Array, max_length: int) -> Array:
+    """`(batch, max_length)` bool, True at the steps `t < lengths[b]`."""
+    return jnp.arange(max_length)[None, :] < lengths[:, None]
+
+
+def reverse_padded(xs: Array, lengths: Array) -> Array:
+    """Reverse each `(batch, time, ...)` sequence within its length, padding left in place."""
+    t = jnp.arange(xs.shape[1])[None, :]
+    idx = jnp.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
+    return jnp.take_along_axis(xs, idx.reshape(idx.shape + (1,) * (xs.ndim - 2)), axis=1)
+
+
+def _masked_step(cell, carry, inputs):
+    """One scanned step: past a sequence's end the carry is frozen and the output is zero."""
+    x, keep = inputs
+    new_carry, y = cell(carry, x)
+    new_carry = jax.tree.map(lambda new, old: jnp.where(keep[:, None], new, old), new_carry, carry)
+    return new_carry, jnp.where(keep[:, None], y, jnp.zeros_like(y))
+
+
+class Recurrent(nn.Module):
+    """Runs `cell` over axis 1 of `xs: (batch, time, in_features)` with `nn.scan`: one set of
+    parameters broadcast to every step (not copied per step).
+
+    `lengths: (batch,)` int marks padding (state frozen and outputs zero past the end);
+    `reverse=True` reads each sequence backwards within its length. Returns
+    `(final_carry, ys)`, `ys: (batch, time, features)` aligned with `xs`.
+    """
+
+    cell: nn.Module
+    reverse: bool = False
+
+    @nn.compact
+    def __call__(self, xs, lengths=None, initial_carry=None):
+        batch, time = xs.shape[:2]
+        lengths = jnp.full((batch,), time, jnp.int32) if lengths is None else lengths
+        if self.reverse:
+            xs = reverse_padded(xs, lengths)
+        carry = self.cell.initialize_carry(batch) if initial_carry is None else initial_carry
+        scan = nn.scan(_masked_step, variable_broadcast="params", split_rngs={"params": False},
+                       in_axes=1, out_axes=1)
+        carry, ys = scan(self.cell, carry, (xs, sequence_mask(lengths, time)))
+        if self.reverse:
+            ys = reverse_padded(ys, lengths)
+        return carry, ys
+
+
+class RecurrentStack(nn.Module):
+    """`num_layers` recurrent layers of `cell` ("rnn" | "lstm" | "gru"), optionally
+    bidirectional (each layer's forward and reverse outputs concatenated), with dropout
+    between layers when `train`.
+
+    `xs: (batch, time, in_features)`; `lengths: (batch,)` optional; `initial_carry`: a tuple
+    with one entry per layer, each a carry (or a `(forward, reverse)` pair when
+    bidirectional). Returns `(final_carries, ys)` in that same structure, `ys: (batch, time,
+    features * directions)`. Layer `l` is the submodule `layer{l}` (and `layer{l}_reverse`).
+
+    On a CUDA backend, a float32 LSTM stack with tanh and no active dropout runs through cuDNN
+    (`jax.experimental.rnn.lstm`) on the same parameters (`use_cudnn=False` opts out).
+    """
+
+    cell: str = "lstm"
+    features: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    act: Callable = nn.tanh
+    use_cudnn: bool = True
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    def _make_cell(self):
+        if self.cell not in CELLS:
+            raise ValueError(f"unknown cell '{self.cell}'; choose one of {', '.join(CELLS)}")
+        # parent=None: the cell is adopted by its `Recurrent` layer, so params live at layer{l}/cell.
+        return CELLS[self.cell](self.features, act=self.act, dtype=self.dtype, param_dtype=self.param_dtype,
+                                parent=None)
+
+    @nn.compact
+    def __call__(self, xs, lengths=None, initial_carry=None, train: bool = False):
+        if xs.ndim != 3:
+            raise ValueError(f"RecurrentStack expects (batch, time, features); got shape {xs.shape}")
+        lengths = jnp.full(xs.shape[:1], xs.shape[1], jnp.int32) if lengths is None else lengths.astype(jnp.int32)
+        directions = (False, True) if self.bidirectional else (False,)
+        layers = [[Recurrent(self._make_cell(), reverse=r, name=f"layer{l}" + ("_reverse" if r else ""))
+                   for r in directions] for l in range(self.num_layers)]
+        if self._cudnn_applies(train):
+            return self._cudnn_lstm(xs, lengths, initial_carry)
+        carries = []
+        for l, layer in enumerate(layers):
+            if l > 0 and self.dropout > 0:
+                xs = nn.Dropout(self.dropout, deterministic=not train)(xs)
+            init = (None,) * len(directions) if initial_carry is None else \
+                (initial_carry[l] if self.bidirectional else (initial_carry[l],))
+            outs = [rnn(xs, lengths, c0) for rnn, c0 in zip(layer, init)]
+            carries.append(tuple(c for c, _ in outs) if self.bidirectional else outs[0][0])
+            xs = jnp.concatenate([y for _, y in outs], axis=-1)
+        return tuple(carries), xs
+
+    def _cudnn_applies(self, train: bool) -> bool:
+        return (self.use_cudnn and self.cell == "lstm" and self.act is nn.tanh and jax.default_backend() == "gpu"
+                and jnp.dtype(self.dtype) == jnp.float32 and (self.dropout == 0 or not train)
+                and not self.is_initializing())
+
+    def _cudnn_lstm(self, xs, lengths, initial_carry):
+        from jax.experimental import rnn
+
+        d = 2 if self.bidirectional else 1
+        batch = xs.shape[0]
+        if initial_carry is None:
+            h0 = c0 = jnp.zeros((self.num_layers * d, batch, self.features), xs.dtype)
+        else:
+            pairs = [p for layer in initial_carry for p in (layer if self.bidirectional else (layer,))]
+            c0, h0 = jnp.stack([c for c, _ in pairs]), jnp.stack([h for _, h in pairs])
+        weights = pack_cudnn_lstm_weights(self.variables["params"], self.num_layers, self.bidirectional)
+        ys, h_n, c_n = rnn.lstm(xs.astype(jnp.float32), h0, c0, weights, lengths, input_size=xs.shape[-1],
+                                hidden_size=self.features, num_layers=self.num_layers, dropout=0.0,
+                                bidirectional=self.bidirectional)
+        finals = [(c_n[i], h_n[i]) for i in range(self.num_layers * d)]
+        carries = tuple(tuple(finals[l * d:(l + 1) * d]) if self.bidirectional else finals[l]
+                        for l in range(self.num_layers))
+        return carries, ys
+
+
+def pack_cudnn_lstm_weights(params, num_layers: int, bidirectional: bool) -> Array:
+    """`RecurrentStack` LSTM parameters as cuDNN's flat weight vector: for every pseudo-layer
+    (layer l forward, then layer l reverse) `W_ih (4H, I)` and `W_hh (4H, H)`, then for every
+    pseudo-layer `b_ih` and `b_hh` (ours has one bias, so `b_hh = 0`). Gate order i, f, g, o."""
+    names = [f"layer{l}" + s for l in range(num_layers) for s in (("", "_reverse") if bidirectional else ("",))]
+    cells = [params[n]["cell"] for n in names]
+    weights = [w for c in cells for w in (c["xh"]["kernel"].T.ravel(), c["hh"]["kernel"].T.ravel())]
+    biases = [b for c in cells for b in (c["xh"]["bias"], jnp.zeros_like(c["xh"]["bias"]))]
+    return jnp.concatenate(weights + biases).astype(jnp.float32)
+
+
+class _Inputs(nn.Module):
+    """Token ids `(batch, time)` through an embedding when `vocab_size` is set, else features as given."""
+
+    vocab_size: int | None
+    embed_dim: int
+    dtype: Any
+    param_dtype: Any
+
+    @nn.compact
+    def __call__(self, x):
+        if self.vocab_size is None:
+            return x.astype(self.dtype)
+        return nn.Embed(self.vocab_size, self.embed_dim, dtype=self.dtype, param_dtype=self.param_dtype,
+                        name="embed")(x)
+
+
+class ManyToOne(nn.Module):
+    """Sequence classifier: a `RecurrentStack` read out at each sequence's last valid step (the
+    final carry; both directions when bidirectional) into `num_classes` logits.
+
+    Inputs `(batch, time, features)` floats, or `(batch, time)` token ids when `vocab_size` is
+    set; `lengths: (batch,)` optional. Output `(batch, num_classes)`.
+    """
+
+    num_classes: int
+    cell: str = "gru"
+    features: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    vocab_size: int | None = None
+    embed_dim: int = 64
+    act: Callable = nn.tanh
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x, lengths=None, train: bool = False):
+        x = _Inputs(self.vocab_size, self.embed_dim, self.dtype, self.param_dtype, name="inputs")(x)
+        carries, _ = RecurrentStack(self.cell, self.features, self.num_layers, self.bidirectional, self.dropout,
+                                    self.act, dtype=self.dtype, param_dtype=self.param_dtype, name="rnn")(
+                                        x, lengths, train=train)
+        top = carries[-1] if self.bidirectional else (carries[-1],)
+        h = jnp.concatenate([hidden_state(c) for c in top], axis=-1)
+        h = nn.Dropout(self.dropout, deterministic=not train)(h)
+        return nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(h)
+
+
+class ManyToMany(nn.Module):
+    """A prediction at every step (tagging, language models): `(batch, time, num_outputs)`.
+
+    With `vocab_size` set it reads token ids (a character language model is
+    `ManyToMany(num_outputs=V, vocab_size=V)`). `initial_carry` continues from a previous chunk
+    (truncated backpropagation through time); returns `(final_carries, logits)`.
+    """
+
+    num_outputs: int
+    cell: str = "lstm"
+    features: int = 256
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    vocab_size: int | None = None
+    embed_dim: int = 64
+    act: Callable = nn.tanh
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    def stack(self):
+        return RecurrentStack(self.cell, self.features, self.num_layers, self.bidirectional, self.dropout, self.act,
+                              dtype=self.dtype, param_dtype=self.param_dtype, name="rnn")
+
+    @nn.compact
+    def __call__(self, x, lengths=None, initial_carry=None, train: bool = False):
+        x = _Inputs(self.vocab_size, self.embed_dim, self.dtype, self.param_dtype, name="inputs")(x)
+        carries, ys = self.stack()(x, lengths, initial_carry, train=train)
+        ys = nn.Dropout(self.dropout, deterministic=not train)(ys)
+        return carries, nn.Dense(self.num_outputs, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(ys)
+
+    def initialize_carry(self, batch_size: int):
+        """Zero carries for `initial_carry`, in `RecurrentStack`'s structure (distinct buffers,
+        so the carry can live in a donated train state)."""
+        cell = CELLS[self.cell](self.features, dtype=self.dtype, parent=None)
+        directions = 2 if self.bidirectional else 1
+        layers = [tuple(cell.initialize_carry(batch_size) for _ in range(directions)) for _ in range(self.num_layers)]
+        return tuple(layer if self.bidirectional else layer[0] for layer in layers)
+
+
+class OneToMany(nn.Module):
+    """Generate a sequence from a vector: `v: (batch, dim)` sets every layer's initial hidden
+    state `h_0 = tanh(W_v v)` (cell state zero), then a token decoder runs with teacher forcing
+    on `tokens: (batch, time)`. Returns `(final_carries, logits: (batch, time, vocab_size))`."""
+
+    vocab_size: int
+    cell: str = "lstm"
+    features: int = 256
+    num_layers: int = 1
+    embed_dim: int = 64
+    act: Callable = nn.tanh
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    def initial_carry(self, v):
+        h0 = nn.tanh(nn.Dense(self.features * self.num_layers, dtype=self.dtype, param_dtype=self.param_dtype,
+                              name="init")(v.astype(self.dtype)))
+        hs = jnp.split(h0, self.num_layers, axis=-1)
+        return tuple((jnp.zeros_like(h), h) if self.cell == "lstm" else h for h in hs)
+
+    @nn.compact
+    def __call__(self, v, tokens, lengths=None, initial_carry=None, train: bool = False):
+        carry = self.initial_carry(v) if initial_carry is None else initial_carry
+        decoder = ManyToMany(self.vocab_size, self.cell, self.features, self.num_layers, vocab_size=self.vocab_size,
+                             embed_dim=self.embed_dim, act=self.act, dtype=self.dtype, param_dtype=self.param_dtype,
+                             name="decoder")
+        return decoder(tokens, lengths, carry, train=train)
+
+
+__all__ = ["CELLS", "GRUCell", "LSTMCell", "ManyToMany", "ManyToOne", "OneToMany", "Recurrent", "RecurrentStack",
+           "VanillaRNNCell", "hidden_state", "pack_cudnn_lstm_weights", "reverse_padded", "sequence_mask"]
