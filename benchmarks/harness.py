@@ -1,5 +1,6 @@
 """Steady-state throughput: compile (timed apart), warm up, then time repeated runs of
-`steps` train steps and report the median images/s, for JAX and the PyTorch peer."""
+`steps` train steps and report the median items/s (images or tokens), for JAX and the
+PyTorch peer in the same process."""
 
 import argparse
 import json
@@ -34,7 +35,7 @@ def run_jax(workload, steps, warmup, repeats) -> dict:
     compile_s = time.perf_counter() - t0
     sec, _ = _time(step, state, steps, warmup, repeats, jax.block_until_ready)
     return {"framework": "jax", "device": jax.devices()[0].device_kind, "compile_s": compile_s,
-            "step_ms": 1e3 * sec, "images_per_s": workload.batch_size / sec}
+            "step_ms": 1e3 * sec, "items_per_s": workload.items / sec}
 
 
 def run_torch(workload, steps, warmup, repeats) -> dict | None:
@@ -48,7 +49,7 @@ def run_torch(workload, steps, warmup, repeats) -> dict | None:
     sec, _ = _time(step, carry, steps, warmup, repeats, sync)
     name = torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     return {"framework": f"torch {torch.__version__}", "device": name, "compile_s": None,
-            "step_ms": 1e3 * sec, "images_per_s": workload.batch_size / sec}
+            "step_ms": 1e3 * sec, "items_per_s": workload.items / sec}
 
 
 def benchmark(names, steps=20, warmup=5, repeats=3) -> dict:
@@ -56,29 +57,30 @@ def benchmark(names, steps=20, warmup=5, repeats=3) -> dict:
     rows = []
     for name in names:
         workload = WORKLOADS[name]
-        results = [run_jax(workload, steps, warmup, repeats)]
+        counts = (max(1, steps // workload.cost), max(1, warmup // workload.cost) if warmup else 0, repeats)
+        results = [run_jax(workload, *counts)]
         if workload.torch_step is not None:
-            peer = run_torch(workload, steps, warmup, repeats)
+            peer = run_torch(workload, *counts)
             if peer is not None:
                 results.append(peer)
-        ratio = results[0]["images_per_s"] / results[1]["images_per_s"] if len(results) > 1 else None
+        ratio = results[0]["items_per_s"] / results[1]["items_per_s"] if len(results) > 1 else None
         for r in results:
-            rows.append({"workload": name, "batch_size": workload.batch_size, "shape": list(workload.shape),
-                         **r, "jax_over_torch": ratio})
+            rows.append({"workload": name, "items_per_step": workload.items, "unit": workload.unit,
+                         "timed_steps": counts[0], **r, "jax_over_torch": ratio})
     return {"machine": platform.processor() or platform.machine(), "jax": jax.__version__,
             "backend": jax.default_backend(), "steps": steps, "warmup": warmup, "repeats": repeats,
             "results": rows}
 
 
 def format_table(report: dict) -> str:
-    header = f"{'workload':12s} {'framework':18s} {'device':22s} {'batch':>5s} {'compile s':>9s} " \
-             f"{'ms/step':>8s} {'images/s':>10s} {'jax/torch':>9s}"
+    header = f"{'workload':14s} {'framework':18s} {'device':22s} {'compile s':>9s} " \
+             f"{'ms/step':>9s} {'items/s':>10s} {'unit':6s} {'jax/torch':>9s}"
     lines = [header, "-" * len(header)]
     for r in report["results"]:
         ratio = f"{r['jax_over_torch']:.2f}" if r["jax_over_torch"] is not None else "-"
         compile_s = f"{r['compile_s']:.2f}" if r["compile_s"] is not None else "-"
-        lines.append(f"{r['workload']:12s} {r['framework'][:18]:18s} {r['device'][:22]:22s} {r['batch_size']:5d} "
-                     f"{compile_s:>9s} {r['step_ms']:8.2f} {r['images_per_s']:10.0f} {ratio:>9s}")
+        lines.append(f"{r['workload']:14s} {r['framework'][:18]:18s} {r['device'][:22]:22s} "
+                     f"{compile_s:>9s} {r['step_ms']:9.2f} {r['items_per_s']:10.0f} {r['unit']:6s} {ratio:>9s}")
     if not any(r["framework"].startswith("torch") for r in report["results"]):
         lines.append("(torch is not installed: pip install -e '.[bench]' for the PyTorch peers)")
     return "\n".join(lines)
@@ -88,8 +90,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Train-step throughput, JAX vs PyTorch.")
     parser.add_argument("--only", action="append", choices=sorted(WORKLOADS), help="run only this workload (repeatable)")
     parser.add_argument("--json", help="also write the report to this JSON file")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per repeat")
-    parser.add_argument("--warmup", type=int, default=5, help="untimed steps after compilation")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per repeat (divided by a workload's cost)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps after compilation (likewise)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats; the median is reported")
     args = parser.parse_args(argv)
     if min(args.steps, args.repeats) < 1 or args.warmup < 0:

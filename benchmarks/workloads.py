@@ -8,6 +8,7 @@ import dataclasses
 from typing import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -20,14 +21,16 @@ from train.steps import make_train_step
 @dataclasses.dataclass(frozen=True)
 class Workload:
     """`jax_step()` returns `(step, carry)` with `carry = step(carry)`; `torch_step(device)`
-    the same for the peer (None when there is none). `shape` is one example, NHWC."""
+    the same for the peer (None when there is none). One step processes `items` `unit`s
+    (images, tokens). `cost` divides the harness's step counts for slow workloads."""
 
     name: str
     description: str
-    batch_size: int
-    shape: tuple
+    items: int
+    unit: str
     jax_step: Callable
     torch_step: Callable | None = None
+    cost: int = 1
 
 
 def _random_batch(batch_size, shape, num_classes=10, seed=0):
@@ -36,14 +39,14 @@ def _random_batch(batch_size, shape, num_classes=10, seed=0):
             "label": rng.integers(0, num_classes, batch_size).astype(np.int32)}
 
 
-def _jax_classifier_step(model, tx, batch_size, shape):
-    """Compiled `jit(make_train_step(cross_entropy_loss))` with the state donated."""
-    batch = jax.device_put(_random_batch(batch_size, shape))
+def _jax_step(model, tx, loss_fn, batch):
+    """Compiled `jit(make_train_step(loss_fn))` on a fixed device batch, state donated."""
+    batch = jax.device_put(batch)
     variables = model.init(jax.random.key(0), batch["inputs"][:1])
     state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=tx,
                               batch_stats=variables.get("batch_stats"))
     rng = jax.random.key(1)
-    compiled = jax.jit(make_train_step(cross_entropy_loss), donate_argnums=0).lower(state, batch, rng).compile()
+    compiled = jax.jit(make_train_step(loss_fn), donate_argnums=0).lower(state, batch, rng).compile()
 
     def step(state):
         return compiled(state, batch, rng)[0]
@@ -51,19 +54,23 @@ def _jax_classifier_step(model, tx, batch_size, shape):
     return step, state
 
 
-def _torch_classifier_step(model, make_opt, batch_size, shape, device):
+def _torch_step(model, make_opt, inputs, targets, device, autocast_dtype=None):
+    """A PyTorch train step on fixed tensors; `autocast_dtype` runs the forward pass in it."""
+    import contextlib
+
     import torch
 
-    data = _random_batch(batch_size, shape)
-    x = torch.from_numpy(data["inputs"]).permute(0, 3, 1, 2).contiguous().to(device)
-    y = torch.from_numpy(data["label"]).long().to(device)
+    x, y = inputs.to(device), targets.to(device)
     model = model.to(device).train()
     opt = make_opt(model.parameters())
     loss_fn = torch.nn.CrossEntropyLoss()
+    precision = (lambda: torch.autocast(device, dtype=autocast_dtype)) if autocast_dtype else contextlib.nullcontext
 
     def step(_):
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        with precision():
+            logits = model(x)
+        loss = loss_fn(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
         loss.backward()
         opt.step()
         return loss
@@ -71,45 +78,69 @@ def _torch_classifier_step(model, make_opt, batch_size, shape, device):
     return step, None
 
 
-def _digits_cnn(framework):
-    batch, shape = 128, (8, 8, 1)
-    if framework == "jax":
-        return lambda: _jax_classifier_step(zoo.CNN(), optax.adam(1e-3), batch, shape)
+def _digits_cnn():
+    batch = _random_batch(128, (8, 8, 1))
 
     def torch_step(device):
         import torch
 
         from benchmarks.peers.torch_nets import TorchCNN
 
-        return _torch_classifier_step(TorchCNN(), lambda p: torch.optim.Adam(p, 1e-3), batch, shape, device)
+        x = torch.from_numpy(batch["inputs"]).permute(0, 3, 1, 2).contiguous()
+        return _torch_step(TorchCNN(), lambda p: torch.optim.Adam(p, 1e-3), x,
+                           torch.from_numpy(batch["label"]).long(), device)
 
-    return torch_step
+    return Workload("digits_cnn", "classify_digits CNN train step, Adam, batch 128", 128, "images",
+                    lambda: _jax_step(zoo.CNN(), optax.adam(1e-3), cross_entropy_loss, batch), torch_step)
 
 
-def _resnet20(framework):
-    batch, shape = 128, (32, 32, 3)
-    if framework == "jax":
-        tx = optax.chain(optax.add_decayed_weights(1e-4), optax.sgd(0.1, momentum=0.9, nesterov=True))
-        return lambda: _jax_classifier_step(zoo.resnet_cifar(20), tx, batch, shape)
+def _resnet20():
+    batch = _random_batch(128, (32, 32, 3))
+    tx = optax.chain(optax.add_decayed_weights(1e-4), optax.sgd(0.1, momentum=0.9, nesterov=True))
 
     def torch_step(device):
         import torch
 
         from benchmarks.peers.torch_nets import TorchResNet
 
+        x = torch.from_numpy(batch["inputs"]).permute(0, 3, 1, 2).contiguous()
         make_opt = lambda p: torch.optim.SGD(p, 0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
-        return _torch_classifier_step(TorchResNet(20), make_opt, batch, shape, device)
+        return _torch_step(TorchResNet(20), make_opt, x, torch.from_numpy(batch["label"]).long(), device)
 
-    return torch_step
+    return Workload("resnet20", "ResNet-20 train step at CIFAR shapes, SGD + momentum, batch 128", 128, "images",
+                    lambda: _jax_step(zoo.resnet_cifar(20), tx, cross_entropy_loss, batch), torch_step)
 
 
-WORKLOADS = {
-    w.name: w for w in (
-        Workload("digits_cnn", "classify_digits CNN train step, Adam", 128, (8, 8, 1),
-                 _digits_cnn("jax"), _digits_cnn("torch")),
-        Workload("resnet20", "ResNet-20 train step at CIFAR shapes, SGD + momentum", 128, (32, 32, 3),
-                 _resnet20("jax"), _resnet20("torch")),
-    )
-}
+LM_SHAPE = dict(batch=64, seq=128, embed=128, hidden=512, vocab=96)
 
-__all__ = ["WORKLOADS", "Workload"]
+
+def _lm_loss(params, state, batch, rng):
+    _, logits = state.apply_fn({"params": params}, batch["inputs"])
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), batch["label"]).mean()
+    return loss, ({}, {})
+
+
+def _lstm_lm(precision: str):
+    s = LM_SHAPE
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, s["vocab"], (s["batch"], s["seq"] + 1)).astype(np.int32)
+    batch = {"inputs": tokens[:, :-1], "label": tokens[:, 1:]}
+    dtype = jnp.bfloat16 if precision == "bf16" else jnp.float32
+    model = zoo.ManyToMany(s["vocab"], "lstm", s["hidden"], vocab_size=s["vocab"], embed_dim=s["embed"], dtype=dtype)
+
+    def torch_step(device):
+        import torch
+
+        from benchmarks.peers.torch_nets import TorchCharLSTM
+
+        autocast = torch.bfloat16 if precision == "bf16" else None
+        return _torch_step(TorchCharLSTM(s["vocab"], s["embed"], s["hidden"]), lambda p: torch.optim.Adam(p, 1e-3),
+                           torch.from_numpy(batch["inputs"]).long(), torch.from_numpy(batch["label"]).long(), device,
+                           autocast)
+
+    return Workload(f"lstm_lm_{precision}", f"char LSTM LM step (batch 64, seq 128, embed 128, hidden 512, vocab 96), "
+                    f"{precision} compute, Adam", s["batch"] * s["seq"], "tokens",
+                    lambda: _jax_step(model, optax.adam(1e-3), _lm_loss, batch), torch_step, cost=5)
+
+
+WORKLOADS = {w.name: w for w in (_digits_cnn(), _resnet20(), _lstm_lm("f32"), _lstm_lm("bf16"))}

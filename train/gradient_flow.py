@@ -12,6 +12,7 @@ gradient study for recurrent cells, as numbers (`summary.json`) and a figure
 
 import json
 import os
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -26,10 +27,11 @@ from zoo.rnn_gradients import carry_gradient_norms, scaled_orthogonal, with_recu
 FEATURES, BATCH = 32, 8
 
 
-def vanilla_norms(sigma: float, steps: int, key=jax.random.key(0)):
+@partial(jax.jit, static_argnums=1)
+def vanilla_norms(sigma: float, steps: int):
     """`(steps,)` ||dL/dh_t|| of a tanh RNN with W_hh = sigma * orthogonal, zero inputs and state
     (the linearization at the origin, where the law is exact)."""
-    cell = VanillaRNNCell(FEATURES)
+    cell, key = VanillaRNNCell(FEATURES), jax.random.key(0)
     xs = jnp.zeros((BATCH, steps, 1))
     params = cell.init(key, cell.initialize_carry(BATCH), xs[:, 0])["params"]
     params = with_recurrent_kernel(params, scaled_orthogonal(key, FEATURES, sigma))
@@ -43,10 +45,15 @@ def initialized_norms(cell, steps: int, key=jax.random.key(1)):
     return carry_gradient_norms(cell, params, xs)
 
 
-def update_norms(sigma: float, steps: int, clip: float, lr: float = 0.1, key=jax.random.key(2)):
-    """Norm of one SGD update (learning rate `lr`) of a vanilla RNN's parameters for
-    `L = u . h_T`, with inputs ~ N(0, 0.1^2), with (`clip > 0`) or without clipping."""
-    cell = VanillaRNNCell(FEATURES, act=lambda z: z)  # linear, so sigma alone decides the scale
+def update_norms(sigma: float, steps: int, clip: float, lr: float = 0.1) -> float:
+    """Norm of one SGD update (learning rate `lr`) of a linear RNN's parameters for the mean
+    summed last state, inputs ~ N(0, 0.1^2), with (`clip > 0`) or without clipping."""
+    return float(_update_norm(sigma, steps, clip, lr))
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _update_norm(sigma, steps, clip, lr):
+    cell, key = VanillaRNNCell(FEATURES, act=_identity), jax.random.key(2)  # linear: sigma alone sets the scale
     xs = 0.1 * jax.random.normal(key, (BATCH, steps, 1))
     params = cell.init(key, cell.initialize_carry(BATCH), xs[:, 0])["params"]
     params = with_recurrent_kernel(params, scaled_orthogonal(key, FEATURES, sigma))
@@ -60,7 +67,11 @@ def update_norms(sigma: float, steps: int, clip: float, lr: float = 0.1, key=jax
     grads = jax.grad(loss)(params)
     tx = optax.chain(optax.clip_by_global_norm(clip), optax.sgd(lr)) if clip > 0 else optax.sgd(lr)
     updates, _ = tx.update(grads, tx.init(params), params)
-    return float(optax.global_norm(updates))
+    return optax.global_norm(updates)
+
+
+def _identity(z):
+    return z
 
 
 def study(steps: int = 50) -> dict:

@@ -60,3 +60,18 @@ class TorchResNet(nn.Module):
 
     def forward(self, x):
         return self.head(self.blocks(self.stem(x)).mean(dim=(2, 3)))
+
+
+class TorchCharLSTM(nn.Module):
+    """Twin of `zoo.ManyToMany(vocab, "lstm", hidden, vocab_size=vocab, embed_dim=embed)`:
+    embedding, one `nn.LSTM` layer (cuDNN on GPU), per-step linear head. Input token ids
+    `(batch, time)`. (nn.LSTM keeps two bias vectors where ours keeps one.)"""
+
+    def __init__(self, vocab=96, embed=128, hidden=512):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, embed)
+        self.lstm = nn.LSTM(embed, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, tokens):
+        return self.head(self.lstm(self.embed(tokens))[0])

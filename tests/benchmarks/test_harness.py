@@ -13,7 +13,8 @@ from benchmarks.workloads import WORKLOADS
 def test_report_has_throughput_and_ratio_per_workload():
     report = benchmark(["digits_cnn"], steps=2, warmup=1, repeats=1)
     rows = report["results"]
-    assert rows[0]["framework"] == "jax" and rows[0]["images_per_s"] > 0 and rows[0]["compile_s"] > 0
+    assert rows[0]["framework"] == "jax" and rows[0]["items_per_s"] > 0 and rows[0]["compile_s"] > 0
+    assert rows[0]["unit"] == "images" and rows[0]["items_per_step"] == 128
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -21,7 +22,7 @@ def test_report_has_throughput_and_ratio_per_workload():
         assert "pip install -e '.[bench]'" in format_table(report)
     else:
         assert rows[1]["framework"].startswith("torch")
-        assert rows[0]["jax_over_torch"] == pytest.approx(rows[0]["images_per_s"] / rows[1]["images_per_s"])
+        assert rows[0]["jax_over_torch"] == pytest.approx(rows[0]["items_per_s"] / rows[1]["items_per_s"])
     assert "digits_cnn" in format_table(report)
 
 
@@ -31,15 +32,18 @@ def test_every_workload_has_a_torch_twin_with_the_same_parameter_count():
     import jax.numpy as jnp
 
     import zoo
-    from benchmarks.peers.torch_nets import TorchCNN, TorchResNet
+    from benchmarks.peers.torch_nets import TorchCharLSTM, TorchCNN, TorchResNet
 
-    pairs = {"digits_cnn": (zoo.CNN(), TorchCNN(), (1, 8, 8, 1)),
-             "resnet20": (zoo.resnet_cifar(20), TorchResNet(20), (1, 32, 32, 3))}
-    assert set(pairs) == set(WORKLOADS)
-    for flax_model, torch_model, shape in pairs.values():
-        params = jax.eval_shape(flax_model.init, jax.random.key(0), jnp.zeros(shape))["params"]
+    lm = zoo.ManyToMany(96, "lstm", 512, vocab_size=96, embed_dim=128)
+    pairs = {"digits_cnn": (zoo.CNN(), TorchCNN(), jnp.zeros((1, 8, 8, 1)), 0),
+             "resnet20": (zoo.resnet_cifar(20), TorchResNet(20), jnp.zeros((1, 32, 32, 3)), 0),
+             # nn.LSTM has a second bias vector (b_hh, 4 * hidden) that ours folds into one.
+             "lstm_lm_f32": (lm, TorchCharLSTM(), jnp.zeros((1, 4), jnp.int32), 4 * 512)}
+    assert set(pairs) | {"lstm_lm_bf16"} == set(WORKLOADS)
+    for flax_model, torch_model, example, extra in pairs.values():
+        params = jax.eval_shape(flax_model.init, jax.random.key(0), example)["params"]
         ours = sum(x.size for x in jax.tree.leaves(params))
-        assert ours == sum(p.numel() for p in torch_model.parameters()), type(torch_model).__name__
+        assert ours + extra == sum(p.numel() for p in torch_model.parameters()), type(torch_model).__name__
 
 
 def test_cli_writes_json_and_rejects_unknown_workloads(tmp_path):

@@ -47,6 +47,13 @@ def test_mnist1d_cnn_learns(tmp_path):
     assert summary["test"]["test_accuracy"] >= 0.9  # chance is 0.10; the full recipe reaches ~0.97
 
 
+@pytest.mark.slow
+def test_mnist1d_gru_learns(tmp_path):
+    summary = run("classify_mnist1d_rnn", config("classify_mnist1d_rnn", num_steps="500", eval_every="0",
+                                                 checkpoint_every="500"), str(tmp_path), progress=False)
+    assert summary["test"]["test_accuracy"] >= 0.6  # chance is 0.10; the full recipe reaches ~0.97
+
+
 def test_run_writes_the_workdir_contract(digits_run):
     workdir, summary = digits_run
     on_disk = json.load(open(os.path.join(workdir, "summary.json")))
