@@ -20,11 +20,11 @@ def test_list_names_every_recipe_with_its_description():
     assert result.returncode == 0
     for name in configs.names():
         assert any(line.startswith(name) and configs.describe(name) in line for line in result.stdout.splitlines())
-    assert {"classify_digits", "classify_mnist1d", "classify_cifar10"} <= set(configs.names())
+    assert {"charrnn", "classify_digits", "classify_mnist1d", "classify_mnist1d_rnn", "classify_cifar10"} <= set(configs.names())
 
 
 @pytest.mark.parametrize("args, message", [
-    (["no_such_recipe"], "unknown recipe 'no_such_recipe'; choose one of: classify_cifar10, classify_digits"),
+    (["no_such_recipe"], "unknown recipe 'no_such_recipe'; choose one of: charrnn, classify_cifar10, classify_digits"),
     (["--config.no_such_key=1"], "unknown config key 'no_such_key'; valid keys: augment.crop_padding, augment.flip"),
     (["--config.num_steps=ten"], "--config.num_steps: expected int like 1200, got 'ten'"),
     (["--config.optimizer.learning_rate=fast"], "--config.optimizer.learning_rate: expected float"),
