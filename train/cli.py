@@ -53,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         config = apply_overrides(configs.get_config(args.recipe), overrides)
         workdir = args.workdir or os.path.join("runs", args.recipe)
+        if "study" in config:  # a recipe that trains and compares several models
+            summary = importlib.import_module(config.study).run_study(args.recipe, config, workdir,
+                                                                      progress=not args.no_progress)
+            print(f"{args.recipe}: {summary['headline']}")
+            return 0
         from train.loop import run  # jax and the data stack load only when training
 
         summary = run(args.recipe, config, workdir, progress=not args.no_progress)

@@ -42,4 +42,11 @@ def get_config() -> ml_collections.ConfigDict:
     c.augment = ml_collections.ConfigDict()
     c.augment.crop_padding = 1     # random translation by up to this many pixels (images only)
     c.augment.flip = False         # random left-right mirror (wrong for digits)
+
+    c.adversarial = ml_collections.ConfigDict()
+    c.adversarial.method = "none"  # none | pgd (Madry et al.) | fgsm_rs (FGSM from a random start)
+    c.adversarial.eps = 0.2        # perturbation budget in the norm below (pixels in [0, 1])
+    c.adversarial.norm = "linf"    # linf | l2
+    c.adversarial.steps = 7        # PGD steps per training batch
+    c.adversarial.step_size = 0.05 # PGD step size
     return c

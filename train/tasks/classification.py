@@ -1,4 +1,5 @@
-"""Supervised classification: softmax cross-entropy on integer labels, accuracy."""
+"""Supervised classification: softmax cross-entropy on integer labels, accuracy; optionally
+adversarial training (Madry et al. 2018; the FGSM-with-random-start variant of Wong et al. 2020)."""
 
 import flax.linen as nn
 import jax
@@ -13,22 +14,25 @@ from train.losses import cross_entropy_loss
 from train.state import TrainState
 from train.tasks.base import Task
 
-MODELS = {"mlp": zoo.MLP, "cnn": zoo.CNN, "resnet": zoo.resnet_cifar, "rnn": zoo.ManyToOne}
+MODELS = {"mlp": zoo.MLP, "cnn": zoo.CNN, "resnet": zoo.resnet_cifar, "rnn": zoo.ManyToOne, "rbf": zoo.RBFNetwork}
 ACTIVATIONS = {"relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu, "tanh": nn.tanh, "elu": nn.elu}
+ADVERSARIAL = ("none", "pgd", "fgsm_rs")
 
 
 def build_model(config) -> nn.Module:
-    """A zoo model from a config block: `name` picks the class, `act` names the activation,
-    every other field is passed to the constructor (tuples stay tuples)."""
+    """A zoo model from a config block: `name` picks the class, `act` (if present) names the
+    activation, every other field is passed to the constructor (lists become tuples)."""
     fields = dict(config)
-    name, act = fields.pop("name"), fields.pop("act", "relu")
+    name, act = fields.pop("name"), fields.pop("act", None)
     if name not in MODELS:
         raise UserError(f"unknown model.name '{name}'; choose one of {', '.join(MODELS)}")
-    if act not in ACTIVATIONS:
+    if act is not None and act not in ACTIVATIONS:
         raise UserError(f"unknown model.act '{act}'; choose one of {', '.join(ACTIVATIONS)}")
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    if act is not None:
+        fields["act"] = ACTIVATIONS[act]
     try:
-        return MODELS[name](act=ACTIVATIONS[act], **fields)
+        return MODELS[name](**fields)
     except (TypeError, ValueError) as e:
         raise UserError(f"bad model config for '{name}': {e}") from None
 
@@ -42,6 +46,11 @@ class Classification(Task):
         super().__init__(config)
         self.model = build_model(config.model)
         self._splits = {}
+        if config.adversarial.method not in ADVERSARIAL:
+            raise UserError(f"unknown adversarial.method '{config.adversarial.method}'; choose one of "
+                            f"{', '.join(ADVERSARIAL)}")
+        # One stable function object, so the attack's jit cache is reused.
+        self.logits = lambda variables, x: self.model.apply(variables, x, train=False)
 
     def split(self, name: str) -> dict:
         if name not in self._splits:
@@ -61,12 +70,29 @@ class Classification(Task):
                                  batch_stats=variables.get("batch_stats"))
 
     def loss_fn(self, params, state, batch, rng):
-        aug_rng, dropout_rng = jax.random.split(rng)
+        aug_rng, dropout_rng, attack_rng = jax.random.split(rng, 3)
         if batch["inputs"].ndim == 4:
             augmented = augment_images(aug_rng, batch["inputs"], self.config.augment.crop_padding,
                                        self.config.augment.flip)
             batch = dict(batch, inputs=augmented)
+        if self.config.adversarial.method != "none":
+            batch = dict(batch, inputs=self.adversarial_inputs(params, state, batch, attack_rng))
         return cross_entropy_loss(params, state, batch, dropout_rng)
+
+    def adversarial_inputs(self, params, state, batch, rng):
+        """The batch's inputs replaced by attacks on the current model (no gradient flows into
+        the attack): PGD with a random start, or one FGSM step of 1.25 eps from a random start."""
+        from interpret.adversarial import pgd  # the attacks live in interpret (DESIGN: interpret/adversarial.py)
+
+        a = self.config.adversarial
+        variables = jax.lax.stop_gradient(state.variables(params))
+        if a.method == "pgd":
+            steps, step_size = a.steps, a.step_size
+        else:
+            steps, step_size = 1, 1.25 * a.eps
+        x_adv, _ = pgd(self.logits, variables, batch["inputs"], batch["label"], a.eps, step_size, steps, rng,
+                       norm=a.norm)
+        return jax.lax.stop_gradient(x_adv)
 
     def eval_metrics(self, state, batch):
         logits = state.apply_fn(state.variables(), batch["inputs"], train=False).astype(jnp.float32)

@@ -1,0 +1,36 @@
+"""Radial basis function network (Broomhead & Lowe 1988), the model Goodfellow et al. (2015)
+found "somewhat resistant" to adversarial examples: a unit responds only near its centre, so
+far from the data every class score falls back to the bias and the model is unsure."""
+
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+class RBFNetwork(nn.Module):
+    """`phi_k(x) = exp(-gamma_k ||x - c_k||^2)` over `num_centers` Gaussian units with learned
+    centres `c_k` (initialized uniformly in the pixel range [0, 1]) and widths
+    `gamma_k = exp(log_gamma_k)`, then a linear layer to the classes.
+
+    Input `(batch, ...)` (flattened to `(batch, D)`); output logits `(batch, num_classes)`.
+    `gamma_init` is per input dimension: the initial width is `gamma_init / D`.
+    """
+
+    num_classes: int = 10
+    num_centers: int = 100
+    gamma_init: float = 1.0
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x, train: bool = False):
+        x = x.reshape((x.shape[0], -1)).astype(self.dtype)
+        d = x.shape[-1]
+        centers = self.param("centers", nn.initializers.uniform(1.0), (self.num_centers, d), self.param_dtype)
+        log_gamma = self.param("log_gamma", nn.initializers.constant(jnp.log(self.gamma_init / d)),
+                               (self.num_centers,), self.param_dtype)
+        sq_dist = (jnp.sum(x ** 2, -1, keepdims=True) - 2 * x @ centers.T.astype(self.dtype)
+                   + jnp.sum(centers.astype(self.dtype) ** 2, -1))
+        phi = jnp.exp(-jnp.exp(log_gamma).astype(self.dtype) * jnp.maximum(sq_dist, 0.0))
+        return nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(phi)
