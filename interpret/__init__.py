@@ -1,1 +1,11 @@
-"""Visualization, attribution, synthesis and adversarial attacks (see the open issues)."""
+"""Visualization, attribution, synthesis and adversarial attacks.
+
+Every method takes a pure `apply_fn(params, x) -> logits` and arrays, so it works on any
+model. `python -m interpret METHOD --workdir DIR` runs one on a trained run.
+"""
+
+from interpret.adversarial import fgsm, input_gradients, pgd, project, success_flags
+from interpret.robustness import accuracy_and_confidence, attack_suite, linearity, robustness_table, transfer_matrix
+
+__all__ = ["accuracy_and_confidence", "attack_suite", "fgsm", "input_gradients", "linearity", "pgd", "project",
+           "robustness_table", "success_flags", "transfer_matrix"]

@@ -26,7 +26,7 @@ def load_run(workdir: str, expect_task: str | None = None):
     ckpt = Checkpointer(directory)
     try:
         meta = ckpt.read_meta()
-        config = ml_collections.ConfigDict(meta["config"])
+        config = ml_collections.ConfigDict(_with_defaults(meta["config"], meta["recipe"]))
         if expect_task is not None and config.task != expect_task:
             raise UserError(f"{workdir} holds a '{config.task}' run ({meta['recipe']}); this needs a "
                             f"'{expect_task}' run")
@@ -36,3 +36,18 @@ def load_run(workdir: str, expect_task: str | None = None):
     finally:
         ckpt.close()
     return task, state, meta
+
+
+def _with_defaults(saved: dict, recipe: str) -> dict:
+    """The saved config, with fields that the recipe gained since the run was trained filled
+    in from its current defaults (saved values always win)."""
+    from train import configs
+
+    if recipe not in configs.names():
+        return saved
+
+    def merge(defaults, saved):
+        return {**defaults, **{k: merge(defaults[k], v) if isinstance(v, dict) and isinstance(defaults.get(k), dict)
+                               else v for k, v in saved.items()}}
+
+    return merge(configs.get_config(recipe).to_dict(), saved)

@@ -27,10 +27,10 @@ def parzen_logits(params: ParzenParams, x):
     (the Gaussian's normalizer is shared by all classes, so it is dropped). Differentiable in
     `x`, so attacks apply unchanged."""
     x = x.reshape(x.shape[0], -1).astype(jnp.float32)
-    sq = jnp.sum(x ** 2, -1, keepdims=True) - 2 * x @ params.points.T + jnp.sum(params.points ** 2, -1)
+    sq = jnp.sum(x ** 2, -1, keepdims=True) - 2 * x @ params.points.T + jnp.sum(params.points ** 2, -1)[None]
     log_kernel = -jnp.maximum(sq, 0.0) / (2 * params.sigma ** 2)                        # (B, N)
     masked = jnp.where(params.onehot.T[None] > 0, log_kernel[:, None, :], -jnp.inf)      # (B, C, N)
-    return jax.nn.logsumexp(masked, axis=-1) - jnp.log(params.onehot.sum(0))
+    return jax.nn.logsumexp(masked, axis=-1) - jnp.log(params.onehot.sum(0))[None]
 
 
 def choose_bandwidth(train_x, train_y, num_classes: int, sigmas, holdout: float = 0.2, seed: int = 0) -> float:

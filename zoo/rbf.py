@@ -30,7 +30,7 @@ class RBFNetwork(nn.Module):
         centers = self.param("centers", nn.initializers.uniform(1.0), (self.num_centers, d), self.param_dtype)
         log_gamma = self.param("log_gamma", nn.initializers.constant(jnp.log(self.gamma_init / d)),
                                (self.num_centers,), self.param_dtype)
-        sq_dist = (jnp.sum(x ** 2, -1, keepdims=True) - 2 * x @ centers.T.astype(self.dtype)
-                   + jnp.sum(centers.astype(self.dtype) ** 2, -1))
-        phi = jnp.exp(-jnp.exp(log_gamma).astype(self.dtype) * jnp.maximum(sq_dist, 0.0))
+        centers = centers.astype(self.dtype)
+        sq_dist = jnp.sum(x ** 2, -1, keepdims=True) - 2 * x @ centers.T + jnp.sum(centers ** 2, -1)[None]  # (B, K)
+        phi = jnp.exp(-jnp.exp(log_gamma).astype(self.dtype)[None] * jnp.maximum(sq_dist, 0.0))
         return nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(phi)

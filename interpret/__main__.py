@@ -1,0 +1,5 @@
+import sys
+
+from interpret.cli import main
+
+sys.exit(main())

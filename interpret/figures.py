@@ -1,0 +1,30 @@
+"""Figures shared by the interpretation methods."""
+
+import os
+
+import numpy as np
+
+
+def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
+    """Originals (top row, true label) over their adversarial versions (bottom row, predicted
+    label, red when wrong) for the first `count` images `(N, H, W, C)` in [0, 1]."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    count = min(count, len(x))
+    fig, axes = plt.subplots(2, count, figsize=(1.4 * count, 3.2), squeeze=False)
+    show = lambda im: im[..., 0] if im.shape[-1] == 1 else im
+    for i in range(count):
+        axes[0, i].imshow(show(x[i]), cmap="gray_r", vmin=0, vmax=1)
+        axes[0, i].set_title(f"label {labels[i]}", fontsize=8)
+        axes[1, i].imshow(show(x_adv[i]), cmap="gray_r", vmin=0, vmax=1)
+        axes[1, i].set_title(f"pred {pred[i]}", fontsize=8, color="red" if pred[i] != labels[i] else "black")
+    for ax in axes.ravel():
+        ax.axis("off")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
