@@ -67,18 +67,19 @@ def transfer_matrix(models: dict, x, labels, eps: float, attack, rng) -> dict:
     return out
 
 
-def linearity(apply_fn, params, x, labels, eps_max: float = 0.5, num: int = 41) -> dict:
+def linearity(apply_fn, params, x, labels, eps_max: float = 0.25, num: int = 41) -> dict:
     """Logits along each example's FGSM direction `x + eps sign(grad)`, eps in
     `[-eps_max, eps_max]` (unclipped, as in Goodfellow et al.'s figure), and the R^2 of a
     straight-line fit per example and class. Returns the eps grid, the mean R^2 per class,
     and the logit curves `(num, classes)` of the first example."""
     direction = jnp.sign(input_gradients(apply_fn, params, x, labels))
     eps = jnp.linspace(-eps_max, eps_max, num)
-    logits = jax.vmap(lambda e: apply_fn(params, x + e * direction))(eps).astype(jnp.float32)  # (E, B, C)
+    logits = jax.vmap(lambda e: apply_fn(params, x + e * direction))(eps).astype(jnp.float32)   # (E, B, C)
+    curves = logits.reshape(num, -1)                                                            # (E, B*C)
     design = jnp.stack([eps, jnp.ones_like(eps)], axis=1)
-    coef, *_ = jnp.linalg.lstsq(design, logits.reshape(num, -1))
-    resid = logits.reshape(num, -1) - design @ coef
-    total = logits.reshape(num, -1) - logits.reshape(num, -1).mean(0)
+    coef, *_ = jnp.linalg.lstsq(design, curves)
+    resid = curves - design @ coef
+    total = curves - curves.mean(0, keepdims=True)
     r2 = 1 - (resid ** 2).sum(0) / jnp.maximum((total ** 2).sum(0), 1e-12)
     r2 = r2.reshape(logits.shape[1:])
     return {"eps": np.asarray(eps).tolist(), "r2_per_class": np.asarray(r2.mean(0)).tolist(),
@@ -199,7 +200,7 @@ def run_study(recipe: str, config, workdir: str, progress: bool = True) -> dict:
     rows = robustness_table(models, x, labels, list(config.epsilons), attacks, rng)
     pgd_name = f"pgd{config.pgd_steps}x{config.pgd_restarts}"
     transfer = transfer_matrix(models, x, labels, config.transfer_eps, attacks[pgd_name], rng)
-    lin = {name: linearity(*models[name], x, labels, config.linearity_eps) for name in ("cnn", "rbf")}
+    lin = {name: linearity(*models[name], x, labels, config.linearity_eps) for name in ("softmax_regression", "cnn", "rbf")}
 
     figures = os.path.join(workdir, "figures")
     plot_robustness(rows, os.path.join(figures, "robust_accuracy.png"))

@@ -15,7 +15,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.pgd_steps = 40                   # PGD iterations (step size 2.5 eps / steps)
     c.pgd_restarts = 5                 # PGD random restarts; an example counts as broken if any succeeds
     c.transfer_eps = 0.2               # epsilon of the transfer matrix (one of epsilons)
-    c.linearity_eps = 0.5              # range of the logits-versus-epsilon curves
+    c.linearity_eps = 0.25             # range of the logits-versus-epsilon curves (+-)
     c.adv_eps = 0.2                    # adversarial training budget
     c.adv_steps = 7                    # PGD steps inside each adversarial training step
     c.rbf_centers = 100                # Gaussian units of the RBF network

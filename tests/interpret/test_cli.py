@@ -1,0 +1,55 @@
+"""`python -m interpret`: listing, the attack method on a trained run, one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from train import configs
+from train.loop import run
+from train.overrides import apply_overrides
+
+
+def interpret(*args):
+    return subprocess.run([sys.executable, "-m", "interpret", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp("digits"))
+    config = apply_overrides(configs.get_config("classify_digits"),
+                             {"num_steps": "200", "eval_every": "0", "checkpoint_every": "200"})
+    run("classify_digits", config, workdir, progress=False)
+    return workdir
+
+
+def test_list_names_the_methods():
+    result = interpret("--list")
+    assert result.returncode == 0 and result.stdout.startswith("attack")
+
+
+def test_attack_adds_numbers_to_the_summary_and_draws_examples(digits_run):
+    result = interpret("attack", "--workdir", digits_run, "--method", "pgd", "--eps", "0.2", "--steps", "10",
+                       "--restarts", "2")
+    assert result.returncode == 0, result.stderr
+    summary = json.load(open(os.path.join(digits_run, "summary.json")))
+    attack = summary["interpret"]["attack_pgd_linf_eps0.2"]
+    assert "test" in summary  # the training summary is kept
+    assert attack["adversarial"]["accuracy"] < attack["clean"]["accuracy"]
+    assert attack["max_linf_perturbation"] <= 0.2 + 1e-6
+    assert attack["success_rate"] == pytest.approx(1 - attack["adversarial"]["accuracy"], abs=1e-6)
+    assert os.path.exists(os.path.join(digits_run, "figures", "attack_pgd_linf_eps0.2.png"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["bogus"], "unknown method 'bogus'; choose one of: attack"),
+    (["attack", "--workdir", "/nonexistent/run"], "no checkpoints in /nonexistent/run"),
+    (["attack", "--workdir", "DIGITS", "--target", "12"], "--target must be a class in 0..9"),
+    (["attack", "--workdir", "DIGITS", "--norm", "l1"], "invalid choice: 'l1'"),
+])
+def test_mistakes_get_one_line_and_exit_2(digits_run, args, message):
+    result = interpret(*[digits_run if a == "DIGITS" else a for a in args])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1]
