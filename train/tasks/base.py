@@ -4,12 +4,17 @@ import abc
 import functools
 from typing import Iterator
 
+import flax.linen as nn
 import jax
 import ml_collections
 import optax
 
 from train.state import TrainState
 from train.steps import make_eval_step, mean_over_batches
+
+
+#: activation names a recipe config may use for a model's `act` field.
+ACTIVATIONS = {"relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu, "tanh": nn.tanh, "elu": nn.elu}
 
 
 class Task(abc.ABC):

@@ -12,10 +12,9 @@ from train.augment import augment_images
 from train.errors import UserError
 from train.losses import cross_entropy_loss
 from train.state import TrainState
-from train.tasks.base import Task
+from train.tasks.base import ACTIVATIONS, Task
 
 MODELS = {"mlp": zoo.MLP, "cnn": zoo.CNN, "resnet": zoo.resnet_cifar, "rnn": zoo.ManyToOne, "rbf": zoo.RBFNetwork}
-ACTIVATIONS = {"relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu, "tanh": nn.tanh, "elu": nn.elu}
 ADVERSARIAL = ("none", "pgd", "fgsm_rs")
 
 

@@ -12,7 +12,6 @@ import functools
 import math
 from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,11 +20,10 @@ import optax
 from train import data
 from train.errors import UserError
 from train.state import TrainState
-from train.tasks.base import Task
+from train.tasks.base import ACTIVATIONS, Task
 from zoo.rnn import CELLS, ManyToMany
 
 UNK = "\ufffd"  # id 0: characters not seen in the training split
-ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "gelu": nn.gelu}
 
 
 class LMState(TrainState):
