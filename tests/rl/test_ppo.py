@@ -1,0 +1,79 @@
+"""PPO's pieces against their definitions (the full training run is exercised by `python -m rl`
+once it lands; see the issue note about an XLA:CPU hang)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rl.ppo import gae, log_prob_and_entropy, ppo_loss
+from zoo.actor_critic import ActorCritic
+
+
+def test_gae_matches_hand_computed_values():
+    # gamma 0.9, lambda 0.5; the episode ends after step 1 (terminated: next value 0).
+    rewards = jnp.array([1.0, 0.0, 2.0])
+    values = jnp.array([0.5, 1.0, 0.2])
+    next_values = jnp.array([1.0, 0.0, 0.7])
+    dones = jnp.array([0.0, 1.0, 0.0])
+    adv, targets = gae(rewards, values, next_values, dones, gamma=0.9, lam=0.5)
+    d0, d1, d2 = 1 + 0.9 * 1.0 - 0.5, 0 + 0 - 1.0, 2 + 0.9 * 0.7 - 0.2
+    expected = [d0 + 0.45 * d1, d1, d2]  # the recursion stops at the episode end
+    np.testing.assert_allclose(adv, expected, rtol=1e-6)
+    np.testing.assert_allclose(targets, np.array(expected) + np.asarray(values), rtol=1e-6)
+
+
+def test_gae_with_lambda_one_is_the_discounted_return_minus_value():
+    rewards = jnp.ones(4)
+    values = jnp.zeros(4)
+    adv, _ = gae(rewards, values, jnp.zeros(4), jnp.array([0.0, 0.0, 0.0, 1.0]), gamma=0.5, lam=1.0)
+    np.testing.assert_allclose(adv, [1 + 0.5 + 0.25 + 0.125, 1 + 0.5 + 0.25, 1 + 0.5, 1.0], rtol=1e-6)
+
+
+def test_log_prob_and_entropy_of_a_categorical():
+    logits = jnp.log(jnp.array([[0.25, 0.75]]))
+    log_prob, entropy = log_prob_and_entropy(logits, jnp.array([1]))
+    np.testing.assert_allclose(log_prob, np.log([0.75]), rtol=1e-6)
+    np.testing.assert_allclose(entropy, [-(0.25 * np.log(0.25) + 0.75 * np.log(0.75))], rtol=1e-6)
+
+
+def constant_policy(probs, value):
+    """An apply_fn ignoring its params: fixed action probabilities and value for every row."""
+    def apply_fn(params, obs):
+        n = obs.shape[0]
+        return jnp.log(jnp.tile(probs[None], (n, 1))), jnp.full((n,), value)
+    return apply_fn
+
+
+@pytest.mark.parametrize("ratio, advantage_sign", [(1.5, 1.0), (1.5, -1.0), (0.5, 1.0), (0.5, -1.0), (1.1, 1.0)])
+def test_clipped_objective_matches_its_definition(ratio, advantage_sign):
+    """Two examples with advantages +-a (normalized to +-1): the policy loss is
+    -mean(min(rho A, clip(rho, 0.8, 1.2) A)) with rho the same for both."""
+    probs = jnp.array([0.5, 0.5])
+    old_log_prob = jnp.log(0.5 / ratio)
+    batch = {"obs": jnp.zeros((2, 3)), "action": jnp.array([0, 1]), "log_prob": jnp.full((2,), old_log_prob),
+             "value": jnp.zeros(2), "advantages": advantage_sign * jnp.array([2.0, -2.0]), "targets": jnp.zeros(2)}
+    _, metrics = ppo_loss(None, constant_policy(probs, 0.0), batch, 0.2, 0.5, 0.0, False)
+    adv = advantage_sign * np.array([1.0, -1.0])
+    expected = -np.mean(np.minimum(ratio * adv, np.clip(ratio, 0.8, 1.2) * adv))
+    np.testing.assert_allclose(metrics["policy_loss"], expected, rtol=1e-5, atol=1e-6)
+    assert float(metrics["clip_fraction"]) == float(abs(ratio - 1) > 0.2)
+
+
+def test_value_clipping_takes_the_worse_of_clipped_and_unclipped():
+    batch = {"obs": jnp.zeros((1, 3)), "action": jnp.array([0]), "log_prob": jnp.log(jnp.array([0.5])),
+             "value": jnp.array([0.0]), "advantages": jnp.array([0.0]), "targets": jnp.array([1.0])}
+    apply_fn = constant_policy(jnp.array([0.5, 0.5]), 0.9)  # new value 0.9, old 0.0, target 1.0
+    _, plain = ppo_loss(None, apply_fn, batch, 0.2, 0.5, 0.0, False)
+    _, clipped = ppo_loss(None, apply_fn, batch, 0.2, 0.5, 0.0, True)
+    np.testing.assert_allclose(plain["value_loss"], 0.5 * 0.1 ** 2, rtol=1e-5)
+    np.testing.assert_allclose(clipped["value_loss"], 0.5 * 0.8 ** 2, rtol=1e-5)  # clipped value 0.2
+
+
+def test_actor_critic_shapes_and_small_initial_policy_logits():
+    net = ActorCritic(num_actions=3)
+    obs = jax.random.normal(jax.random.key(0), (5, 4))
+    params = net.init(jax.random.key(1), obs)
+    logits, value = net.apply(params, obs)
+    assert logits.shape == (5, 3) and value.shape == (5,)
+    assert float(jnp.abs(logits).max()) < 0.1  # policy head gain 0.01: a near-uniform start

@@ -1,0 +1,39 @@
+"""Small networks for reinforcement learning on vector observations."""
+
+from typing import Any, Callable, Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+import numpy as np
+
+
+def _dense(features, scale, name, dtype, param_dtype):
+    return nn.Dense(features, kernel_init=nn.initializers.orthogonal(scale), bias_init=nn.initializers.zeros,
+                    dtype=dtype, param_dtype=param_dtype, name=name)
+
+
+class ActorCritic(nn.Module):
+    """Separate policy and value MLPs (`hidden` widths, `act`), orthogonally initialized with
+    gains sqrt(2) for hidden layers, 0.01 for the policy head and 1 for the value head
+    (the PPO implementation details of Engstrom et al. 2020 / Huang et al. 2022).
+
+    Input `(batch, obs_dim)`; output `(logits: (batch, num_actions), value: (batch,))`.
+    """
+
+    num_actions: int
+    hidden: Sequence[int] = (64, 64)
+    act: Callable = nn.tanh
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, obs):
+        def trunk(x, prefix):
+            for i, width in enumerate(self.hidden):
+                x = self.act(_dense(width, np.sqrt(2), f"{prefix}{i}", self.dtype, self.param_dtype)(x))
+            return x
+
+        obs = obs.astype(self.dtype)
+        logits = _dense(self.num_actions, 0.01, "policy_head", self.dtype, self.param_dtype)(trunk(obs, "actor"))
+        value = _dense(1, 1.0, "value_head", self.dtype, self.param_dtype)(trunk(obs, "critic"))
+        return logits.astype(jnp.float32), value[:, 0].astype(jnp.float32)
