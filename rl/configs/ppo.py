@@ -11,7 +11,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.num_steps = 128            # steps per environment per update
     c.update_epochs = 4          # passes over each batch of transitions
     c.num_minibatches = 4        # minibatches per pass
-    c.learning_rate = 2.5e-4     # Adam step size at the start
+    c.learning_rate = 1e-3       # Adam step size at the start (2.5e-4 gave mean 419 over 8 seeds)
     c.anneal_lr = True           # decay the learning rate linearly to 0
     c.gamma = 0.99               # discount
     c.gae_lambda = 0.95          # GAE lambda
