@@ -261,6 +261,12 @@ class _Inputs(nn.Module):
                         name="embed")(x)
 
 
+def _stack_of(head: nn.Module) -> RecurrentStack:
+    """The `RecurrentStack` submodule `rnn` of a head, built from the head's own fields."""
+    return RecurrentStack(head.cell, head.features, head.num_layers, head.bidirectional, head.dropout, head.act,
+                          dtype=head.dtype, param_dtype=head.param_dtype, name="rnn")
+
+
 class ManyToOne(nn.Module):
     """Sequence classifier: a `RecurrentStack` read out at each sequence's last valid step (the
     final carry; both directions when bidirectional) into `num_classes` logits.
@@ -284,9 +290,7 @@ class ManyToOne(nn.Module):
     @nn.compact
     def __call__(self, x, lengths=None, train: bool = False):
         x = _Inputs(self.vocab_size, self.embed_dim, self.dtype, self.param_dtype, name="inputs")(x)
-        carries, _ = RecurrentStack(self.cell, self.features, self.num_layers, self.bidirectional, self.dropout,
-                                    self.act, dtype=self.dtype, param_dtype=self.param_dtype, name="rnn")(
-                                        x, lengths, train=train)
+        carries, _ = _stack_of(self)(x, lengths, train=train)
         top = carries[-1] if self.bidirectional else (carries[-1],)
         h = jnp.concatenate([hidden_state(c) for c in top], axis=-1)
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
@@ -313,14 +317,10 @@ class ManyToMany(nn.Module):
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
-    def stack(self):
-        return RecurrentStack(self.cell, self.features, self.num_layers, self.bidirectional, self.dropout, self.act,
-                              dtype=self.dtype, param_dtype=self.param_dtype, name="rnn")
-
     @nn.compact
     def __call__(self, x, lengths=None, initial_carry=None, train: bool = False):
         x = _Inputs(self.vocab_size, self.embed_dim, self.dtype, self.param_dtype, name="inputs")(x)
-        carries, ys = self.stack()(x, lengths, initial_carry, train=train)
+        carries, ys = _stack_of(self)(x, lengths, initial_carry, train=train)
         ys = nn.Dropout(self.dropout, deterministic=not train)(ys)
         return carries, nn.Dense(self.num_outputs, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(ys)
 

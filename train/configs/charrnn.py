@@ -2,6 +2,8 @@
 
 import ml_collections
 
+from train.configs._common import optimizer
+
 
 def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
@@ -27,12 +29,5 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.dropout = 0.0          # between layers and before the softmax
     c.model.act = "tanh"           # tanh | relu | gelu (cell nonlinearity)
 
-    c.optimizer = ml_collections.ConfigDict()
-    c.optimizer.name = "adam"           # adam | adamw | sgd
-    c.optimizer.learning_rate = 3e-3    # peak learning rate
-    c.optimizer.schedule = "cosine"     # constant | cosine (decays to 0 at num_steps)
-    c.optimizer.warmup_steps = 100      # linear warm-up from 0
-    c.optimizer.weight_decay = 0.0      # adamw / sgd decoupled weight decay
-    c.optimizer.momentum = 0.9          # sgd (Nesterov) momentum
-    c.optimizer.grad_clip_norm = 1.0    # clip gradients to this global norm; 0 = off
+    c.optimizer = optimizer(learning_rate=3e-3, warmup_steps=100, grad_clip_norm=1.0)  # clipping on by default
     return c

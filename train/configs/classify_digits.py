@@ -2,6 +2,8 @@
 
 import ml_collections
 
+from train.configs._common import optimizer
+
 
 def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
@@ -30,14 +32,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.dropout = 0.0          # dropout before the head
     c.model.act = "relu"           # relu | gelu | silu | tanh | elu
 
-    c.optimizer = ml_collections.ConfigDict()
-    c.optimizer.name = "adam"           # adam | adamw | sgd
-    c.optimizer.learning_rate = 2e-3    # peak learning rate
-    c.optimizer.schedule = "cosine"     # constant | cosine (decays to 0 at num_steps)
-    c.optimizer.warmup_steps = 50       # linear warm-up from 0
-    c.optimizer.weight_decay = 0.0      # adamw / sgd decoupled weight decay
-    c.optimizer.momentum = 0.9          # sgd (Nesterov) momentum
-    c.optimizer.grad_clip_norm = 0.0    # clip gradients to this global norm; 0 = off
+    c.optimizer = optimizer(learning_rate=2e-3, warmup_steps=50)  # see train/configs/_common.py
 
     c.augment = ml_collections.ConfigDict()
     c.augment.crop_padding = 1     # random translation by up to this many pixels (images only)
