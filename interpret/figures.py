@@ -2,8 +2,6 @@
 
 import os
 
-import numpy as np
-
 
 def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
     """Originals (top row, true label) over their adversarial versions (bottom row, predicted

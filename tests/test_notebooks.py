@@ -1,6 +1,5 @@
 """Every notebook runs top to bottom in smoke mode (JAXZOO_SMOKE=1 shrinks its training)."""
 
-import os
 import pathlib
 
 import nbformat

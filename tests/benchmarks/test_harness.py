@@ -27,7 +27,7 @@ def test_report_has_throughput_and_ratio_per_workload():
 
 
 def test_every_workload_has_a_torch_twin_with_the_same_parameter_count():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     import jax
     import jax.numpy as jnp
 
