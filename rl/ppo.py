@@ -26,7 +26,8 @@ class Transition(NamedTuple):
     log_prob: jax.Array
     value: jax.Array
     reward: jax.Array
-    next_value: jax.Array   # V(s') for a continuing step, V(final obs) on truncation, 0 on termination
+    next_obs: jax.Array     # s', or the true last observation when the episode ended (gymnax auto-resets)
+    terminated: jax.Array   # the episode ended in a terminal state (no bootstrap)
     done: jax.Array         # the episode ended here (terminated or truncated)
 
 
@@ -115,12 +116,11 @@ def make_train(config):
             next_obs, env_state, reward, terminated, truncated, info = step_env(
                 jax.random.split(step_rng, config.num_envs), env_state, action, env_params)
             done = terminated | truncated
-            # gymnax resets on done: value the true last observation when the time limit cut the episode.
-            _, next_value = apply_fn(state.params, jnp.where(done[:, None], info["final_observation"], next_obs))
-            next_value = jnp.where(terminated, 0.0, next_value)
+            true_next = jnp.where(done[:, None], info["final_observation"], next_obs)  # gymnax resets on done
             running = running + reward
             finished = (jnp.where(done, running, 0.0).sum(), done.sum())
-            transition = Transition(obs, action, log_prob, value, reward, next_value, done.astype(jnp.float32))
+            transition = Transition(obs, action, log_prob, value, reward, true_next, terminated.astype(jnp.float32),
+                                    done.astype(jnp.float32))
             return (state, env_state, next_obs, jnp.where(done, 0.0, running), rng), (transition, finished)
 
         def minibatch_step(state, batch):
@@ -140,7 +140,10 @@ def make_train(config):
             state, env_state, obs, running, rng = carry
             (state, env_state, obs, running, rng), (traj, finished) = jax.lax.scan(
                 rollout_step, (state, env_state, obs, running, rng), None, config.num_steps)
-            advantages, targets = gae(traj.reward, traj.value, traj.next_value, traj.done, config.gamma,
+            # Bootstrap values of every next observation in one batched pass; none after a termination.
+            _, next_value = apply_fn(state.params, traj.next_obs.reshape((-1,) + traj.next_obs.shape[2:]))
+            next_value = (1.0 - traj.terminated) * next_value.reshape(traj.reward.shape)
+            advantages, targets = gae(traj.reward, traj.value, next_value, traj.done, config.gamma,
                                       config.gae_lambda)
             data = {"obs": traj.obs, "action": traj.action, "log_prob": traj.log_prob, "value": traj.value,
                     "advantages": advantages, "targets": targets}
