@@ -8,51 +8,15 @@ an outer `lax.scan` over updates. Many seeds train at once: `jax.jit(jax.vmap(tr
 Time-limit truncations bootstrap from the value of the final observation; terminations do not.
 """
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
 from flax.training.train_state import TrainState
 
+from rl.advantages import bootstrapped_advantages
+from rl.envs import (greedy_return, log_prob_and_entropy, make_env, make_rollout, mean_return, progress_callback,
+                     reset_envs)
 from zoo.actor_critic import ActorCritic
-
-
-class Transition(NamedTuple):
-    """One step of every environment: arrays of shape `(num_envs, ...)`."""
-
-    obs: jax.Array
-    action: jax.Array
-    log_prob: jax.Array
-    value: jax.Array
-    reward: jax.Array
-    next_obs: jax.Array     # s', or the true last observation when the episode ended (gymnax auto-resets)
-    terminated: jax.Array   # the episode ended in a terminal state (no bootstrap)
-    done: jax.Array         # the episode ended here (terminated or truncated)
-
-
-def gae(rewards, values, next_values, dones, gamma: float, lam: float):
-    """Generalized advantage estimates and value targets over axis 0 (time).
-
-    `delta_t = r_t + gamma * next_value_t - value_t`, `A_t = delta_t + gamma * lam *
-    (1 - done_t) * A_{t+1}`; returns `(advantages, advantages + values)`, shapes as `rewards`.
-    """
-    def backward(carry, step):
-        reward, value, next_value, done = step
-        delta = reward + gamma * next_value - value
-        advantage = delta + gamma * lam * (1.0 - done) * carry
-        return advantage, advantage
-
-    _, advantages = jax.lax.scan(backward, jnp.zeros_like(rewards[0]), (rewards, values, next_values, dones),
-                                 reverse=True)
-    return advantages, advantages + values
-
-
-def log_prob_and_entropy(logits, actions):
-    """Categorical log-probability of `actions: (B,)` under `logits: (B, A)`, and the entropy `(B,)`."""
-    log_p = jax.nn.log_softmax(logits)
-    chosen = jnp.take_along_axis(log_p, actions[:, None], axis=1)[:, 0]
-    return chosen, -jnp.sum(jnp.exp(log_p) * log_p, axis=1)
 
 
 def ppo_loss(params, apply_fn, batch, clip_eps: float, vf_coef: float, ent_coef: float, clip_value: bool):
@@ -77,51 +41,32 @@ def ppo_loss(params, apply_fn, batch, clip_eps: float, vf_coef: float, ent_coef:
                   "clip_fraction": jnp.mean(jnp.abs(ratio - 1) > clip_eps)}
 
 
-def make_train(config):
-    """`train(rng) -> metrics` for a `rl/configs/ppo.py`-shaped config.
+def make_train(config, progress=None):
+    """`train(rng) -> {"metrics", "params"}` for a `rl/configs/ppo.py`-shaped config.
 
     `metrics["episode_return"]: (num_updates,)` is the mean return of the episodes that ended
-    during each update (NaN if none did); losses are per update too.
+    during each update (NaN if none did), `metrics["env_steps"]` the steps taken so far; losses
+    are per update too; `metrics["greedy_return"]` (scalar) evaluates the final policy's argmax.
+    `progress(update, episode_return)` is called from the device after every update if given.
     """
-    import gymnax
-
-    env, env_params = gymnax.make(config.env)
-    num_actions = env.action_space(env_params).n
-    num_updates = config.total_steps // (config.num_envs * config.num_steps)
-    minibatch = config.num_envs * config.num_steps // config.num_minibatches
+    env, env_params, num_actions = make_env(config.env)
+    batch_size = config.num_envs * config.num_steps
+    num_updates = config.total_steps // batch_size
+    minibatch = batch_size // config.num_minibatches
     network = ActorCritic(num_actions, tuple(config.hidden))
     apply_fn = network.apply
+    rollout = make_rollout(env, env_params, apply_fn, config.num_envs, config.num_steps)
 
     def schedule(count):
         frac = 1.0 - count // (config.num_minibatches * config.update_epochs) / num_updates
         return config.learning_rate * (frac if config.anneal_lr else 1.0)
 
     tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(schedule, eps=1e-5))
-    reset = jax.vmap(env.reset, in_axes=(0, None))
-    step_env = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
     def train(rng):
-        rng, init_rng, reset_rng = jax.random.split(rng, 3)
-        obs, env_state = reset(jax.random.split(reset_rng, config.num_envs), env_params)
-        params = network.init(init_rng, obs)
-        state = TrainState.create(apply_fn=apply_fn, params=params, tx=tx)
-        running = jnp.zeros(config.num_envs)
-
-        def rollout_step(carry, _):
-            state, env_state, obs, running, rng = carry
-            rng, act_rng, step_rng = jax.random.split(rng, 3)
-            logits, value = apply_fn(state.params, obs)
-            action = jax.random.categorical(act_rng, logits)
-            log_prob, _ = log_prob_and_entropy(logits, action)
-            next_obs, env_state, reward, terminated, truncated, info = step_env(
-                jax.random.split(step_rng, config.num_envs), env_state, action, env_params)
-            done = terminated | truncated
-            true_next = jnp.where(done[:, None], info["final_observation"], next_obs)  # gymnax resets on done
-            running = running + reward
-            finished = (jnp.where(done, running, 0.0).sum(), done.sum())
-            transition = Transition(obs, action, log_prob, value, reward, true_next, terminated.astype(jnp.float32),
-                                    done.astype(jnp.float32))
-            return (state, env_state, next_obs, jnp.where(done, 0.0, running), rng), (transition, finished)
+        rng, init_rng, reset_rng, eval_rng = jax.random.split(rng, 4)
+        obs, env_state = reset_envs(env, env_params, reset_rng, config.num_envs)
+        state = TrainState.create(apply_fn=apply_fn, params=network.init(init_rng, obs), tx=tx)
 
         def minibatch_step(state, batch):
             grads, metrics = jax.grad(ppo_loss, has_aux=True)(state.params, apply_fn, batch, config.clip_eps,
@@ -131,30 +76,31 @@ def make_train(config):
         def epoch(carry, _):
             state, data, rng = carry
             rng, perm_rng = jax.random.split(rng)
-            perm = jax.random.permutation(perm_rng, config.num_envs * config.num_steps)
+            perm = jax.random.permutation(perm_rng, batch_size)
             shuffled = jax.tree.map(lambda x: x[perm].reshape((config.num_minibatches, minibatch) + x.shape[1:]), data)
             state, metrics = jax.lax.scan(minibatch_step, state, shuffled)
             return (state, data, rng), metrics
 
-        def update(carry, _):
+        def update(carry, index):
             state, env_state, obs, running, rng = carry
-            (state, env_state, obs, running, rng), (traj, finished) = jax.lax.scan(
-                rollout_step, (state, env_state, obs, running, rng), None, config.num_steps)
-            # Bootstrap values of every next observation in one batched pass; none after a termination.
-            _, next_value = apply_fn(state.params, traj.next_obs.reshape((-1,) + traj.next_obs.shape[2:]))
-            next_value = (1.0 - traj.terminated) * next_value.reshape(traj.reward.shape)
-            advantages, targets = gae(traj.reward, traj.value, next_value, traj.done, config.gamma,
-                                      config.gae_lambda)
+            rng, rollout_rng = jax.random.split(rng)
+            (env_state, obs, running), traj, finished = rollout(state.params, env_state, obs, running, rollout_rng)
+            advantages, targets = bootstrapped_advantages(apply_fn, state.params, traj, config.gamma,
+                                                          config.gae_lambda)
             data = {"obs": traj.obs, "action": traj.action, "log_prob": traj.log_prob, "value": traj.value,
                     "advantages": advantages, "targets": targets}
             data = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), data)
             (state, _, rng), metrics = jax.lax.scan(epoch, (state, data, rng), None, config.update_epochs)
-            total, count = finished[0].sum(), finished[1].sum()
             metrics = jax.tree.map(jnp.mean, metrics)
-            metrics["episode_return"] = jnp.where(count > 0, total / jnp.maximum(count, 1), jnp.nan)
+            metrics["episode_return"] = mean_return(finished)
+            metrics["env_steps"] = (index + 1) * batch_size
+            progress_callback(progress, index, metrics["episode_return"])
             return (state, env_state, obs, running, rng), metrics
 
-        _, metrics = jax.lax.scan(update, (state, env_state, obs, running, rng), None, num_updates)
-        return metrics
+        (state, *_), metrics = jax.lax.scan(update, (state, env_state, obs, jnp.zeros(config.num_envs), rng),
+                                            jnp.arange(num_updates))
+        act = lambda o: jnp.argmax(apply_fn(state.params, o)[0], axis=-1)
+        metrics["greedy_return"] = greedy_return(env, env_params, act, eval_rng)
+        return {"metrics": metrics, "params": state.params}
 
     return train

@@ -6,7 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rl.ppo import gae, log_prob_and_entropy, ppo_loss
+from rl.envs import log_prob_and_entropy
+from rl.advantages import gae
+from rl.ppo import ppo_loss
 from zoo.actor_critic import ActorCritic
 
 

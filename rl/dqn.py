@@ -1,0 +1,158 @@
+"""Deep Q-networks (Mnih et al. 2015) with Double DQN (van Hasselt et al. 2016) as an option,
+end to end in one jit: `make_train(config) -> train(rng)`.
+
+The replay buffer is a pure JAX ring buffer carried in the scan state; the target network is
+refreshed every `target_every` environment steps by `target <- tau * online + (1 - tau) * target`
+(`tau = 1`: the periodic copy of the paper; `tau < 1`: Polyak averaging). Every iteration steps
+`num_envs` environments once with an epsilon-greedy policy (epsilon annealed linearly) and,
+once `learning_starts` transitions are stored, takes one gradient step on a TD loss (squared or Huber) every
+`train_every` iterations. Iterations are grouped in blocks of about `log_every` steps, which
+are what `metrics` reports.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax.training.train_state import TrainState
+
+from rl.envs import greedy_return, make_env, mean_return, progress_callback, reset_envs
+from zoo.mlp import MLP
+
+
+class Replay(NamedTuple):
+    """A ring buffer of `capacity` transitions; `position` is where the next one goes."""
+
+    obs: jax.Array          # (capacity, obs_dim)
+    action: jax.Array       # (capacity,) int32
+    reward: jax.Array       # (capacity,)
+    next_obs: jax.Array     # (capacity, obs_dim)
+    terminated: jax.Array   # (capacity,) float: no bootstrap from next_obs
+    position: jax.Array     # () int32
+    size: jax.Array         # () int32, saturates at capacity
+
+
+def replay_init(capacity: int, obs_shape: tuple) -> Replay:
+    zeros = jnp.zeros((capacity,))
+    return Replay(jnp.zeros((capacity,) + tuple(obs_shape)), jnp.zeros((capacity,), jnp.int32), zeros,
+                  jnp.zeros((capacity,) + tuple(obs_shape)), zeros, jnp.int32(0), jnp.int32(0))
+
+
+def replay_add(buffer: Replay, obs, action, reward, next_obs, terminated) -> Replay:
+    """Append a batch of `k` transitions (leading axis `k <= capacity`), overwriting the oldest."""
+    capacity = buffer.reward.shape[0]
+    k = reward.shape[0]
+    idx = (buffer.position + jnp.arange(k)) % capacity
+    return Replay(buffer.obs.at[idx].set(obs), buffer.action.at[idx].set(action), buffer.reward.at[idx].set(reward),
+                  buffer.next_obs.at[idx].set(next_obs), buffer.terminated.at[idx].set(terminated),
+                  (buffer.position + k) % capacity, jnp.minimum(buffer.size + k, capacity))
+
+
+def replay_sample(buffer: Replay, rng, batch_size: int) -> dict:
+    """`batch_size` transitions drawn uniformly (with replacement) from the stored ones."""
+    idx = jax.random.randint(rng, (batch_size,), 0, jnp.maximum(buffer.size, 1))
+    return {"obs": buffer.obs[idx], "action": buffer.action[idx], "reward": buffer.reward[idx],
+            "next_obs": buffer.next_obs[idx], "terminated": buffer.terminated[idx]}
+
+
+def td_loss(params, target_params, apply_fn, batch, gamma: float, double: bool, huber_delta: float | None):
+    """Mean TD loss between `Q(s, a)` and `r + gamma (1 - terminated) Q_target(s', a*)`: Huber
+    with threshold `huber_delta`, or half the squared error when it is None; with
+    `a* = argmax_a Q_target(s', a)` (DQN) or `argmax_a Q(s', a)` (Double DQN); the target is a
+    constant. Returns `(loss, {"q": mean Q(s, a)})`."""
+    q = apply_fn(params, batch["obs"])
+    q_taken = jnp.take_along_axis(q, batch["action"][:, None], axis=1)[:, 0]
+    next_target = apply_fn(target_params, batch["next_obs"])
+    chooser = apply_fn(params, batch["next_obs"]) if double else next_target
+    best = jnp.argmax(chooser, axis=1)
+    next_value = jnp.take_along_axis(next_target, best[:, None], axis=1)[:, 0]
+    target = jax.lax.stop_gradient(batch["reward"] + gamma * (1.0 - batch["terminated"]) * next_value)
+    if huber_delta is None:
+        loss = optax.l2_loss(q_taken, target)
+    else:
+        loss = optax.huber_loss(q_taken, target, delta=huber_delta)
+    return loss.mean(), {"q": q_taken.mean()}
+
+
+class DQNState(TrainState):
+    target_params: dict = None
+
+
+def make_train(config, progress=None):
+    """`train(rng) -> {"metrics", "params"}` for a `rl/configs/dqn.py`-shaped config.
+
+    `metrics` has one row per block of iterations: `episode_return` (mean of the episodes that
+    ended in the block, NaN if none), `env_steps`, `epsilon`, `loss`, `q`; plus the scalar
+    `greedy_return` of the final network.
+    """
+    env, env_params, num_actions = make_env(config.env)
+    per_block = max(1, config.log_every // config.num_envs)
+    num_blocks = config.total_steps // (per_block * config.num_envs)
+    network = MLP(num_classes=num_actions, features=tuple(config.hidden))
+    clip = [optax.clip_by_global_norm(config.max_grad_norm)] if config.max_grad_norm > 0 else []
+    tx = optax.chain(*clip, optax.adam(config.learning_rate))
+    step_env = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+    explore_steps = max(1, int(config.exploration_fraction * config.total_steps))
+    target_every = max(1, config.target_every // config.num_envs)  # in iterations
+
+    def epsilon_at(env_steps):
+        frac = jnp.minimum(env_steps / explore_steps, 1.0)
+        return config.epsilon_start + frac * (config.epsilon_end - config.epsilon_start)
+
+    def train(rng):
+        rng, init_rng, reset_rng, eval_rng = jax.random.split(rng, 4)
+        obs, env_state = reset_envs(env, env_params, reset_rng, config.num_envs)
+        params = network.init(init_rng, obs)
+        state = DQNState.create(apply_fn=network.apply, params=params, target_params=params, tx=tx)
+        buffer = replay_init(config.buffer_size, obs.shape[1:])
+
+        def iteration(carry, it):
+            state, buffer, env_state, obs, running, rng = carry
+            rng, explore_rng, random_rng, step_rng, sample_rng = jax.random.split(rng, 5)
+            env_steps = it * config.num_envs
+            epsilon = epsilon_at(env_steps)
+            greedy = jnp.argmax(network.apply(state.params, obs), axis=1)
+            random = jax.random.randint(random_rng, greedy.shape, 0, num_actions)
+            action = jnp.where(jax.random.uniform(explore_rng, greedy.shape) < epsilon, random, greedy)
+            next_obs, env_state, reward, terminated, truncated, info = step_env(
+                jax.random.split(step_rng, config.num_envs), env_state, action, env_params)
+            done = terminated | truncated
+            true_next = jnp.where(done[:, None], info["final_observation"], next_obs)
+            buffer = replay_add(buffer, obs, action, reward, true_next, terminated.astype(jnp.float32))
+            running = running + reward
+            finished = (jnp.where(done, running, 0.0).sum(), done.sum())
+
+            def learn(state):
+                batch = replay_sample(buffer, sample_rng, config.batch_size)
+                (loss, aux), grads = jax.value_and_grad(td_loss, has_aux=True)(
+                    state.params, state.target_params, network.apply, batch, config.gamma, config.double,
+                    config.huber_delta if config.loss == "huber" else None)
+                return state.apply_gradients(grads=grads), (loss, aux["q"])
+
+            def skip(state):
+                return state, (jnp.float32(jnp.nan), jnp.float32(jnp.nan))
+
+            ready = ((env_steps + config.num_envs) >= config.learning_starts) & (it % config.train_every == 0)
+            state, (loss, q) = jax.lax.cond(ready, learn, skip, state)
+            refresh = jnp.where(it % target_every == 0, config.tau, 0.0)
+            state = state.replace(target_params=optax.incremental_update(state.params, state.target_params, refresh))
+            carry = (state, buffer, env_state, next_obs, jnp.where(done, 0.0, running), rng)
+            return carry, (finished, loss, q, epsilon)
+
+        def block(carry, index):
+            its = index * per_block + jnp.arange(per_block)
+            carry, (finished, loss, q, epsilon) = jax.lax.scan(iteration, carry, its)
+            metrics = {"episode_return": mean_return((finished[0].sum(), finished[1].sum())),
+                       "env_steps": (index + 1) * per_block * config.num_envs, "epsilon": epsilon[-1],
+                       "loss": jnp.nanmean(loss), "q": jnp.nanmean(q)}
+            progress_callback(progress, index, metrics["episode_return"])
+            return carry, metrics
+
+        init = (state, buffer, env_state, obs, jnp.zeros(config.num_envs), rng)
+        (state, *_), metrics = jax.lax.scan(block, init, jnp.arange(num_blocks))
+        act = lambda o: jnp.argmax(network.apply(state.params, o), axis=1)
+        metrics["greedy_return"] = greedy_return(env, env_params, act, eval_rng)
+        return {"metrics": metrics, "params": state.params}
+
+    return train

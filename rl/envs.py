@@ -1,0 +1,122 @@
+"""Pieces every gymnax-based algorithm shares: making a discrete-action environment, stepping
+a batch of them with a policy inside `lax.scan`, episode bookkeeping, and greedy evaluation.
+
+Conventions: gymnax environments reset themselves when an episode ends, returning the first
+observation of the next episode; the true last observation is `info["final_observation"]`.
+`terminated` means a terminal state (no bootstrap), `done` means terminated or truncated by
+the time limit.
+"""
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from train.errors import UserError
+
+
+class Transition(NamedTuple):
+    """One step of every environment: arrays of shape `(num_envs, ...)`."""
+
+    obs: jax.Array
+    action: jax.Array
+    log_prob: jax.Array
+    value: jax.Array
+    reward: jax.Array
+    next_obs: jax.Array     # s', or the true last observation when the episode ended
+    terminated: jax.Array   # float: the episode ended in a terminal state
+    done: jax.Array         # float: the episode ended here (terminated or truncated)
+
+
+def make_env(name: str):
+    """`(env, env_params, num_actions)` for a gymnax environment with discrete actions;
+    `UserError` (one line) for an unknown name or a continuous action space."""
+    import gymnax
+
+    if name not in gymnax.registered_envs:
+        close = [e for e in gymnax.registered_envs if name.lower().split("-")[0] in e.lower()][:5]
+        hint = f" (close: {', '.join(close)})" if close else ""
+        raise UserError(f"unknown gymnax environment '{name}'{hint}; e.g. CartPole-v1, Acrobot-v1, MountainCar-v0")
+    env, env_params = gymnax.make(name)
+    space = env.action_space(env_params)
+    if not hasattr(space, "n"):
+        raise UserError(f"{name} has a continuous action space; these algorithms need discrete actions")
+    return env, env_params, int(space.n)
+
+
+def log_prob_and_entropy(logits, actions):
+    """Categorical log-probability of `actions: (B,)` under `logits: (B, A)`, and the entropy `(B,)`."""
+    log_p = jax.nn.log_softmax(logits)
+    chosen = jnp.take_along_axis(log_p, actions[:, None], axis=1)[:, 0]
+    return chosen, -jnp.sum(jnp.exp(log_p) * log_p, axis=1)
+
+
+def make_rollout(env, env_params, apply_fn: Callable, num_envs: int, num_steps: int):
+    """`rollout(params, env_state, obs, running, rng) -> ((env_state, obs, running), traj, finished)`.
+
+    Samples actions from `apply_fn(params, obs) -> (logits, value)` for `num_steps` steps of
+    `num_envs` environments. `running: (num_envs,)` carries each episode's return so far;
+    `traj` is a `Transition` with leading axes `(num_steps, num_envs)`; `finished` is
+    `(sum of returns of episodes that ended, how many ended)`.
+    """
+    step_env = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+
+    def step(carry, _):
+        params, env_state, obs, running, rng = carry
+        rng, act_rng, step_rng = jax.random.split(rng, 3)
+        logits, value = apply_fn(params, obs)
+        action = jax.random.categorical(act_rng, logits)
+        log_prob, _ = log_prob_and_entropy(logits, action)
+        next_obs, env_state, reward, terminated, truncated, info = step_env(
+            jax.random.split(step_rng, num_envs), env_state, action, env_params)
+        done = terminated | truncated
+        true_next = jnp.where(done[:, None], info["final_observation"], next_obs)
+        running = running + reward
+        finished = (jnp.where(done, running, 0.0).sum(), done.sum())
+        transition = Transition(obs, action, log_prob, value, reward, true_next, terminated.astype(jnp.float32),
+                                done.astype(jnp.float32))
+        return (params, env_state, next_obs, jnp.where(done, 0.0, running), rng), (transition, finished)
+
+    def rollout(params, env_state, obs, running, rng):
+        (_, env_state, obs, running, _), (traj, finished) = jax.lax.scan(
+            step, (params, env_state, obs, running, rng), None, num_steps)
+        return (env_state, obs, running), traj, (finished[0].sum(), finished[1].sum())
+
+    return rollout
+
+
+def mean_return(finished):
+    """Mean return of the episodes summarized by `finished = (sum, count)`; NaN when none ended."""
+    total, count = finished
+    return jnp.where(count > 0, total / jnp.maximum(count, 1), jnp.nan)
+
+
+def reset_envs(env, env_params, rng, num_envs: int):
+    """`(obs: (num_envs, obs_dim), env_state)` of `num_envs` fresh episodes."""
+    return jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(rng, num_envs), env_params)
+
+
+def greedy_return(env, env_params, act: Callable, rng, num_episodes: int = 16):
+    """Mean undiscounted return of `num_episodes` episodes run to their end (or the time
+    limit) with the deterministic policy `act(obs: (B, obs_dim)) -> actions: (B,)`."""
+    obs, env_state = reset_envs(env, env_params, rng, num_episodes)
+    step_env = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+
+    def step(carry, key):
+        env_state, obs, total, alive = carry
+        obs, env_state, reward, terminated, truncated, _ = step_env(
+            jax.random.split(key, num_episodes), env_state, act(obs), env_params)
+        total = total + alive * reward
+        return (env_state, obs, total, alive * (1.0 - (terminated | truncated))), None
+
+    keys = jax.random.split(rng, env_params.max_steps_in_episode)
+    (_, _, total, _), _ = jax.lax.scan(step, (env_state, obs, jnp.zeros(num_episodes), jnp.ones(num_episodes)),
+                                       keys)
+    return total.mean()
+
+
+def progress_callback(callback: Callable | None, update, episode_return):
+    """Report `(update, episode_return)` to the host for live progress (`jax.debug.callback`);
+    nothing when `callback` is None."""
+    if callback is not None:
+        jax.debug.callback(callback, update, episode_return)
