@@ -143,4 +143,26 @@ def _lstm_lm(precision: str):
                     lambda: _jax_step(model, optax.adam(1e-3), _lm_loss, batch), torch_step, cost=5)
 
 
-WORKLOADS = {w.name: w for w in (_digits_cnn(), _resnet20(), _lstm_lm("f32"), _lstm_lm("bf16"))}
+PPO_STEPS_PER_SEED = 32_768  # 64 PPO updates of 4 environments x 128 steps
+
+
+def _ppo_cartpole(seeds: int):
+    """Whole PPO training calls (`rl.ppo`, default config) on CartPole-v1, `seeds` seeds vmapped;
+    gymnax is imported only when the workload runs."""
+    def jax_step():
+        from rl.configs.ppo import get_config
+        from rl.ppo import make_train
+
+        config = get_config()
+        config.total_steps = PPO_STEPS_PER_SEED
+        keys = jax.random.split(jax.random.key(0), seeds)
+        compiled = jax.jit(jax.vmap(make_train(config))).lower(keys).compile()
+        return (lambda _: compiled(keys)), None
+
+    return Workload(f"ppo_cartpole_{seeds}", f"PPO on CartPole-v1, {PPO_STEPS_PER_SEED} env steps per seed, "
+                    f"{seeds} seed(s) vmapped in one jit call", seeds * PPO_STEPS_PER_SEED, "steps", jax_step,
+                    cost=20)
+
+
+WORKLOADS = {w.name: w for w in (_digits_cnn(), _resnet20(), _lstm_lm("f32"), _lstm_lm("bf16"), _ppo_cartpole(1),
+                                 _ppo_cartpole(64))}

@@ -1,9 +1,14 @@
-"""Reinforcement learning: tabular MDPs, value/policy iteration and Q-learning so far (DQN,
-policy gradients and PPO come with their issue). Algorithms are pure functions of a key
-(`make_*(...) -> train(rng)`), so seeds are vmapped."""
+"""Reinforcement learning: tabular MDPs (value/policy iteration, Q-learning) and deep RL on
+gymnax environments (DQN, REINFORCE, A2C, PPO). Every algorithm is a pure function of a key,
+`make_*(config) -> train(rng)`, so seeds are vmapped: `jax.jit(jax.vmap(train))(keys)`;
+`train_seeds` does that with a progress bar, `python -m rl` adds the files of a run."""
 
+from rl.cli import train_seeds
+from rl.dqn import make_train as make_dqn
 from rl.mdp import MAPS, MDP, gridworld, policy_evaluation, policy_iteration, q_values, value_iteration
+from rl.pg import make_a2c, make_reinforce
+from rl.ppo import make_train as make_ppo
 from rl.tabular import make_q_learning
 
-__all__ = ["MAPS", "MDP", "gridworld", "make_q_learning", "policy_evaluation", "policy_iteration", "q_values",
-           "value_iteration"]
+__all__ = ["MAPS", "MDP", "gridworld", "make_a2c", "make_dqn", "make_ppo", "make_q_learning", "make_reinforce",
+           "policy_evaluation", "policy_iteration", "q_values", "train_seeds", "value_iteration"]

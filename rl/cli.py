@@ -69,6 +69,11 @@ def config_of(algo: str, env: str | None = None, overrides: dict | None = None):
     return config
 
 
+def config_json(config) -> dict:
+    """The config as `summary.json` stores it (tuples become lists), for comparing runs."""
+    return json.loads(json.dumps(config.to_dict()))
+
+
 def _validate(algo: str, config) -> None:
     if algo in ("ppo", "a2c") and config.total_steps < config.num_envs * config.num_steps:
         raise UserError(f"--config.total_steps={config.total_steps} is less than one update (num_envs * num_steps)")
@@ -102,7 +107,7 @@ def train_seeds(algo: str, config, seeds: int, seed: int = 0, progress: bool = T
     """Train `seeds` seeds of `algo` in one jit call; returns `{"metrics", "params", "timing"}`
     with every metric of shape `(seeds, ...)` as numpy."""
     import jax
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     keys = jax.random.split(jax.random.key(seed), seeds)
     bar = None
@@ -149,7 +154,7 @@ def summarize(algo: str, config, seeds: int, result: dict) -> dict:
         "env_steps_per_seed": int(np.mean(env_steps)),
         "env_steps_per_s": float(env_steps.sum() / run_s),
         "wall_time_s": run_s, "compile_time_s": result["timing"]["compile_s"],
-        "device": str(jax.devices()[0].device_kind), "config": config.to_dict(),
+        "device": str(jax.devices()[0].device_kind), "config": config_json(config),
     }
 
 
@@ -207,7 +212,7 @@ def run(algo: str, config, seeds: int, workdir: str, seed: int = 0, progress: bo
     if os.path.exists(summary_path):
         with open(summary_path) as f:
             done = json.load(f)
-        if (done.get("config"), done.get("seeds"), done.get("seed")) == (config.to_dict(), seeds, seed):
+        if (done.get("config"), done.get("seeds"), done.get("seed")) == (config_json(config), seeds, seed):
             done["resumed"] = True
             return done
         raise UserError(f"{workdir} holds a different finished run; use a new --workdir")

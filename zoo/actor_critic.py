@@ -3,12 +3,26 @@
 from typing import Any, Callable, Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 
+def unbatched_orthogonal(scale: float):
+    """`nn.initializers.orthogonal(scale)` that `vmap` runs as a loop of single QR
+    factorizations. Batched LAPACK QR (what `vmap` over seeds makes of the plain initializer)
+    fans out over XLA:CPU's intra-op thread pool from inside it and deadlocks intermittently
+    (jaxlib 0.10, seen here as a hang at 0% CPU); one matrix at a time never does."""
+    base = nn.initializers.orthogonal(scale)
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.custom_batching.sequential_vmap(lambda k: base(k, shape, dtype))(key)
+
+    return init
+
+
 def _dense(features, scale, name, dtype, param_dtype):
-    return nn.Dense(features, kernel_init=nn.initializers.orthogonal(scale), bias_init=nn.initializers.zeros,
+    return nn.Dense(features, kernel_init=unbatched_orthogonal(scale), bias_init=nn.initializers.zeros,
                     dtype=dtype, param_dtype=param_dtype, name=name)
 
 

@@ -19,8 +19,9 @@ def get_config() -> ml_collections.ConfigDict:
                                    # on CartPole here: mean final return 9.6 vs 480 for mse, 4 seeds
     c.huber_delta = 1.0            # Huber threshold when loss="huber"
     c.max_grad_norm = 10.0         # global-norm gradient clipping; 0 turns it off
-    c.target_every = 500           # environment steps between target refreshes
-    c.tau = 1.0                    # 1: copy the online network; < 1: Polyak averaging
+    c.target_every = 8             # environment steps between target refreshes (8: every iteration)
+    c.tau = 0.01                   # < 1: Polyak averaging; 1: copy the online network (with
+                                   # target_every=500, mean final return 416 vs 487 for this, 4 seeds)
     c.epsilon_start = 1.0          # exploration at the start
     c.epsilon_end = 0.05           # exploration after the annealing
     c.exploration_fraction = 0.5   # share of total_steps over which epsilon anneals linearly

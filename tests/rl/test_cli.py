@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from rl.cli import config_of, main
+from rl.cli import config_json, config_of, main
 
 TINY_PPO = ["--config.total_steps=2048", "--config.num_envs=2", "--config.num_steps=64"]
 
@@ -39,8 +39,8 @@ def test_a_run_writes_summary_metrics_figure_checkpoint_and_is_not_retrained(tmp
     summary = json.load(open(os.path.join(workdir, "summary.json")))
     assert summary["seeds"] == 2 and len(summary["final_return"]["per_seed"]) == 2
     assert summary["env_steps_per_seed"] == 2048 and summary["env_steps_per_s"] > 0
-    assert summary["config"] == config_of("ppo", overrides={k[9:].split("=")[0]: k.split("=")[1]
-                                                             for k in TINY_PPO}).to_dict()
+    overrides = dict(arg[len("--config."):].split("=") for arg in TINY_PPO)
+    assert summary["config"] == config_json(config_of("ppo", overrides=overrides))
     lines = open(os.path.join(workdir, "metrics.jsonl")).read().splitlines()
     assert len(lines) == 2048 // (2 * 64) and "episode_return" in json.loads(lines[-1])
     assert os.path.getsize(os.path.join(workdir, "figures", "learning_curve.png")) > 0
