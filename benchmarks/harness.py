@@ -73,15 +73,16 @@ def benchmark(names, steps=20, warmup=5, repeats=3) -> dict:
 
 
 def format_table(report: dict) -> str:
-    header = f"{'workload':14s} {'framework':18s} {'device':22s} {'compile s':>9s} " \
+    header = f"{'workload':16s} {'framework':18s} {'device':22s} {'compile s':>9s} " \
              f"{'ms/step':>9s} {'items/s':>10s} {'unit':6s} {'jax/torch':>9s}"
     lines = [header, "-" * len(header)]
     for r in report["results"]:
         ratio = f"{r['jax_over_torch']:.2f}" if r["jax_over_torch"] is not None else "-"
         compile_s = f"{r['compile_s']:.2f}" if r["compile_s"] is not None else "-"
-        lines.append(f"{r['workload']:14s} {r['framework'][:18]:18s} {r['device'][:22]:22s} "
+        lines.append(f"{r['workload']:16s} {r['framework'][:18]:18s} {r['device'][:22]:22s} "
                      f"{compile_s:>9s} {r['step_ms']:9.2f} {r['items_per_s']:10.0f} {r['unit']:6s} {ratio:>9s}")
-    if not any(r["framework"].startswith("torch") for r in report["results"]):
+    has_twin = any(WORKLOADS[r["workload"]].torch_step is not None for r in report["results"])
+    if has_twin and not any(r["framework"].startswith("torch") for r in report["results"]):
         lines.append("(torch is not installed: pip install -e '.[bench]' for the PyTorch peers)")
     return "\n".join(lines)
 

@@ -41,7 +41,7 @@ def attack(argv: list[str]) -> str:
     from interpret.adversarial import fgsm, pgd
     from interpret.figures import plot_examples
     from interpret.robustness import accuracy_and_confidence
-    from train.loop import write_json_atomic
+    from train.files import write_json_atomic
     from train.restore import load_run
 
     task, state, meta = load_run(args.workdir, expect_task="classification")

@@ -175,7 +175,8 @@ def run_study(recipe: str, config, workdir: str, progress: bool = True) -> dict:
     """Train the study's models (each in `workdir/models/NAME`, resumable), add the Parzen
     classifier, and evaluate them all: `summary.json`, `robustness.md`, figures."""
     from train import data
-    from train.loop import run, write_json_atomic
+    from train.files import write_json_atomic
+    from train.loop import run
     from train.restore import load_run
     from zoo.parzen import choose_bandwidth, parzen_logits, parzen_params
 

@@ -202,7 +202,7 @@ def plot_learning_curve(metrics: dict, title: str, out_path: str) -> str:
 def run(algo: str, config, seeds: int, workdir: str, seed: int = 0, progress: bool = True) -> dict:
     """Train (or, when `workdir` holds the same finished run, reread) and write every output."""
     from train.checkpoint import Checkpointer
-    from train.loop import write_json_atomic
+    from train.files import write_json_atomic
 
     if seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {seeds}")

@@ -17,18 +17,10 @@ from tqdm.auto import tqdm
 from train.checkpoint import Checkpointer
 from train.errors import Interrupted, TrainingDiverged, UserError
 from train.figures import plot_learning_curves
+from train.files import write_json_atomic
 from train.optim import make_optimizer
 from train.steps import make_train_step
 from train.tasks import make_task
-
-
-def write_json_atomic(path: str, obj) -> None:
-    """Write JSON to `path` through a temporary file and a rename: never half-written."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 class MetricsLog:
