@@ -177,7 +177,8 @@ def write_metrics(path: str, metrics: dict) -> None:
 
 
 def plot_learning_curve(metrics: dict, title: str, out_path: str) -> str:
-    """Episode return against environment steps: each seed thin, their mean thick."""
+    """Episode return against environment steps: each seed thin, their mean thick (both over
+    the updates in which some episode ended)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -186,9 +187,12 @@ def plot_learning_curve(metrics: dict, title: str, out_path: str) -> str:
 
     returns, steps = np.asarray(metrics["episode_return"]), np.asarray(metrics["env_steps"])
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for s in range(returns.shape[0]):
-        ax.plot(steps[s], returns[s], lw=0.6, alpha=0.35, color="tab:blue")
-    ax.plot(steps.mean(0), nanmean(returns, 0), lw=2, color="tab:blue", label=f"mean of {returns.shape[0]}")
+    for s in range(returns.shape[0]):  # updates in which no episode ended are NaN: skip them
+        ended = np.isfinite(returns[s])
+        ax.plot(steps[s][ended], returns[s][ended], lw=0.6, alpha=0.35, color="tab:blue")
+    mean = nanmean(returns, 0)
+    ended = np.isfinite(mean)
+    ax.plot(steps.mean(0)[ended], mean[ended], lw=2, color="tab:blue", label=f"mean of {returns.shape[0]}")
     ax.set(xlabel="environment steps per seed", ylabel="episode return", title=title)
     ax.grid(alpha=0.3)
     ax.legend()

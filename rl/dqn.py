@@ -91,7 +91,9 @@ def make_train(config, progress=None):
     num_blocks = config.total_steps // (per_block * config.num_envs)
     network = MLP(num_classes=num_actions, features=tuple(config.hidden))
     clip = [optax.clip_by_global_norm(config.max_grad_norm)] if config.max_grad_norm > 0 else []
-    tx = optax.chain(*clip, optax.adam(config.learning_rate))
+    num_grad_steps = max(1, (config.total_steps - config.learning_starts) // (config.num_envs * config.train_every))
+    lr = optax.linear_schedule(config.learning_rate, 0.0, num_grad_steps) if config.anneal_lr else config.learning_rate
+    tx = optax.chain(*clip, optax.adam(lr))
     step_env = jax.vmap(env.step, in_axes=(0, 0, 0, None))
     explore_steps = max(1, int(config.exploration_fraction * config.total_steps))
     target_every = max(1, config.target_every // config.num_envs)  # in iterations

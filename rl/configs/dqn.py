@@ -12,7 +12,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.batch_size = 128             # transitions per gradient step
     c.learning_starts = 10_000     # transitions stored before learning begins
     c.train_every = 1              # iterations (of num_envs steps) between gradient steps
-    c.learning_rate = 2.5e-4       # Adam step size
+    c.learning_rate = 1e-4         # Adam step size (8 seeds: mean final return 469 vs 401-416 at 2.5e-4)
+    c.anneal_lr = False            # decay the learning rate linearly to 0 over the gradient steps
+                                   # (8 seeds: 320 at 1e-4, 401 at 2.5e-4: it hurt here)
     c.gamma = 0.99                 # discount
     c.double = True                # Double DQN: the online network picks a*, the target evaluates it
     c.loss = "mse"                 # "mse" or "huber"; Huber (delta 1) overestimated Q and collapsed
