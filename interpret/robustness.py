@@ -152,7 +152,7 @@ def _model_configs(config) -> dict:
 
     def base(model, **fields):
         c = configs.get_config("classify_digits")
-        c.dataset, c.data_dir, c.seed = config.dataset, config.data_dir, config.seed
+        c.dataset, c.data_dir, c.seed, c.precision = config.dataset, config.data_dir, config.seed, config.precision
         c.num_steps, c.eval_every, c.augment.crop_padding = config.num_steps, 0, 0
         c.checkpoint_every = config.num_steps
         c.model = ml_collections.ConfigDict(model)

@@ -23,17 +23,35 @@ def make_train_step(loss_fn: LossFn, learning_rate_fn: Callable | None = None) -
     The step key is `fold_in(rng, state.step)`, so a resumed run draws the same keys.
     Metrics hold the recipe's own plus `loss`, `l2_grads`, `l2_params` (global norms before
     the update) and `learning_rate` when `learning_rate_fn(step)` is given.
+
+    With a dynamic loss scale in `state.loss_scale` (float16 training, `train.precision`) the
+    loss is scaled before differentiation and the gradients unscaled; a step whose gradients
+    are not all finite leaves params, optimizer state and batch stats unchanged and halves the
+    scale. `loss_scale` (the scale used) and `grads_finite` are added to the metrics.
     """
 
     def train_step(state: TrainState, batch, rng):
         step_rng = jax.random.fold_in(rng, state.step)
-        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-        (loss, (metrics, updates)), grads = grad_fn(state.params, state, batch, step_rng)
+        if state.loss_scale is None:
+            grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+            (loss, (metrics, updates)), grads = grad_fn(state.params, state, batch, step_rng)
+        else:
+            scaled_grad_fn = state.loss_scale.value_and_grad(loss_fn, has_aux=True)
+            loss_scale, finite, (loss, (metrics, updates)), grads = scaled_grad_fn(state.params, state, batch,
+                                                                                   step_rng)
+            metrics = dict(metrics, loss_scale=state.loss_scale.scale, grads_finite=finite.astype(jnp.float32))
         metrics = dict(metrics, loss=loss, l2_grads=optax.global_norm(grads),
                        l2_params=optax.global_norm(state.params))
         if learning_rate_fn is not None:
             metrics["learning_rate"] = jnp.asarray(learning_rate_fn(state.step), jnp.float32)
-        return state.apply_gradients(grads=grads, **updates), metrics
+        new_state = state.apply_gradients(grads=grads, **updates)
+        if state.loss_scale is not None:  # a non-finite gradient skips the update (the step still counts)
+            keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)
+            new_state = new_state.replace(params=keep(new_state.params, state.params),
+                                          opt_state=keep(new_state.opt_state, state.opt_state),
+                                          batch_stats=keep(new_state.batch_stats, state.batch_stats),
+                                          loss_scale=loss_scale)
+        return new_state, metrics
 
     return train_step
 

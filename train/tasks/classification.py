@@ -11,6 +11,7 @@ from train import data
 from train.augment import augment_images
 from train.errors import UserError
 from train.losses import cross_entropy_loss
+from train.precision import compute_dtype, loss_scale
 from train.state import TrainState
 from train.tasks.base import ACTIVATIONS, Task
 
@@ -18,10 +19,11 @@ MODELS = {"mlp": zoo.MLP, "cnn": zoo.CNN, "resnet": zoo.resnet_cifar, "rnn": zoo
 ADVERSARIAL = ("none", "pgd", "fgsm_rs")
 
 
-def build_model(config) -> nn.Module:
+def build_model(config, dtype=jnp.float32) -> nn.Module:
     """A zoo model from a config block: `name` picks the class, `act` (if present) names the
-    activation, every other field is passed to the constructor (lists become tuples)."""
-    fields = dict(config)
+    activation, every other field is passed to the constructor (lists become tuples);
+    `dtype` is the compute dtype (parameters stay float32)."""
+    fields = dict(config, dtype=dtype)
     name, act = fields.pop("name"), fields.pop("act", None)
     if name not in MODELS:
         raise UserError(f"unknown model.name '{name}'; choose one of {', '.join(MODELS)}")
@@ -43,7 +45,7 @@ class Classification(Task):
 
     def __init__(self, config):
         super().__init__(config)
-        self.model = build_model(config.model)
+        self.model = build_model(config.model, compute_dtype(config.precision))
         self._splits = {}
         if config.adversarial.method not in ADVERSARIAL:
             raise UserError(f"unknown adversarial.method '{config.adversarial.method}'; choose one of "
@@ -66,7 +68,7 @@ class Classification(Task):
         params_rng, dropout_rng = jax.random.split(rng)
         variables = self.model.init({"params": params_rng, "dropout": dropout_rng}, jnp.asarray(example))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx,
-                                 batch_stats=variables.get("batch_stats"))
+                                 batch_stats=variables.get("batch_stats"), loss_scale=loss_scale(self.config.precision))
 
     def loss_fn(self, params, state, batch, rng):
         aug_rng, dropout_rng, attack_rng = jax.random.split(rng, 3)

@@ -19,6 +19,7 @@ import optax
 
 from train import data
 from train.errors import UserError
+from train.precision import compute_dtype, loss_scale
 from train.state import TrainState
 from train.tasks.base import ACTIVATIONS, Task
 from zoo.rnn import CELLS, ManyToMany
@@ -68,7 +69,8 @@ class LanguageModel(Task):
         self.vocab = vocab if vocab is not None else [UNK] + sorted(set(self.text("train")) - {UNK})
         self.index = {ch: i for i, ch in enumerate(self.vocab)}
         self.model = ManyToMany(len(self.vocab), m.cell, m.features, m.num_layers, dropout=m.dropout,
-                                vocab_size=len(self.vocab), embed_dim=m.embed_dim, act=ACTIVATIONS[m.act])
+                                vocab_size=len(self.vocab), embed_dim=m.embed_dim, act=ACTIVATIONS[m.act],
+                                dtype=compute_dtype(config.precision))
 
     @functools.cache
     def text(self, split: str) -> str:
@@ -89,7 +91,7 @@ class LanguageModel(Task):
         tokens = jnp.zeros((batch, self.config.seq_len), jnp.int32)
         params = self.model.init(rng, tokens)["params"]
         return LMState.create(apply_fn=self.model.apply, params=params, tx=tx,
-                              carry=self.model.initialize_carry(batch))
+                              carry=self.model.initialize_carry(batch), loss_scale=loss_scale(self.config.precision))
 
     def loss_fn(self, params, state, batch, rng):
         carry = jax.tree.map(lambda c: jnp.where(batch["reset"], jnp.zeros_like(c), c), state.carry)

@@ -1,0 +1,93 @@
+"""Mixed precision: float32 master weights, fp16 dynamic loss scaling that skips bad steps,
+and bf16/fp16 digits runs that learn like fp32."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import zoo
+from train import configs
+from train.cli import main
+from train.errors import UserError
+from train.losses import cross_entropy_loss
+from train.loop import run
+from train.overrides import apply_overrides
+from train.precision import compute_dtype, loss_scale
+from train.state import TrainState
+from train.steps import make_train_step
+
+BATCH = {"inputs": jax.random.uniform(jax.random.key(0), (16, 8, 8, 1)), "label": jnp.arange(16) % 10}
+
+
+def fp16_state(scale):
+    model = zoo.CNN(features=(4,), hidden=8, norm=True, dtype=jnp.float16)
+    variables = model.init(jax.random.key(1), BATCH["inputs"][:1])
+    ls = loss_scale("fp16").replace(scale=jnp.float32(scale))
+    return TrainState.create(apply_fn=model.apply, params=variables["params"], tx=optax.adam(1e-2),
+                             batch_stats=variables["batch_stats"], loss_scale=ls)
+
+
+@pytest.fixture(scope="module")
+def step():
+    return jax.jit(make_train_step(cross_entropy_loss))
+
+
+def test_master_weights_and_batch_stats_stay_float32_under_fp16():
+    state = fp16_state(2.0 ** 10)
+    assert {x.dtype for x in jax.tree.leaves(state.params)} == {jnp.dtype(jnp.float32)}
+    assert {x.dtype for x in jax.tree.leaves(state.batch_stats)} == {jnp.dtype(jnp.float32)}
+    logits = state.apply_fn(state.variables(), BATCH["inputs"], train=False)
+    assert logits.dtype == jnp.float16  # computed in float16; the loss casts to float32
+
+
+def test_overflow_skips_the_update_and_halves_the_scale(step):
+    state = fp16_state(2.0 ** 40)  # loss * 2^40 overflows float16 in the backward pass
+    new, metrics = step(state, BATCH, jax.random.key(2))
+    assert float(metrics["grads_finite"]) == 0.0 and float(metrics["loss_scale"]) == 2.0 ** 40
+    assert float(new.loss_scale.scale) == 2.0 ** 39
+    for tree in ("params", "opt_state", "batch_stats"):
+        chex_equal = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), getattr(new, tree), getattr(state, tree))
+        assert all(jax.tree.leaves(chex_equal)), tree
+    assert int(new.step) == 1
+
+
+def test_scale_recovers_by_halving_until_steps_are_finite_then_trains(step):
+    state = fp16_state(2.0 ** 40)
+    first_params = state.params
+    for _ in range(40):
+        state, metrics = step(state, BATCH, jax.random.key(3))
+    assert float(state.loss_scale.scale) < 2.0 ** 40 / 2 ** 10  # halved many times
+    assert float(metrics["grads_finite"]) == 1.0 and np.isfinite(float(metrics["loss"]))
+    changed = jax.tree.map(lambda a, b: not bool(jnp.array_equal(a, b)), state.params, first_params)
+    assert all(jax.tree.leaves(changed))
+
+
+def test_scale_grows_after_growth_interval_finite_steps(step):
+    state = fp16_state(2.0 ** 4)
+    state = state.replace(loss_scale=state.loss_scale.replace(growth_interval=3))
+    scales = []
+    for _ in range(5):
+        state, metrics = step(state, BATCH, jax.random.key(4))
+        scales.append(float(metrics["loss_scale"]))
+    assert scales == [16.0, 16.0, 16.0, 16.0, 32.0]  # after 3 finite steps (counted from 0) it doubles
+
+
+def test_unknown_precision_is_a_one_line_error(tmp_path, capsys):
+    with pytest.raises(UserError, match="unknown precision 'fp8'"):
+        compute_dtype("fp8")
+    assert main(["--config.precision=fp8", "--workdir", str(tmp_path), "--no-progress"]) == 2
+    assert "unknown precision 'fp8'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bf16_and_fp16_learn_digits_like_fp32(tmp_path):
+    accuracy = {}
+    for precision in ("fp32", "bf16", "fp16"):
+        config = apply_overrides(configs.get_config("classify_digits"),
+                                 {"num_steps": "400", "eval_every": "0", "checkpoint_every": "400",
+                                  "precision": precision})
+        accuracy[precision] = run("classify_digits", config, str(tmp_path / precision), progress=False)["test"]["test_accuracy"]
+    assert accuracy["fp32"] > 0.95
+    assert abs(accuracy["bf16"] - accuracy["fp32"]) < 0.02 and abs(accuracy["fp16"] - accuracy["fp32"]) < 0.02
