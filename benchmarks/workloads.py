@@ -39,12 +39,12 @@ def _random_batch(batch_size, shape, num_classes=10, seed=0):
             "label": rng.integers(0, num_classes, batch_size).astype(np.int32)}
 
 
-def _jax_step(model, tx, loss_fn, batch):
+def _jax_step(model, tx, loss_fn, batch, loss_scale=None):
     """Compiled `jit(make_train_step(loss_fn))` on a fixed device batch, state donated."""
     batch = jax.device_put(batch)
     variables = model.init(jax.random.key(0), batch["inputs"][:1])
     state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=tx,
-                              batch_stats=variables.get("batch_stats"))
+                              batch_stats=variables.get("batch_stats"), loss_scale=loss_scale)
     rng = jax.random.key(1)
     compiled = jax.jit(make_train_step(loss_fn), donate_argnums=0).lower(state, batch, rng).compile()
 
@@ -54,8 +54,9 @@ def _jax_step(model, tx, loss_fn, batch):
     return step, state
 
 
-def _torch_step(model, make_opt, inputs, targets, device, autocast_dtype=None):
-    """A PyTorch train step on fixed tensors; `autocast_dtype` runs the forward pass in it."""
+def _torch_step(model, make_opt, inputs, targets, device, autocast_dtype=None, grad_scaler=False):
+    """A PyTorch train step on fixed tensors; `autocast_dtype` runs the forward pass in it,
+    `grad_scaler` adds `torch.amp.GradScaler` (float16)."""
     import contextlib
 
     import torch
@@ -66,13 +67,20 @@ def _torch_step(model, make_opt, inputs, targets, device, autocast_dtype=None):
     loss_fn = torch.nn.CrossEntropyLoss()
     precision = (lambda: torch.autocast(device, dtype=autocast_dtype)) if autocast_dtype else contextlib.nullcontext
 
+    scaler = torch.amp.GradScaler(device) if grad_scaler else None
+
     def step(_):
         opt.zero_grad(set_to_none=True)
         with precision():
             logits = model(x)
         loss = loss_fn(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
-        loss.backward()
-        opt.step()
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
         return loss
 
     return step, None
@@ -94,9 +102,14 @@ def _digits_cnn():
                     lambda: _jax_step(zoo.CNN(), optax.adam(1e-3), cross_entropy_loss, batch), torch_step)
 
 
-def _resnet20():
+def _resnet(depth: int = 20, precision: str = "fp32"):
+    """ResNet-`depth` at CIFAR shapes; bf16/fp16 follow `train.precision` (float32 master weights,
+    fp16 with dynamic loss scaling), the peer uses `torch.autocast` (+ `GradScaler` for fp16)."""
+    from train.precision import compute_dtype, loss_scale
+
     batch = _random_batch(128, (32, 32, 3))
     tx = optax.chain(optax.add_decayed_weights(1e-4), optax.sgd(0.1, momentum=0.9, nesterov=True))
+    model = zoo.resnet_cifar(depth, dtype=compute_dtype(precision))
 
     def torch_step(device):
         import torch
@@ -105,10 +118,15 @@ def _resnet20():
 
         x = torch.from_numpy(batch["inputs"]).permute(0, 3, 1, 2).contiguous()
         make_opt = lambda p: torch.optim.SGD(p, 0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
-        return _torch_step(TorchResNet(20), make_opt, x, torch.from_numpy(batch["label"]).long(), device)
+        autocast = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        return _torch_step(TorchResNet(depth), make_opt, x, torch.from_numpy(batch["label"]).long(), device,
+                           autocast, grad_scaler=precision == "fp16")
 
-    return Workload("resnet20", "ResNet-20 train step at CIFAR shapes, SGD + momentum, batch 128", 128, "images",
-                    lambda: _jax_step(zoo.resnet_cifar(20), tx, cross_entropy_loss, batch), torch_step)
+    suffix = "" if precision == "fp32" else f"_{precision}"
+    return Workload(f"resnet{depth}{suffix}", f"ResNet-{depth} train step at CIFAR shapes, SGD + momentum, batch 128, "
+                    f"{precision}", 128, "images",
+                    lambda: _jax_step(model, tx, cross_entropy_loss, batch, loss_scale(precision)), torch_step,
+                    cost=depth // 20)
 
 
 LM_SHAPE = dict(batch=64, seq=128, embed=128, hidden=512, vocab=96)
@@ -164,5 +182,5 @@ def _ppo_cartpole(seeds: int):
                     cost=20)
 
 
-WORKLOADS = {w.name: w for w in (_digits_cnn(), _resnet20(), _lstm_lm("f32"), _lstm_lm("bf16"), _ppo_cartpole(1),
-                                 _ppo_cartpole(64))}
+WORKLOADS = {w.name: w for w in (_digits_cnn(), *(_resnet(d, p) for d in (20, 56) for p in ("fp32", "bf16", "fp16")),
+                                 _lstm_lm("f32"), _lstm_lm("bf16"), _ppo_cartpole(1), _ppo_cartpole(64))}

@@ -3,9 +3,10 @@
 from train.errors import UserError
 from train.tasks.base import Task
 from train.tasks.classification import Classification
+from train.tasks.distillation import Distillation
 from train.tasks.language_model import LanguageModel
 
-TASKS = {"classification": Classification, "language_model": LanguageModel}
+TASKS = {"classification": Classification, "distillation": Distillation, "language_model": LanguageModel}
 
 
 def make_task(config) -> Task:

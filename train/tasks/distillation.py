@@ -1,0 +1,95 @@
+"""Knowledge distillation (Hinton, Vinyals & Dean 2015): a student classifier trained on a
+frozen teacher's softened outputs as well as the labels.
+
+The teacher is one trained classification run, or an ensemble of them (their logits
+averaged), loaded from `distill.teachers` (workdirs). Its variables live in this task, never
+in the student's train state: the optimizer never sees them and student checkpoints do not
+hold them. Teacher logits reach the student's step inside the batch (`teacher_logits`),
+computed by a jitted teacher forward pass either once for the whole training split
+(`distill.cache_teacher`) or per batch; both feed the teacher exactly the inputs the
+student sees, so input augmentation must be off (`augment.crop_padding=0`).
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from train.errors import UserError
+from train.tasks.classification import Classification
+
+
+def distillation_loss(student_logits, teacher_logits, labels, temperature: float, alpha: float):
+    """`alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(labels)`,
+    averaged over the batch. `student_logits, teacher_logits: (batch, classes)`, `labels: (batch,)`.
+    The T^2 keeps the soft-target gradients' scale independent of T. Returns `(loss, metrics)`."""
+    log_p_student = jax.nn.log_softmax(student_logits / temperature)
+    log_p_teacher = jax.nn.log_softmax(teacher_logits / temperature)
+    kl = jnp.sum(jnp.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1).mean()
+    ce = optax.softmax_cross_entropy_with_integer_labels(student_logits, labels).mean()
+    loss = alpha * temperature ** 2 * kl + (1.0 - alpha) * ce
+    return loss, {"kl_to_teacher": kl, "cross_entropy": ce}
+
+
+class Distillation(Classification):
+    """A `Classification` task whose loss is `distillation_loss`. Config: everything a
+    classification recipe has, plus `distill.{teachers, temperature, alpha, cache_teacher}`."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        d = config.distill
+        if not d.teachers:
+            raise UserError("distillation needs --config.distill.teachers=(WORKDIR, ...) of trained classifiers")
+        if config.augment.crop_padding or config.augment.flip:
+            raise UserError("distillation feeds the teacher the student's exact inputs: set "
+                            "--config.augment.crop_padding=0 and --config.augment.flip=False")
+        if not (d.temperature > 0 and 0.0 <= d.alpha <= 1.0):
+            raise UserError(f"distill.temperature must be > 0 and distill.alpha in [0, 1]; got "
+                            f"{d.temperature}, {d.alpha}")
+        from train.restore import load_run
+
+        self._teachers = []
+        for workdir in d.teachers:
+            task, state, _ = load_run(workdir, expect_task="classification")
+            self._teachers.append((task.logits, state.variables()))
+
+    @functools.cached_property
+    def _teacher_logits(self):
+        """Jitted `inputs -> mean teacher logits (float32)`; teacher variables are arguments."""
+        fns = [fn for fn, _ in self._teachers]
+
+        @jax.jit
+        def logits(variables, inputs):
+            return jnp.mean(jnp.stack([fn(v, inputs).astype(jnp.float32) for fn, v in zip(fns, variables)]), 0)
+
+        variables = [v for _, v in self._teachers]
+        return lambda inputs: logits(variables, inputs)
+
+    def teacher_logits(self, inputs, batch_size: int = 512) -> np.ndarray:
+        """Mean teacher logits `(n, classes)` for `inputs: (n, ...)`, in chunks of `batch_size`."""
+        return np.concatenate([np.asarray(self._teacher_logits(jnp.asarray(inputs[i:i + batch_size])))
+                               for i in range(0, len(inputs), batch_size)])
+
+    def split(self, name: str) -> dict:
+        arrays = super().split(name)
+        if name == "train" and self.config.distill.cache_teacher and "teacher_logits" not in arrays:
+            arrays["teacher_logits"] = self.teacher_logits(arrays["inputs"])
+        return arrays
+
+    def train_batches(self, start_step):
+        batches = super().train_batches(start_step)
+        if self.config.distill.cache_teacher:
+            return batches
+        return (dict(b, teacher_logits=np.asarray(self._teacher_logits(jnp.asarray(b["inputs"])))) for b in batches)
+
+    def loss_fn(self, params, state, batch, rng):
+        mutable = ["batch_stats"] if state.batch_stats is not None else []
+        logits, updates = state.apply_fn(state.variables(params), batch["inputs"], train=True, mutable=mutable,
+                                         rngs={"dropout": rng})
+        logits = logits.astype(jnp.float32)
+        d = self.config.distill
+        loss, metrics = distillation_loss(logits, batch["teacher_logits"], batch["label"], d.temperature, d.alpha)
+        metrics["accuracy"] = jnp.mean(jnp.argmax(logits, -1) == batch["label"])
+        return loss, (metrics, dict(updates))
