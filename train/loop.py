@@ -19,6 +19,7 @@ from train.errors import Interrupted, TrainingDiverged, UserError
 from train.figures import plot_learning_curves
 from train.files import write_json_atomic
 from train.optim import make_optimizer
+from train.parallel import data_parallel_step, make_mesh, process_rows, replicate, shard_batch
 from train.steps import make_train_step
 from train.tasks import make_task
 
@@ -141,10 +142,20 @@ class _Loop:
         config = self.config
         if start >= config.num_steps:
             return state
-        batches = self.task.train_batches(start)
+        mesh = make_mesh() if jax.device_count() > 1 else None
+        if mesh is not None and config.batch_size % jax.device_count():
+            tqdm.write(f"batch_size {config.batch_size} is not divisible by {jax.device_count()} devices: "
+                       f"training on one device")
+            mesh = None
+        if mesh is not None:  # data parallel: state replicated, each process feeds its rows of the batch
+            state, rng = replicate(state, mesh), replicate(rng, mesh)
+            batches = (shard_batch(process_rows(b), mesh) for b in self.task.train_batches(start))
+        else:
+            batches = self.task.train_batches(start)
         first = next(batches)
         t0 = time.perf_counter()
-        step_fn = jax.jit(train_step, donate_argnums=0).lower(state, first, rng).compile()
+        jitted = data_parallel_step(train_step, mesh, state, first) if mesh else jax.jit(train_step, donate_argnums=0)
+        step_fn = jitted.lower(state, first, rng).compile()
         self.compile_s = time.perf_counter() - t0
         bar = tqdm(total=config.num_steps, initial=start, desc=self.recipe, unit="step", disable=not self.progress,
                    dynamic_ncols=True)
