@@ -25,11 +25,17 @@ def make_optimizer(config: ml_collections.ConfigDict, num_steps: int):
     """`(tx, schedule)` from the `optimizer` block of a recipe config.
 
     Fields: name (adam | adamw | sgd), learning_rate, schedule, warmup_steps, weight_decay,
-    momentum (sgd), grad_clip_norm (0 disables global-norm clipping).
+    momentum (sgd), grad_clip_norm (0 disables global-norm clipping), accumulate_steps
+    (gradient accumulation, `optax.MultiSteps`: the update happens every k-th step with the
+    mean gradient of the last k batches, so the effective batch is k times larger; schedules
+    count updates). The returned `schedule(step)` is indexed by train step either way.
     """
     if config.name not in OPTIMIZERS:
         raise UserError(f"unknown optimizer.name '{config.name}'; choose one of {', '.join(OPTIMIZERS)}")
-    schedule = make_schedule(config, num_steps)
+    k = config.get("accumulate_steps", 1)
+    if k < 1 or num_steps % k:
+        raise UserError(f"optimizer.accumulate_steps must be >= 1 and divide num_steps ({num_steps}); got {k}")
+    schedule = make_schedule(config, num_steps // k)
     if config.name == "adam":
         base = optax.adam(schedule)
     elif config.name == "adamw":
@@ -38,4 +44,7 @@ def make_optimizer(config: ml_collections.ConfigDict, num_steps: int):
         base = optax.chain(optax.add_decayed_weights(config.weight_decay),
                            optax.sgd(schedule, momentum=config.momentum or None, nesterov=bool(config.momentum)))
     parts = [optax.clip_by_global_norm(config.grad_clip_norm)] if config.grad_clip_norm > 0 else []
-    return optax.chain(*parts, base), schedule
+    tx = optax.chain(*parts, base)
+    if k == 1:
+        return tx, schedule
+    return optax.MultiSteps(tx, every_k_schedule=k), lambda step: schedule(step // k)

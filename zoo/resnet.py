@@ -44,6 +44,7 @@ class ResNet(nn.Module):
     num_classes: int = 10
     blocks_per_stage: int = 3
     width: int = 16
+    remat: bool = False   # recompute each block's activations in the backward pass (jax.checkpoint)
     act: Callable = nn.relu
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
@@ -56,11 +57,13 @@ class ResNet(nn.Module):
                     param_dtype=self.param_dtype, name="stem")(x.astype(self.dtype))
         x = self.act(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype,
                                   param_dtype=self.param_dtype, name="stem_bn")(x))
+        # nn.remat wraps each block in jax.checkpoint (`train` is static); parameter names are unchanged.
+        block = nn.remat(ResNetBlock, static_argnums=(2,)) if self.remat else ResNetBlock
         for s in range(3):
             for b in range(self.blocks_per_stage):
                 strides = 2 if s > 0 and b == 0 else 1
-                x = ResNetBlock(self.width * 2**s, strides, self.act, self.dtype, self.param_dtype,
-                                name=f"stage{s}_block{b}")(x, train)
+                x = block(self.width * 2**s, strides, self.act, self.dtype, self.param_dtype,
+                          name=f"stage{s}_block{b}")(x, train)
         x = x.mean(axis=(1, 2))
         return nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(x)
 

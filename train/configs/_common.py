@@ -13,5 +13,6 @@ def optimizer(**overrides) -> ml_collections.ConfigDict:
     c.weight_decay = 0.0      # adamw / sgd decoupled weight decay
     c.momentum = 0.9          # sgd (Nesterov) momentum
     c.grad_clip_norm = 0.0    # clip gradients to this global norm; 0 = off
+    c.accumulate_steps = 1    # gradient accumulation: update every k steps (effective batch k x batch_size)
     c.update(overrides)
     return c

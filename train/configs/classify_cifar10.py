@@ -19,6 +19,7 @@ def get_config():
     c.model.width = 16             # channels of the first stage (then 2x, 4x)
     c.model.num_classes = 10       # logits per example
     c.model.act = "relu"           # relu | gelu | silu | tanh | elu
+    c.model.remat = False          # recompute block activations in the backward pass (less memory)
     c.optimizer.name = "sgd"
     c.optimizer.learning_rate = 0.1
     c.optimizer.warmup_steps = 400
