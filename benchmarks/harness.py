@@ -3,6 +3,7 @@
 PyTorch peer in the same process."""
 
 import argparse
+import functools
 import json
 import platform
 import statistics
@@ -31,11 +32,12 @@ def _time(step, carry, steps: int, warmup: int, repeats: int, sync) -> tuple[flo
 
 def run_jax(workload, steps, warmup, repeats) -> dict:
     t0 = time.perf_counter()
-    step, state = workload.jax_step()
+    step, state, compiled = workload.jax_step()
     compile_s = time.perf_counter() - t0
     sec, _ = _time(step, state, steps, warmup, repeats, jax.block_until_ready)
-    return {"framework": "jax", "device": jax.devices()[0].device_kind, "compile_s": compile_s,
-            "step_ms": 1e3 * sec, "items_per_s": workload.items / sec}
+    device = jax.devices()[0].device_kind
+    return {"framework": "jax", "device": device, "compile_s": compile_s, "step_ms": 1e3 * sec,
+            "items_per_s": workload.items / sec, **hardware_view(compiled, sec, device, workload.name)}
 
 
 def run_torch(workload, steps, warmup, repeats) -> dict | None:
@@ -50,6 +52,61 @@ def run_torch(workload, steps, warmup, repeats) -> dict | None:
     name = torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     return {"framework": f"torch {torch.__version__}", "device": name, "compile_s": None,
             "step_ms": 1e3 * sec, "items_per_s": workload.items / sec}
+
+
+# Dense peak throughput (FLOP/s for float32-as-TF32 / bfloat16-float16 tensor-core matmuls) and
+# memory bandwidth (bytes/s) from NVIDIA's datasheets (SXM parts). XLA runs float32 matmuls on GPU
+# in TF32 by default, so that is the float32 peak. CPUs are measured (`cpu_peaks`).
+PEAKS = {"H100": {"fp32": 494.7e12, "half": 989.4e12, "bandwidth": 3.35e12},
+         "H200": {"fp32": 494.7e12, "half": 989.4e12, "bandwidth": 4.8e12},
+         "A100": {"fp32": 156e12, "half": 312e12, "bandwidth": 2.04e12}}
+
+
+@functools.cache
+def cpu_peaks() -> dict:
+    """Measured on this CPU: float32 and bfloat16 matmul FLOP/s (2048^2 x 2048) and the bandwidth
+    of a 256 MiB copy, each the best of 5 after a warm-up."""
+    import jax.numpy as jnp
+
+    def best(fn, *args):
+        jax.block_until_ready(fn(*args))
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    n = 2048
+    matmul = jax.jit(lambda a, b: a @ b)
+    peaks = {}
+    for name, dtype in (("fp32", jnp.float32), ("half", jnp.bfloat16)):
+        a = jnp.ones((n, n), dtype)
+        peaks[name] = 2 * n ** 3 / best(matmul, a, a)
+    x = jnp.ones((64 * 2 ** 20,), jnp.float32)
+    peaks["bandwidth"] = 2 * x.nbytes / best(jax.jit(lambda v: v + 1), x)  # read + write
+    return peaks
+
+
+def device_peaks(device_kind: str) -> dict | None:
+    """The peak table entry whose name appears in `device_kind`; measured figures on CPU."""
+    if jax.default_backend() == "cpu":
+        return cpu_peaks()
+    return next((v for k, v in PEAKS.items() if k in device_kind), None)
+
+
+def hardware_view(compiled, seconds: float, device_kind: str, name: str) -> dict:
+    """FLOPs and bytes XLA's cost analysis reports for one call of `compiled`, the achieved
+    rates at `seconds` per call, and their fractions of the device's peak (None if unknown)."""
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    flops, bytes_accessed = float(cost.get("flops", 0.0)), float(cost.get("bytes accessed", 0.0))
+    peaks = device_peaks(device_kind)
+    precision = "half" if ("bf16" in name or "fp16" in name) else "fp32"
+    return {"flops": flops, "bytes": bytes_accessed, "flop_per_s": flops / seconds,
+            "bytes_per_s": bytes_accessed / seconds,
+            "flop_fraction_of_peak": flops / seconds / peaks[precision] if peaks else None,
+            "bandwidth_fraction_of_peak": bytes_accessed / seconds / peaks["bandwidth"] if peaks else None}
 
 
 def benchmark(names, steps=20, warmup=5, repeats=3) -> dict:
@@ -69,7 +126,7 @@ def benchmark(names, steps=20, warmup=5, repeats=3) -> dict:
                          "timed_steps": counts[0], **r, "jax_over_torch": ratio})
     return {"machine": platform.processor() or platform.machine(), "jax": jax.__version__,
             "backend": jax.default_backend(), "steps": steps, "warmup": warmup, "repeats": repeats,
-            "results": rows}
+            "peaks": device_peaks(jax.devices()[0].device_kind), "results": rows}
 
 
 def format_table(report: dict) -> str:
@@ -81,6 +138,16 @@ def format_table(report: dict) -> str:
         compile_s = f"{r['compile_s']:.2f}" if r["compile_s"] is not None else "-"
         lines.append(f"{r['workload']:16s} {r['framework'][:18]:18s} {r['device'][:22]:22s} "
                      f"{compile_s:>9s} {r['step_ms']:9.2f} {r['items_per_s']:10.0f} {r['unit']:6s} {ratio:>9s}")
+    lines += ["", "hardware view (JAX; XLA's cost analysis of one compiled step; % of the device's peak)",
+              f"{'workload':16s} {'GFLOP/step':>11s} {'MB/step':>9s} {'TFLOP/s':>8s} {'% peak':>7s} "
+              f"{'GB/s':>8s} {'% peak':>7s}"]
+    for r in report["results"]:
+        if r["framework"] != "jax":
+            continue
+        pct = lambda f: f"{100 * f:6.1f}%" if f is not None else "      -"
+        lines.append(f"{r['workload']:16s} {r['flops'] / 1e9:11.3f} {r['bytes'] / 1e6:9.1f} "
+                     f"{r['flop_per_s'] / 1e12:8.3f} {pct(r['flop_fraction_of_peak'])} "
+                     f"{r['bytes_per_s'] / 1e9:8.1f} {pct(r['bandwidth_fraction_of_peak'])}")
     has_twin = any(WORKLOADS[r["workload"]].torch_step is not None for r in report["results"])
     if has_twin and not any(r["framework"].startswith("torch") for r in report["results"]):
         lines.append("(torch is not installed: pip install -e '.[bench]' for the PyTorch peers)")

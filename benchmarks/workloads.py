@@ -20,8 +20,9 @@ from train.steps import make_train_step
 
 @dataclasses.dataclass(frozen=True)
 class Workload:
-    """`jax_step()` returns `(step, carry)` with `carry = step(carry)`; `torch_step(device)`
-    the same for the peer (None when there is none). One step processes `items` `unit`s
+    """`jax_step()` returns `(step, carry, compiled)` with `carry = step(carry)` and the
+    compiled XLA executable (for its cost analysis); `torch_step(device)` returns `(step,
+    carry)` for the peer (None when there is none). One step processes `items` `unit`s
     (images, tokens). `cost` divides the harness's step counts for slow workloads."""
 
     name: str
@@ -51,7 +52,7 @@ def _jax_step(model, tx, loss_fn, batch, loss_scale=None):
     def step(state):
         return compiled(state, batch, rng)[0]
 
-    return step, state
+    return step, state, compiled
 
 
 def _torch_step(model, make_opt, inputs, targets, device, autocast_dtype=None, grad_scaler=False):
@@ -175,7 +176,7 @@ def _ppo_cartpole(seeds: int):
         config.total_steps = PPO_STEPS_PER_SEED
         keys = jax.random.split(jax.random.key(0), seeds)
         compiled = jax.jit(jax.vmap(make_train(config))).lower(keys).compile()
-        return (lambda _: compiled(keys)), None
+        return (lambda _: compiled(keys)), None, compiled
 
     return Workload(f"ppo_cartpole_{seeds}", f"PPO on CartPole-v1, {PPO_STEPS_PER_SEED} env steps per seed, "
                     f"{seeds} seed(s) vmapped in one jit call", seeds * PPO_STEPS_PER_SEED, "steps", jax_step,

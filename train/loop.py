@@ -142,11 +142,10 @@ class _Loop:
         config = self.config
         if start >= config.num_steps:
             return state
-        mesh = make_mesh() if jax.device_count() > 1 else None
+        mesh = make_mesh() if config.get("data_parallel", False) and jax.device_count() > 1 else None
         if mesh is not None and config.batch_size % jax.device_count():
-            tqdm.write(f"batch_size {config.batch_size} is not divisible by {jax.device_count()} devices: "
-                       f"training on one device")
-            mesh = None
+            raise UserError(f"data_parallel: batch_size {config.batch_size} must be divisible by the "
+                            f"{jax.device_count()} devices")
         if mesh is not None:  # data parallel: state replicated, each process feeds its rows of the batch
             state, rng = replicate(state, mesh), replicate(rng, mesh)
             batches = (shard_batch(process_rows(b), mesh) for b in self.task.train_batches(start))
@@ -154,7 +153,10 @@ class _Loop:
             batches = self.task.train_batches(start)
         first = next(batches)
         t0 = time.perf_counter()
-        jitted = data_parallel_step(train_step, mesh, state, first) if mesh else jax.jit(train_step, donate_argnums=0)
+        if mesh is not None:
+            jitted = data_parallel_step(train_step, mesh, state, first)
+        else:
+            jitted = jax.jit(train_step, donate_argnums=0)
         step_fn = jitted.lower(state, first, rng).compile()
         self.compile_s = time.perf_counter() - t0
         bar = tqdm(total=config.num_steps, initial=start, desc=self.recipe, unit="step", disable=not self.progress,

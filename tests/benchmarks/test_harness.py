@@ -16,6 +16,10 @@ def test_report_has_throughput_and_ratio_per_workload():
     rows = report["results"]
     assert rows[0]["framework"] == "jax" and rows[0]["items_per_s"] > 0 and rows[0]["compile_s"] > 0
     assert rows[0]["unit"] == "images" and rows[0]["items_per_step"] == 128
+    # hardware view: XLA's cost analysis (a CNN step does real work) and measured CPU peaks
+    assert rows[0]["flops"] > 1e8 and rows[0]["bytes"] > 0
+    assert 0 < rows[0]["flop_fraction_of_peak"] and report["peaks"]["fp32"] > 0
+    assert "hardware view" in format_table(report)
     try:
         import torch  # noqa: F401
     except ImportError:

@@ -53,6 +53,16 @@ def test_eight_devices_match_one_device_on_the_same_global_batch():
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
 
 
+def test_the_loop_trains_data_parallel_over_all_devices(tmp_path):
+    from train import configs
+    from train.loop import run
+    from train.overrides import apply_overrides
+
+    config = apply_overrides(configs.get_config("classify_digits"),
+                             {"data_parallel": "true", "num_steps": "200", "eval_every": "0", "checkpoint_every": "200"})
+    assert run("classify_digits", config, str(tmp_path), progress=False)["test"]["test_accuracy"] > 0.8
+
+
 def test_process_rows_are_distinct_and_cover_the_batch():
     batch = {"x": np.arange(12), "flag": np.float32(1.0)}
     parts = [process_rows(batch, i, 3) for i in range(3)]

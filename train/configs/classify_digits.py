@@ -15,6 +15,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.test_split = "test"          # split of the final evaluation in summary.json
     c.seed = 0                     # initialization, shuffling and dropout
     c.precision = "fp32"           # fp32 | bf16 | fp16 (float32 params; fp16 adds dynamic loss scaling)
+    c.data_parallel = False        # shard each batch over all devices (of all processes), state replicated
     c.batch_size = 64              # training batch (remainder of each epoch dropped)
     c.eval_batch_size = 512        # evaluation batch (last one padded and masked)
     c.num_steps = 1200             # optimizer steps
