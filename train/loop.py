@@ -19,7 +19,7 @@ from train.errors import Interrupted, TrainingDiverged, UserError
 from train.figures import plot_learning_curves
 from train.files import write_json_atomic
 from train.optim import make_optimizer
-from train.parallel import data_parallel_step, make_mesh, process_rows, replicate, shard_batch
+from train.parallel import data_parallel_step, make_mesh, place_state, process_rows, replicate, shard_batch
 from train.steps import make_train_step
 from train.tasks import make_task
 
@@ -142,12 +142,17 @@ class _Loop:
         config = self.config
         if start >= config.num_steps:
             return state
-        mesh = make_mesh() if config.get("data_parallel", False) and jax.device_count() > 1 else None
-        if mesh is not None and config.batch_size % jax.device_count():
-            raise UserError(f"data_parallel: batch_size {config.batch_size} must be divisible by the "
-                            f"{jax.device_count()} devices")
+        mesh = None
+        if config.get("data_parallel", False) and jax.device_count() > 1:
+            try:
+                mesh = make_mesh(model=config.get("model_parallel", 1))
+            except ValueError as e:
+                raise UserError(f"model_parallel: {e}") from None
+            if config.batch_size % mesh.shape["data"]:
+                raise UserError(f"data_parallel: batch_size {config.batch_size} must be divisible by the "
+                                f"{mesh.shape['data']} data-parallel replicas")
         if mesh is not None:  # data parallel: state replicated, each process feeds its rows of the batch
-            state, rng = replicate(state, mesh), replicate(rng, mesh)
+            state, rng = place_state(state, mesh), replicate(rng, mesh)
             batches = (shard_batch(process_rows(b), mesh) for b in self.task.train_batches(start))
         else:
             batches = self.task.train_batches(start)

@@ -70,9 +70,37 @@ def replicate(tree, mesh: Mesh):
     return jax.tree.map(leaf, tree)
 
 
+def model_sharding(mesh: Mesh, tree, min_size: int = 2 ** 14):
+    """Tensor parallelism by annotation: every array leaf of `tree` with at least 2 dims and
+    `min_size` elements whose last dim divides by the `model` axis is split along that dim
+    over `model`; everything else is replicated. Applied to a whole train state it gives the
+    optimizer moments the same layout as their parameters; XLA's SPMD partitioner inserts the
+    collectives the sharded matmuls need."""
+    parts = mesh.shape["model"]
+
+    def leaf(x):
+        shape = getattr(x, "shape", ())
+        if parts > 1 and len(shape) >= 2 and np.prod(shape) >= min_size and shape[-1] % parts == 0:
+            return NamedSharding(mesh, PartitionSpec(*([None] * (len(shape) - 1)), "model"))
+        return replicated(mesh)
+
+    return jax.tree.map(leaf, tree)
+
+
+def place_state(state, mesh: Mesh):
+    """The train state laid out for `data_parallel_step`: replicated, or split by
+    `model_sharding` when the mesh has a `model` axis (single process only)."""
+    if mesh.shape["model"] == 1:
+        return replicate(state, mesh)
+    if jax.process_count() > 1:
+        raise ValueError("a model axis is supported within one process only")
+    return jax.device_put(state, model_sharding(mesh, state))
+
+
 def data_parallel_step(train_step: Callable, mesh: Mesh, state, batch, donate: bool = True):
-    """`jax.jit(train_step)` for `(state, batch, rng) -> (state, metrics)` with the state and key
-    replicated and the batch (shaped like `batch`) sharded over `data`."""
-    state_sharding = jax.tree.map(lambda _: replicated(mesh), state)
+    """`jax.jit(train_step)` for `(state, batch, rng) -> (state, metrics)` with the key
+    replicated, the batch (shaped like `batch`) sharded over `data`, and the state replicated
+    or, on a mesh with a `model` axis larger than 1, laid out by `model_sharding`."""
+    state_sharding = model_sharding(mesh, state)
     return jax.jit(train_step, in_shardings=(state_sharding, batch_sharding(mesh, batch), replicated(mesh)),
                    out_shardings=(state_sharding, replicated(mesh)), donate_argnums=0 if donate else ())

@@ -15,6 +15,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.seed = 0                     # initialization and dropout
     c.precision = "fp32"           # fp32 | bf16 | fp16 (float32 params; fp16 adds dynamic loss scaling)
     c.data_parallel = False        # shard each batch over all devices (of all processes), state replicated
+    c.model_parallel = 1           # with data_parallel: devices per model replica (big weights split over them)
     c.batch_size = 32              # parallel contiguous streams through the training text
     c.seq_len = 128                # characters per truncated-BPTT chunk
     c.eval_batch_size = 16         # streams each evaluation split is cut into

@@ -16,6 +16,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.seed = 0                     # initialization, shuffling and dropout
     c.precision = "fp32"           # fp32 | bf16 | fp16 (float32 params; fp16 adds dynamic loss scaling)
     c.data_parallel = False        # shard each batch over all devices (of all processes), state replicated
+    c.model_parallel = 1           # with data_parallel: devices per model replica (big weights split over them)
     c.batch_size = 64              # training batch (remainder of each epoch dropped)
     c.eval_batch_size = 512        # evaluation batch (last one padded and masked)
     c.num_steps = 1200             # optimizer steps
