@@ -115,6 +115,12 @@ def greedy_return(env, env_params, act: Callable, rng, num_episodes: int = 16):
     return total.mean()
 
 
+def policy_argmax(apply_fn: Callable, params):
+    """The deterministic policy `obs -> argmax of the logits` of an actor-critic `apply_fn(params,
+    obs) -> (logits, value)`, for `greedy_return`."""
+    return lambda obs: jnp.argmax(apply_fn(params, obs)[0], axis=-1)
+
+
 def progress_callback(callback: Callable | None, update, episode_return):
     """Report `(update, episode_return)` to the host for live progress (`jax.debug.callback`);
     nothing when `callback` is None."""

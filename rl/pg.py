@@ -18,8 +18,8 @@ import optax
 from flax.training.train_state import TrainState
 
 from rl.advantages import bootstrapped_advantages, gae
-from rl.envs import (greedy_return, log_prob_and_entropy, make_env, make_rollout, mean_return, progress_callback,
-                     reset_envs)
+from rl.envs import (greedy_return, log_prob_and_entropy, make_env, make_rollout, mean_return, policy_argmax,
+                     progress_callback, reset_envs)
 from zoo.actor_critic import ActorCritic
 
 
@@ -62,8 +62,7 @@ def _gradient_step(state, batch, mask, config):
 
 
 def _finish(env, env_params, state, metrics, rng):
-    act = lambda o: jnp.argmax(state.apply_fn(state.params, o)[0], axis=-1)
-    metrics["greedy_return"] = greedy_return(env, env_params, act, rng)
+    metrics["greedy_return"] = greedy_return(env, env_params, policy_argmax(state.apply_fn, state.params), rng)
     return {"metrics": metrics, "params": state.params}
 
 

@@ -14,8 +14,8 @@ import optax
 from flax.training.train_state import TrainState
 
 from rl.advantages import bootstrapped_advantages
-from rl.envs import (greedy_return, log_prob_and_entropy, make_env, make_rollout, mean_return, progress_callback,
-                     reset_envs)
+from rl.envs import (greedy_return, log_prob_and_entropy, make_env, make_rollout, mean_return, policy_argmax,
+                     progress_callback, reset_envs)
 from zoo.actor_critic import ActorCritic
 
 
@@ -99,8 +99,7 @@ def make_train(config, progress=None):
 
         (state, *_), metrics = jax.lax.scan(update, (state, env_state, obs, jnp.zeros(config.num_envs), rng),
                                             jnp.arange(num_updates))
-        act = lambda o: jnp.argmax(apply_fn(state.params, o)[0], axis=-1)
-        metrics["greedy_return"] = greedy_return(env, env_params, act, eval_rng)
+        metrics["greedy_return"] = greedy_return(env, env_params, policy_argmax(apply_fn, state.params), eval_rng)
         return {"metrics": metrics, "params": state.params}
 
     return train
