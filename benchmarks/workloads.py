@@ -5,6 +5,7 @@ device image has no data stack). Later issues add entries to `WORKLOADS`.
 """
 
 import dataclasses
+import functools
 from typing import Callable
 
 import jax
@@ -162,6 +163,27 @@ def _lstm_lm(precision: str):
                     lambda: _jax_step(model, optax.adam(1e-3), _lm_loss, batch), torch_step, cost=5)
 
 
+def _conv3x3(method: str):
+    """One stride-1 3x3 convolution, batch 128 of 32x32x64 -> 64 channels (a ResNet-56 stage-3
+    shape): `lax.conv` or `compress.winograd` F(2x2,3x3) / F(4x4,3x3); forward only."""
+    def jax_step():
+        from compress.winograd import winograd_conv2d
+
+        rng = np.random.default_rng(0)
+        x = jax.device_put(rng.standard_normal((128, 32, 32, 64), dtype=np.float32))
+        w = jax.device_put(rng.standard_normal((3, 3, 64, 64), dtype=np.float32) / 24)
+        if method == "lax":
+            fn = lambda x, w: jax.lax.conv_general_dilated(x, w, (1, 1), "SAME",
+                                                           dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        else:
+            fn = functools.partial(winograd_conv2d, m=int(method[-1]))
+        compiled = jax.jit(fn).lower(x, w).compile()
+        return (lambda _: compiled(x, w)), None, compiled
+
+    return Workload(f"conv3x3_{method}", f"3x3 conv forward, 128x32x32x64 -> 64 channels, {method}", 128, "images",
+                    jax_step)
+
+
 PPO_STEPS_PER_SEED = 32_768  # 64 PPO updates of 4 environments x 128 steps
 
 
@@ -184,4 +206,5 @@ def _ppo_cartpole(seeds: int):
 
 
 WORKLOADS = {w.name: w for w in (_digits_cnn(), *(_resnet(d, p) for d in (20, 56) for p in ("fp32", "bf16", "fp16")),
-                                 _lstm_lm("f32"), _lstm_lm("bf16"), _ppo_cartpole(1), _ppo_cartpole(64))}
+                                 _lstm_lm("f32"), _lstm_lm("bf16"), _ppo_cartpole(1), _ppo_cartpole(64),
+                                 *(_conv3x3(m) for m in ("lax", "winograd2", "winograd4")))}
