@@ -101,11 +101,14 @@ def hardware_view(compiled, seconds: float, device_kind: str, name: str) -> dict
     cost = compiled.cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
     flops, bytes_accessed = float(cost.get("flops", 0.0)), float(cost.get("bytes accessed", 0.0))
+    if flops <= 0:  # library calls (cuDNN convolutions on GPU) are opaque to XLA's cost model
+        flops = None
     peaks = device_peaks(device_kind)
     precision = "half" if ("bf16" in name or "fp16" in name) else "fp32"
-    return {"flops": flops, "bytes": bytes_accessed, "flop_per_s": flops / seconds,
+    flop_rate = flops / seconds if flops else None
+    return {"flops": flops, "bytes": bytes_accessed, "flop_per_s": flop_rate,
             "bytes_per_s": bytes_accessed / seconds,
-            "flop_fraction_of_peak": flops / seconds / peaks[precision] if peaks else None,
+            "flop_fraction_of_peak": flop_rate / peaks[precision] if peaks and flop_rate else None,
             "bandwidth_fraction_of_peak": bytes_accessed / seconds / peaks["bandwidth"] if peaks else None}
 
 
@@ -145,8 +148,9 @@ def format_table(report: dict) -> str:
         if r["framework"] != "jax":
             continue
         pct = lambda f: f"{100 * f:6.1f}%" if f is not None else "      -"
-        lines.append(f"{r['workload']:18s} {r['flops'] / 1e9:11.3f} {r['bytes'] / 1e6:9.1f} "
-                     f"{r['flop_per_s'] / 1e12:8.3f} {pct(r['flop_fraction_of_peak'])} "
+        flops = f"{r['flops'] / 1e9:11.3f}" if r["flops"] else f"{'-':>11s}"
+        rate = f"{r['flop_per_s'] / 1e12:8.3f}" if r["flop_per_s"] else f"{'-':>8s}"
+        lines.append(f"{r['workload']:18s} {flops} {r['bytes'] / 1e6:9.1f} {rate} {pct(r['flop_fraction_of_peak'])} "
                      f"{r['bytes_per_s'] / 1e9:8.1f} {pct(r['bandwidth_fraction_of_peak'])}")
     has_twin = any(WORKLOADS[r["workload"]].torch_step is not None for r in report["results"])
     if has_twin and not any(r["framework"].startswith("torch") for r in report["results"]):
