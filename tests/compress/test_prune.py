@@ -81,3 +81,24 @@ def test_gradually_pruned_mlp_still_classifies_digits():
         params, state = step(params, state, train["image"][idx], train["label"][idx])
     accuracy = float((model.apply(params, test["image"]).argmax(-1) == test["label"]).mean())
     assert sparsity_of(params) >= 0.89 and accuracy > 0.9, (sparsity_of(params), accuracy)
+
+
+def test_masks_and_zeros_survive_a_checkpoint_round_trip(tmp_path):
+    from train.checkpoint import Checkpointer
+    from train.state import TrainState
+
+    tx = wrap(optax.sgd(0.1), 0.5)
+    state = TrainState.create(apply_fn=None, params=PARAMS, tx=tx)
+    grads = jax.tree.map(jnp.ones_like, PARAMS)
+    state = state.apply_gradients(grads=grads)
+    ckpt = Checkpointer(str(tmp_path / "ckpt"))
+    ckpt.save(1, state, {"step": 1})
+    restored, _ = ckpt.restore(TrainState.create(apply_fn=None, params=PARAMS, tx=tx))
+    ckpt.close()
+    chex_equal = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), (restored.params, restored.opt_state),
+                              (state.params, state.opt_state))
+    assert all(jax.tree.leaves(chex_equal))
+    restored = restored.apply_gradients(grads=grads)  # training on after the restore
+    mask = np.asarray(restored.opt_state.masks["dense"]["kernel"])
+    assert (mask == 0).sum() == 20
+    np.testing.assert_array_equal(np.asarray(restored.params["dense"]["kernel"])[mask == 0], 0)
