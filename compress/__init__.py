@@ -1,8 +1,10 @@
-"""Model compression. So far: magnitude pruning as an optax wrapper (`compress.prune`) and
-Winograd minimal filtering for 3x3 convolutions (`compress.winograd`); weight sharing,
-quantization, low rank and binary/ternary nets come with their issue."""
+"""Model compression. So far: magnitude pruning as an optax wrapper (`compress.prune`), weight
+sharing by per-layer k-means with codebook fine-tuning (`compress.share`), and Winograd
+minimal filtering for 3x3 convolutions (`compress.winograd`); quantization, low rank,
+binary/ternary nets, Huffman coding and DSD come with their issue."""
 
-from compress import prune
+from compress import prune, share
 from compress.winograd import multiplications_per_output, transform_kernel, winograd_conv2d, winograd_matrices
 
-__all__ = ["multiplications_per_output", "prune", "transform_kernel", "winograd_conv2d", "winograd_matrices"]
+__all__ = ["multiplications_per_output", "prune", "share", "transform_kernel", "winograd_conv2d",
+           "winograd_matrices"]
