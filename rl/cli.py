@@ -18,7 +18,7 @@ import time
 
 from train.arguments import ArgumentParser
 from train.errors import Interrupted, UserError
-from train.overrides import apply_overrides
+from train.overrides import apply_overrides, split_config_args
 
 ALGOS = {  # name: (module:function, config module, description)
     "ppo": ("rl.ppo:make_train", "rl.configs.ppo", "proximal policy optimization with GAE (clipped objective)"),
@@ -39,15 +39,7 @@ def parse_args(argv: list[str]):
     parser.add_argument("--workdir", help="run directory (default runs/rl_ALGO_ENV)")
     parser.add_argument("--list", action="store_true", help="list the algorithms and exit")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    overrides, rest = {}, []
-    for arg in argv:
-        if arg.startswith("--config."):
-            key, sep, value = arg[len("--config."):].partition("=")
-            if not sep:
-                raise UserError(f"--config.{key} needs a value: --config.{key}=VALUE")
-            overrides[key] = value
-        else:
-            rest.append(arg)
+    overrides, rest = split_config_args(argv)
     args = parser.parse_args(rest)
     return args, overrides
 

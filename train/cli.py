@@ -9,7 +9,7 @@ import sys
 from train import configs
 from train.arguments import ArgumentParser
 from train.errors import UserError
-from train.overrides import apply_overrides
+from train.overrides import apply_overrides, split_config_args
 
 SUBCOMMANDS = {"sample": "train.sample", "gradient_flow": "train.gradient_flow"}
 
@@ -22,17 +22,7 @@ def parse_args(argv: list[str]):
     parser.add_argument("--workdir", help="run directory (default runs/RECIPE); rerunning resumes it")
     parser.add_argument("--list", action="store_true", help="list recipes and exit")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    overrides, rest, it = {}, [], iter(argv)
-    for arg in it:  # split --config.KEY[=VALUE] off first: argparse misreads values with spaces
-        if not arg.startswith("--config."):
-            rest.append(arg)
-            continue
-        key, sep, value = arg[len("--config."):].partition("=")
-        if not sep:
-            value = next(it, None)
-            if value is None:
-                raise UserError(f"--config.{key} needs a value: --config.{key}=VALUE")
-        overrides[key] = value
+    overrides, rest = split_config_args(argv)
     args, unknown = parser.parse_known_args(rest)
     if unknown:
         raise UserError(f"unrecognized argument '{unknown[0]}'; overrides look like --config.KEY=VALUE")

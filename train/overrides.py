@@ -7,6 +7,23 @@ import ml_collections
 from train.errors import UserError
 
 
+def split_config_args(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """`({KEY: VALUE}, other args)` from `--config.KEY=VALUE` / `--config.KEY VALUE` arguments,
+    split off before argparse (which misreads values with spaces)."""
+    overrides, rest, it = {}, [], iter(argv)
+    for arg in it:
+        if not arg.startswith("--config."):
+            rest.append(arg)
+            continue
+        key, sep, value = arg[len("--config."):].partition("=")
+        if not sep:
+            value = next(it, None)
+            if value is None:
+                raise UserError(f"--config.{key} needs a value: --config.{key}=VALUE")
+        overrides[key] = value
+    return overrides, rest
+
+
 def flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
     """Dotted names of every leaf field, e.g. `optimizer.learning_rate`."""
     keys = []
