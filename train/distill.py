@@ -46,31 +46,28 @@ def _distilled(config, seed: int, teachers: list[str]):
 def run_study(recipe: str, config, workdir: str, progress: bool = True) -> dict:
     """Train (or reuse) the teachers, then for every seed the student alone and distilled, each
     in its own resumable run under `workdir`; write `summary.json` and `distill.md`."""
+    from train import data
     from train.files import write_json_atomic
     from train.loop import run
 
     start = time.perf_counter()
+    n_test = len(data.load(config.dataset, config.test_split, config.data_dir or None)["label"])
+    errors_of = lambda summary: int(round((1 - summary["test"][f"{config.test_split}_accuracy"]) * n_test))
     teachers = list(config.teachers)
-    teacher_acc = []
+    teacher_errors = []
     if not teachers:
         for i in range(config.num_teachers):
             tc = _recipe(config, config.teacher.to_dict(), config.teacher_steps, 100 + i, config.teacher_learning_rate)
             teacher_dir = os.path.join(workdir, _run_name(f"teacher_{i}", tc))
-            teacher_acc.append(run(f"{recipe}/teacher_{i}", tc, teacher_dir, progress=progress))
+            teacher_errors.append(errors_of(run(f"{recipe}/teacher_{i}", tc, teacher_dir, progress=progress)))
             teachers.append(teacher_dir)
-    n_test = None
-    rows = {"alone": [], "distilled": []}
+    errors = {"alone": [], "distilled": []}
     for seed in config.seeds:
         alone = _recipe(config, config.student.to_dict(), config.student_steps, seed, config.student_learning_rate)
         for kind, c in (("alone", alone), ("distilled", _distilled(config, seed, teachers))):
             summary = run(f"{recipe}/{kind}_{seed}", c, os.path.join(workdir, _run_name(f"student_{kind}", c)),
                           progress=progress)
-            rows[kind].append(summary["test"][f"{config.test_split}_accuracy"])
-    from train import data
-
-    n_test = len(data.load(config.dataset, config.test_split, config.data_dir or None)["label"])
-    errors = {k: [int(round((1 - a) * n_test)) for a in v] for k, v in rows.items()}
-    teacher_errors = [int(round((1 - s["test"][f"{config.test_split}_accuracy"]) * n_test)) for s in teacher_acc]
+            errors[kind].append(errors_of(summary))
     mean = {k: float(np.mean(v)) for k, v in errors.items()}
     spread = {k: float(np.std(v)) for k, v in errors.items()}
     table = (f"| model | test errors (of {n_test}) per seed | mean | std |\n| --- | --- | --- | --- |\n"
