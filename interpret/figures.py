@@ -1,6 +1,6 @@
 """Figures shared by the interpretation methods."""
 
-import os
+from train.figures import save_figure
 
 
 def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
@@ -22,7 +22,4 @@ def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
     for ax in axes.ravel():
         ax.axis("off")
     fig.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from interpret.adversarial import fgsm, input_gradients, pgd
+from train.figures import save_figure
 
 
 def accuracy_and_confidence(apply_fn, params, x, labels) -> dict:
@@ -104,7 +105,7 @@ def plot_robustness(rows: list[dict], path: str) -> str:
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_linearity(curves: dict, path: str) -> str:
@@ -120,16 +121,7 @@ def plot_linearity(curves: dict, path: str) -> str:
                ylabel="logits (one test image)")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig, path):
-    import matplotlib.pyplot as plt
-
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def markdown_table(rows: list[dict]) -> str:

@@ -177,6 +177,8 @@ def plot_learning_curve(metrics: dict, title: str, out_path: str) -> str:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from train.figures import save_figure
+
     returns, steps = np.asarray(metrics["episode_return"]), np.asarray(metrics["env_steps"])
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for s in range(returns.shape[0]):  # updates in which no episode ended are NaN: skip them
@@ -189,10 +191,7 @@ def plot_learning_curve(metrics: dict, title: str, out_path: str) -> str:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    os.makedirs(os.path.dirname(out_path), exist_ok=True)
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
-    return out_path
+    return save_figure(fig, out_path, dpi=110)
 
 
 def run(algo: str, config, seeds: int, workdir: str, seed: int = 0, progress: bool = True) -> dict:

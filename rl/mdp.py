@@ -8,12 +8,13 @@ leaves the agent in place); actions 0 left, 1 down, 2 right, 3 up; on slippery i
 moves in the intended direction or either perpendicular one with probability 1/3 each.
 """
 
-import os
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from train.figures import save_figure
 
 ACTIONS = ((0, -1), (1, 0), (0, 1), (-1, 0))  # (row, col) steps for left, down, right, up
 
@@ -146,7 +147,4 @@ def plot_values(mdp_map, V, policy, path: str, title: str = "") -> str:
         ax.arrow(c - 0.25 * dc, r - 0.25 * dr, 0.3 * dc, 0.3 * dr, head_width=0.15, color="white")
     ax.set(xticks=[], yticks=[], title=title)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -4,6 +4,16 @@ import json
 import os
 
 
+def save_figure(fig, path: str, dpi: int = 100) -> str:
+    """Write `fig` to `path` (creating its folder), close it, and return `path`."""
+    import matplotlib.pyplot as plt
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def plot_learning_curves(metrics_path: str, out_path: str) -> str:
     """Training loss (log scale) and every evaluated metric against step, from `metrics.jsonl`.
 
@@ -33,7 +43,4 @@ def plot_learning_curves(metrics_path: str, out_path: str) -> str:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    os.makedirs(os.path.dirname(out_path), exist_ok=True)
-    fig.savefig(out_path, dpi=110)
-    plt.close(fig)
-    return out_path
+    return save_figure(fig, out_path, dpi=110)

@@ -21,6 +21,7 @@ import optax
 
 from train.arguments import ArgumentParser
 from train.errors import UserError
+from train.figures import save_figure
 from zoo.rnn import LSTMCell, VanillaRNNCell
 from zoo.rnn_gradients import carry_gradient_norms, scaled_orthogonal, with_recurrent_kernel
 
@@ -119,10 +120,7 @@ def plot(numbers: dict, path: str) -> str:
         if a.get_legend_handles_labels()[0]:
             a.legend(fontsize=8)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def main(argv: list[str]) -> None:
