@@ -1,0 +1,91 @@
+"""Symmetric integer quantization of weights and activations, without editing the model.
+
+Weights are quantized per output channel (the last axis of a kernel) by a parameter transform;
+activations entering every `nn.Dense` / `nn.Conv` are quantized per tensor through Flax's
+method interception (`nn.intercept_methods`), which is the injection point: the model code is
+unchanged. `b`-bit symmetric quantization maps `x` to `round(x / s)` clipped to
+`[-(2^(b-1) - 1), 2^(b-1) - 1]` with `s = max|x| / (2^(b-1) - 1)`.
+
+- Post-training quantization (`calibrate`, then `quantized_apply`): activation scales from the
+  largest input magnitude each layer sees on calibration data, weights per channel.
+- Quantization-aware training (`fake_quant_apply` inside the loss): the same rounding in the
+  forward pass with the straight-through estimator (Bengio et al. 2013; Jacob et al. 2018) for
+  the gradient, per-batch activation scales.
+
+Values are rounded to the integer grid and rescaled (fake quantization), which is exact for
+accuracy; an int8 matmul path for GPUs is not part of this module yet.
+"""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+_QUANTIZED_LAYERS = (nn.Dense, nn.Conv)
+
+
+def quantize(x, bits: int, scale):
+    """Integers `round(x / scale)` clipped to the symmetric `bits`-bit range."""
+    q_max = 2 ** (bits - 1) - 1
+    return jnp.clip(jnp.round(x / scale), -q_max, q_max)
+
+
+def symmetric_scale(x, bits: int, axis=None):
+    """`max|x| / (2^(bits-1) - 1)` over all of `x`, or per slice along `axis` (kept dims)."""
+    reduce = None if axis is None else tuple(a for a in range(x.ndim) if a != axis % x.ndim)
+    return jnp.maximum(jnp.max(jnp.abs(x), axis=reduce, keepdims=axis is not None), 1e-12) / (2 ** (bits - 1) - 1)
+
+
+def fake_quant(x, bits: int, scale):
+    """`quantize(x) * scale` in the forward pass; the identity's gradient (straight-through)."""
+    return x + jax.lax.stop_gradient(quantize(x, bits, scale) * scale - x)
+
+
+def quantize_weights(params, bits: int = 8, min_ndim: int = 2):
+    """Every kernel (>= `min_ndim` dims) fake-quantized per output channel; other leaves unchanged."""
+    return jax.tree.map(lambda w: fake_quant(w, bits, symmetric_scale(w, bits, axis=-1))
+                        if jnp.ndim(w) >= min_ndim else w, params)
+
+
+def _layer_inputs(transform):
+    """An interceptor applying `transform(path, x)` to the input of every Dense/Conv call."""
+    def interceptor(next_fun, args, kwargs, context):
+        if isinstance(context.module, _QUANTIZED_LAYERS) and context.method_name == "__call__" and args:
+            args = (transform("/".join(context.module.path), args[0]),) + tuple(args[1:])
+        return next_fun(*args, **kwargs)
+    return interceptor
+
+
+def calibrate(apply_fn, variables, batches) -> dict:
+    """`{layer path: max |input|}` over calibration `batches` (arrays fed to `apply_fn(variables, x)`)."""
+    seen = {}
+
+    def record(path, x):
+        seen[path] = jnp.maximum(seen.get(path, 0.0), jnp.max(jnp.abs(x)))
+        return x
+
+    for x in batches:
+        with nn.intercept_methods(_layer_inputs(record)):
+            apply_fn(variables, x)
+    return {k: float(v) for k, v in seen.items()}
+
+
+def quantized_apply(apply_fn, variables, x, ranges: dict, bits: int = 8):
+    """`apply_fn` with weights quantized per channel and each layer's input quantized with the
+    calibrated scale `ranges[path] / (2^(bits-1) - 1)` (post-training quantization)."""
+    q_max = 2 ** (bits - 1) - 1
+
+    def quant(path, x):
+        scale = max(ranges[path], 1e-12) / q_max
+        return quantize(x, bits, scale) * scale
+
+    variables = dict(variables, params=quantize_weights(variables["params"], bits))
+    with nn.intercept_methods(_layer_inputs(quant)):
+        return apply_fn(variables, x)
+
+
+def fake_quant_apply(apply_fn, variables, x, bits: int, **kwargs):
+    """`apply_fn` with weights and every layer input fake-quantized to `bits` (per-batch input
+    scales), differentiable by the straight-through estimator: use it in a QAT loss."""
+    variables = dict(variables, params=quantize_weights(variables["params"], bits))
+    with nn.intercept_methods(_layer_inputs(lambda path, x: fake_quant(x, bits, symmetric_scale(x, bits)))):
+        return apply_fn(variables, x, **kwargs)

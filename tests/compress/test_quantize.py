@@ -1,0 +1,81 @@
+"""Quantization: the integer grid, per-channel scales and the straight-through gradient; int8
+post-training quantization and 4-bit QAT of the digits CNN against its float accuracy."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from compress.quantize import (calibrate, fake_quant, fake_quant_apply, quantize, quantize_weights, quantized_apply,
+                               symmetric_scale)
+
+
+def test_quantize_rounds_to_the_symmetric_grid_and_clips():
+    x = jnp.array([-3.0, -0.26, 0.0, 0.24, 0.26, 5.0])
+    np.testing.assert_array_equal(quantize(x, bits=4, scale=0.5), [-6, -1, 0, 0, 1, 7])  # 4 bits: |q| <= 7
+
+
+def test_per_channel_scales_and_the_straight_through_gradient():
+    w = jnp.array([[1.0, -10.0], [-0.5, 5.0]])
+    np.testing.assert_allclose(symmetric_scale(w, 8, axis=-1), [[1 / 127, 10 / 127]], rtol=1e-6)
+    q = quantize_weights({"kernel": w, "bias": jnp.array([0.123])}, bits=2)
+    np.testing.assert_allclose(q["kernel"], [[1.0, -10.0], [0.0, 0.0]])  # 2 bits: {-1, 0, 1} x scale; 0.5 rounds to even
+    assert float(q["bias"][0]) == pytest.approx(0.123)
+    grad = jax.grad(lambda x: jnp.sum(fake_quant(x, 4, 0.5) * jnp.arange(3.0)))(jnp.array([0.1, 0.7, 1.3]))
+    np.testing.assert_allclose(grad, [0.0, 1.0, 2.0])
+
+
+@pytest.fixture(scope="module")
+def digits_cnn(tmp_path_factory):
+    from train import configs, data
+    from train.loop import run
+    from train.overrides import apply_overrides
+    from train.restore import load_run
+
+    workdir = str(tmp_path_factory.mktemp("cnn"))
+    config = apply_overrides(configs.get_config("classify_digits"),
+                             {"num_steps": "600", "eval_every": "0", "checkpoint_every": "600"})
+    run("classify_digits", config, workdir, progress=False)
+    task, state, _ = load_run(workdir)
+    return task.logits, state.variables(), data.load("digits", "train"), data.load("digits", "test")
+
+
+def accuracy(logits, labels):
+    return float((np.asarray(logits).argmax(-1) == labels).mean())
+
+
+@pytest.mark.slow
+def test_int8_post_training_quantization_loses_at_most_half_a_point(digits_cnn):
+    apply_fn, variables, train, test = digits_cnn
+    ranges = calibrate(apply_fn, variables, [train["image"][i:i + 256] for i in range(0, 1024, 256)])
+    assert len(ranges) >= 4  # every conv and dense layer was seen
+    float_acc = accuracy(apply_fn(variables, test["image"]), test["label"])
+    int8_acc = accuracy(quantized_apply(apply_fn, variables, test["image"], ranges, bits=8), test["label"])
+    assert int8_acc >= float_acc - 0.005, (float_acc, int8_acc)
+
+
+@pytest.mark.slow
+def test_four_bit_quantization_aware_training_loses_at_most_one_point(digits_cnn):
+    apply_fn, variables, train, test = digits_cnn
+    float_acc = accuracy(apply_fn(variables, test["image"]), test["label"])
+    tx = optax.adam(1e-3)
+
+    def loss(params, x, y):
+        logits = fake_quant_apply(apply_fn, dict(variables, params=params), x, bits=4)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    @jax.jit
+    def step(params, opt, x, y):
+        grads = jax.grad(loss)(params, x, y)
+        updates, opt = tx.update(grads, opt)
+        return optax.apply_updates(params, updates), opt
+
+    params, opt = variables["params"], tx.init(variables["params"])
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        idx = rng.integers(0, len(train["label"]), 64)
+        params, opt = step(params, opt, train["image"][idx], train["label"][idx])
+    qat_acc = accuracy(fake_quant_apply(apply_fn, dict(variables, params=params), test["image"], bits=4),
+                       test["label"])
+    assert qat_acc >= float_acc - 0.01, (float_acc, qat_acc)
