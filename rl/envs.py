@@ -121,6 +121,15 @@ def policy_argmax(apply_fn: Callable, params):
     return lambda obs: jnp.argmax(apply_fn(params, obs)[0], axis=-1)
 
 
+def record_update(metrics: dict, finished, index, steps_per_update: int, progress: Callable | None) -> dict:
+    """Add the per-update fields every rollout-based algorithm reports (`episode_return` of
+    the episodes that ended, cumulative `env_steps`) and report progress; returns `metrics`."""
+    metrics["episode_return"] = mean_return(finished)
+    metrics["env_steps"] = (index + 1) * steps_per_update
+    progress_callback(progress, index, metrics["episode_return"])
+    return metrics
+
+
 def progress_callback(callback: Callable | None, update, episode_return):
     """Report `(update, episode_return)` to the host for live progress (`jax.debug.callback`);
     nothing when `callback` is None."""

@@ -18,8 +18,8 @@ import optax
 from flax.training.train_state import TrainState
 
 from rl.advantages import bootstrapped_advantages, gae
-from rl.envs import (greedy_return, log_prob_and_entropy, make_env, make_rollout, mean_return, policy_argmax,
-                     progress_callback, reset_envs)
+from rl.envs import (greedy_return, log_prob_and_entropy, make_env, make_rollout, policy_argmax, progress_callback,
+                     record_update, reset_envs)
 from zoo.actor_critic import ActorCritic
 
 
@@ -122,10 +122,7 @@ def make_a2c(config, progress=None):
                                                           config.gae_lambda)
             batch = {"obs": traj.obs, "action": traj.action, "advantages": advantages, "targets": targets}
             state, metrics = _gradient_step(state, _flatten(batch), jnp.ones(batch_size), config)
-            metrics["episode_return"] = mean_return(finished)
-            metrics["env_steps"] = (index + 1) * batch_size
-            progress_callback(progress, index, metrics["episode_return"])
-            return (state, env_state, obs, running, rng), metrics
+            return (state, env_state, obs, running, rng), record_update(metrics, finished, index, batch_size, progress)
 
         (state, *_), metrics = jax.lax.scan(update, (state, env_state, obs, jnp.zeros(config.num_envs), rng),
                                             jnp.arange(num_updates))

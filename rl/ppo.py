@@ -14,8 +14,8 @@ import optax
 from flax.training.train_state import TrainState
 
 from rl.advantages import bootstrapped_advantages
-from rl.envs import (greedy_return, log_prob_and_entropy, make_env, make_rollout, mean_return, policy_argmax,
-                     progress_callback, reset_envs)
+from rl.envs import (greedy_return, log_prob_and_entropy, make_env, make_rollout, policy_argmax, record_update,
+                     reset_envs)
 from zoo.actor_critic import ActorCritic
 
 
@@ -92,10 +92,7 @@ def make_train(config, progress=None):
             data = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), data)
             (state, _, rng), metrics = jax.lax.scan(epoch, (state, data, rng), None, config.update_epochs)
             metrics = jax.tree.map(jnp.mean, metrics)
-            metrics["episode_return"] = mean_return(finished)
-            metrics["env_steps"] = (index + 1) * batch_size
-            progress_callback(progress, index, metrics["episode_return"])
-            return (state, env_state, obs, running, rng), metrics
+            return (state, env_state, obs, running, rng), record_update(metrics, finished, index, batch_size, progress)
 
         (state, *_), metrics = jax.lax.scan(update, (state, env_state, obs, jnp.zeros(config.num_envs), rng),
                                             jnp.arange(num_updates))

@@ -28,16 +28,11 @@ def test_per_channel_scales_and_the_straight_through_gradient():
 
 @pytest.fixture(scope="module")
 def digits_cnn(tmp_path_factory):
-    from train import configs, data
-    from train.loop import run
-    from train.overrides import apply_overrides
+    from tests.helpers import train_digits
+    from train import data
     from train.restore import load_run
 
-    workdir = str(tmp_path_factory.mktemp("cnn"))
-    config = apply_overrides(configs.get_config("classify_digits"),
-                             {"num_steps": "600", "eval_every": "0", "checkpoint_every": "600"})
-    run("classify_digits", config, workdir, progress=False)
-    task, state, _ = load_run(workdir)
+    task, state, _ = load_run(train_digits(str(tmp_path_factory.mktemp("cnn")), 600))
     return task.logits, state.variables(), data.load("digits", "train"), data.load("digits", "test")
 
 

@@ -7,9 +7,7 @@ import sys
 
 import pytest
 
-from train import configs
-from train.loop import run
-from train.overrides import apply_overrides
+from tests.helpers import train_digits
 
 
 def interpret(*args):
@@ -18,11 +16,7 @@ def interpret(*args):
 
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
-    workdir = str(tmp_path_factory.mktemp("digits"))
-    config = apply_overrides(configs.get_config("classify_digits"),
-                             {"num_steps": "200", "eval_every": "0", "checkpoint_every": "200"})
-    run("classify_digits", config, workdir, progress=False)
-    return workdir
+    return train_digits(str(tmp_path_factory.mktemp("digits")), 200)
 
 
 def test_list_names_the_methods():

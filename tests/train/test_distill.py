@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.helpers import train_digits
 from train import configs
 from train.errors import UserError
 from train.loop import run
@@ -42,11 +43,7 @@ def distill_config(teachers, **overrides):
 
 @pytest.fixture(scope="module")
 def teacher(tmp_path_factory):
-    workdir = str(tmp_path_factory.mktemp("teacher"))
-    c = apply_overrides(configs.get_config("classify_digits"),
-                        {"num_steps": "300", "eval_every": "0", "checkpoint_every": "300"})
-    run("classify_digits", c, workdir, progress=False)
-    return workdir
+    return train_digits(str(tmp_path_factory.mktemp("teacher")), 300)
 
 
 @pytest.mark.slow
