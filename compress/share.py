@@ -1,10 +1,10 @@
 """Weight sharing by per-layer k-means (Han et al. 2016, "Deep Compression", section 3).
 
-Each prunable array (at least `min_ndim` dims) is replaced by a codebook of `2**bits` float
-centroids and one small integer index per weight. Centroids start linearly spaced between the
+Each prunable array (at least `min_ndim` dims) is replaced by a codebook of `2**bits - 1` float
+centroids and one `bits`-bit integer index per weight, the last index value standing for 0. Centroids start linearly spaced between the
 layer's smallest and largest weight (the paper's best initialization: it keeps the rare large
 weights) and move by Lloyd iterations in a `lax.fori_loop`. Weights that are exactly zero
-(pruned) keep their own index `2**bits` pointing at a fixed 0, so sparsity survives sharing.
+(pruned) keep that zero index, so sparsity survives sharing.
 
 Fine-tuning moves the centroids: the gradient of a centroid is the sum of the gradients of the
 weights that share it. Differentiating a loss of `reconstruct(with_trainable(shared, values))`
@@ -52,11 +52,12 @@ def kmeans_1d(values, k: int, iterations: int = 30, ignore_zeros: bool = True):
 
 
 def share(params, bits: int = 4, min_ndim: int = 2, iterations: int = 30):
-    """`params` with every prunable array replaced by a `Shared` of `2**bits` centroids."""
+    """`params` with every prunable array replaced by a `Shared` of `2**bits - 1` centroids and
+    `bits`-bit indices (index `2**bits - 1` is zero)."""
     def leaf(w):
         if jnp.ndim(w) < min_ndim:
             return w
-        return Shared(*kmeans_1d(w, 2 ** bits, iterations))
+        return Shared(*kmeans_1d(w, 2 ** bits - 1, iterations))
     return jax.tree.map(leaf, params)
 
 

@@ -1,0 +1,52 @@
+"""`python -m compress PIPELINE [--workdir DIR] [--config.KEY=VALUE ...]` and `python -m compress --list`.
+
+Each pipeline is a module with `run(config, workdir, progress) -> summary` and a config in
+`compress/configs/<pipeline>.py`; the summary's `headline` is printed at the end.
+"""
+
+import importlib
+import os
+import sys
+
+from train.arguments import ArgumentParser
+from train.errors import UserError
+from train.overrides import apply_overrides, split_config_args
+
+PIPELINES = {  # name: description
+    "deep_compression": "prune -> retrain -> share -> fine-tune -> Huffman a trained classifier; sizes per stage",
+    "dsd": "dense-sparse-dense training against a dense baseline of the same steps, several seeds",
+}
+
+
+def parse_args(argv: list[str]):
+    parser = ArgumentParser(prog="python -m compress", description="Compress or sparsely train a model.",
+                            epilog="Any config field can be overridden: --config.sparsity=0.9")
+    parser.add_argument("pipeline", nargs="?", help=f"one of {', '.join(PIPELINES)}")
+    parser.add_argument("--workdir", help="run directory (default runs/PIPELINE)")
+    parser.add_argument("--list", action="store_true", help="list the pipelines and exit")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    overrides, rest = split_config_args(argv)
+    return parser.parse_args(rest), overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args, overrides = parse_args(argv)
+        if args.list:
+            for name, description in PIPELINES.items():
+                print(f"{name:18s} {description}")
+            return 0
+        if args.pipeline not in PIPELINES:
+            raise UserError(f"name a pipeline: python -m compress PIPELINE (one of {', '.join(PIPELINES)})"
+                            if args.pipeline is None else
+                            f"unknown pipeline '{args.pipeline}'; choose one of {', '.join(PIPELINES)}")
+        config = apply_overrides(importlib.import_module(f"compress.configs.{args.pipeline}").get_config(), overrides)
+        workdir = args.workdir or os.path.join("runs", args.pipeline)
+        summary = importlib.import_module(f"compress.{args.pipeline}").run(config, workdir,
+                                                                             progress=not args.no_progress)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    print(f"{args.pipeline}: {summary['headline']}")
+    return 0

@@ -1,0 +1,1 @@
+"""Configs of the `python -m compress` pipelines: one module per pipeline with `get_config()`."""

@@ -1,0 +1,132 @@
+"""Deep Compression (Han et al. 2016) of a trained classifier: prune -> retrain under the masks
+-> share weights by k-means -> fine-tune the codebooks -> Huffman-code, with test accuracy
+after every stage and the bytes of real encodings (`compress.report`).
+
+The weights whose accuracy is reported at the end are the ones decoded from the Huffman
+streams, so the final row is the model the compressed bytes really hold.
+"""
+
+import os
+import time
+
+import jax
+import optax
+
+from compress import prune, share
+from compress.fit import accuracy, cross_entropy, fit
+from compress.report import STAGES, markdown_table, size_report
+
+
+def compress_params(apply_fn, variables, splits: dict, config, progress: bool = True):
+    """Run the four stages on `variables["params"]`; `apply_fn(variables, x) -> logits`.
+
+    `splits`: `{"train": ..., "test": ...}` of `{"inputs", "label"}`. Returns
+    `(report, accuracies, final_params)`: the `size_report`, test accuracy per stage
+    (`dense`, `pruned` before retraining, `retrained`, `shared`, `fine_tuned`, `huffman`), and
+    the weights decoded from the final encoding.
+    """
+    logits = lambda params, x: apply_fn(dict(variables, params=params), x)
+    test = lambda params: accuracy(logits, params, splits["test"])
+    params = variables["params"]
+    acc = {"dense": test(params)}
+    masks = prune.magnitude_masks(params, config.sparsity, config.scope)
+    acc["pruned"] = test(jax.tree.map(lambda p, m: p if m is None else p * m, params, masks,
+                                      is_leaf=lambda x: x is None))
+
+    # Gradual pruning during retraining (Zhu & Gupta's schedule over the first `ramp_steps`).
+    schedule = prune.polynomial_sparsity(config.sparsity, 0, config.ramp_steps)
+    tx = prune.wrap(optax.adam(config.retrain_learning_rate), schedule, config.scope, end=config.ramp_steps,
+                    every=config.prune_every)
+    params, _ = fit(cross_entropy(logits), params, tx, splits["train"], config.retrain_steps, config.batch_size,
+                    config.seed, "retrain (pruned)", progress)
+    acc["retrained"] = test(params)
+
+    shared = share.share(params, bits=config.bits)
+    acc["shared"] = test(share.reconstruct(shared))
+    values, _ = fit(cross_entropy(lambda v, x: logits(share.reconstruct(share.with_trainable(shared, v)), x)),
+                    share.trainable(shared), optax.adam(config.finetune_learning_rate), splits["train"],
+                    config.finetune_steps, config.batch_size, config.seed + 1, "fine-tune codebooks", progress)
+    shared = share.with_trainable(shared, values)
+    final = share.reconstruct(shared)
+    acc["fine_tuned"] = test(final)
+    report = size_report(final, shared, index_bits=config.index_bits, bits=config.bits)  # asserts every round trip
+    acc["huffman"] = test(final)
+    return report, acc, final
+
+
+def plot_stages(report: dict, acc: dict, path: str) -> str:
+    """Total bytes per stage (log scale) and test accuracy after every stage."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from train.figures import save_figure
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    left.bar(STAGES, [report["total"][s] for s in STAGES], color="tab:blue")
+    left.set_yscale("log")
+    left.set_ylabel("bytes")
+    for i, s in enumerate(STAGES):
+        left.text(i, report["total"][s], f"{report['ratio'][s]:.1f}x", ha="center", va="bottom")
+    left.set_title("size of the weights")
+    right.plot(list(acc), [100 * a for a in acc.values()], "o-")
+    right.set_ylabel("test accuracy (%)")
+    right.set_title("accuracy after each stage")
+    right.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def validate(config) -> None:
+    """One-line `UserError`s for settings the stages cannot use."""
+    from train.errors import UserError
+
+    if not 0 <= config.sparsity < 1:
+        raise UserError(f"--config.sparsity must be in [0, 1); got {config.sparsity}")
+    if config.scope not in ("layer", "global"):
+        raise UserError(f"--config.scope must be layer or global; got {config.scope!r}")
+    if not (1 <= config.bits <= 16 and 1 <= config.index_bits <= 16):
+        raise UserError(f"--config.bits and --config.index_bits must be in 1..16; got {config.bits}, "
+                        f"{config.index_bits}")
+    if config.ramp_steps > config.retrain_steps:
+        raise UserError("--config.ramp_steps must not exceed --config.retrain_steps")
+
+
+def run(config, workdir: str, progress: bool = True) -> dict:
+    """`python -m compress deep_compression`: compress the run in `workdir` (training
+    `config.recipe` there first when it holds none) and write `deep_compression/` inside it:
+    `summary.json`, `deep_compression.md` and `figures/stages.png`."""
+    from train.files import write_json_atomic
+    from train.restore import load_run
+
+    validate(config)
+    start = time.perf_counter()
+    if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        from train import configs
+        from train.loop import run as train_run
+
+        print(f"no trained run in {workdir}: training {config.recipe} there first")
+        train_run(config.recipe, configs.get_config(config.recipe), workdir, progress=progress)
+    task, state, meta = load_run(workdir, expect_task="classification")
+    splits = {"train": task.split("train"), "test": task.split(task.config.test_split)}
+    report, acc, _ = compress_params(task.logits, state.variables(), splits, config, progress)
+    out = os.path.join(workdir, "deep_compression")
+    os.makedirs(out, exist_ok=True)
+    n_test = len(splits["test"]["label"])
+    accuracy_rows = "".join(f"| {stage} | {a:.4f} | {a - acc['dense']:+.4f} |\n" for stage, a in acc.items())
+    with open(os.path.join(out, "deep_compression.md"), "w") as f:
+        f.write(f"# Deep Compression of {meta['recipe']} ({workdir})\n\n"
+                f"Sparsity {config.sparsity} ({config.scope}), {config.bits}-bit shared weights, "
+                f"{config.index_bits}-bit relative indices. Sizes are bytes of real encodings.\n\n"
+                f"{markdown_table(report)}\n| stage | test accuracy ({n_test} images) | vs dense |\n"
+                f"| --- | --- | --- |\n{accuracy_rows}")
+    plot_stages(report, acc, os.path.join(out, "figures", "stages.png"))
+    summary = {"pipeline": "deep_compression", "run": workdir, "recipe": meta["recipe"], "accuracy": acc,
+               "bytes": report["total"], "ratio": report["ratio"], "layers": report["layers"],
+               "wall_time_s": round(time.perf_counter() - start, 3), "config": config.to_dict(),
+               "headline": (f"{report['total']['dense']:,} B dense -> {report['total']['huffman']:,} B "
+                            f"({report['ratio']['huffman']:.1f}x smaller); test accuracy {acc['dense']:.4f} -> "
+                            f"{acc['huffman']:.4f} | {out}/deep_compression.md")}
+    write_json_atomic(os.path.join(out, "summary.json"), summary)
+    return summary
