@@ -1,0 +1,73 @@
+"""Low rank: rank rules, the Eckart-Young error, exact outputs at full rank for dense and conv
+layers through interception, and a factored digits CNN recovering its accuracy by fine-tuning."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import zoo
+from compress.fit import accuracy, cross_entropy, fit
+from compress.lowrank import count_weights, factorize, lowrank_apply, rank_for_energy, rank_for_size, svd_factors
+
+
+def test_rank_rules():
+    assert rank_for_energy([3.0, 2.0, 1.0], 0.9) == 2  # 9 + 4 = 13 of 14 -> 0.93
+    assert rank_for_energy([3.0, 2.0, 1.0], 1.0) == 3
+    assert rank_for_size((3, 3, 16, 32), 0.25) == 6  # 6 x (144 + 32) <= 1152 < 7 x 176
+    with pytest.raises(ValueError, match="energy"):
+        rank_for_energy([1.0], 0.0)
+
+
+def test_truncated_factors_have_the_eckart_young_error():
+    kernel = jax.random.normal(jax.random.key(0), (3, 3, 8, 16))
+    s = np.linalg.svd(np.asarray(kernel).reshape(72, 16), compute_uv=False)
+    a, b = svd_factors(kernel, 5)
+    assert a.shape == (3, 3, 8, 5) and b.shape == (5, 16)
+    error = np.linalg.norm(np.asarray(a).reshape(72, 5) @ np.asarray(b) - np.asarray(kernel).reshape(72, 16))
+    assert error == pytest.approx(np.sqrt(np.sum(s[5:] ** 2)), rel=1e-4)
+
+
+def test_full_rank_factors_reproduce_the_model_and_smaller_ranks_save_weights():
+    model = zoo.CNN(features=(8, 16), hidden=32)
+    x = jax.random.uniform(jax.random.key(1), (4, 8, 8, 1))
+    variables = model.init(jax.random.key(2), x)
+    wide, ranks = factorize(variables["params"], rank=10_000)  # capped at full rank
+    assert ranks and all("kernel" not in wide[name] and "kernel_a" in wide[name] for name in ranks)
+    np.testing.assert_allclose(lowrank_apply(model.apply, {"params": wide}, x), model.apply(variables, x),
+                               rtol=1e-4, atol=1e-5)
+    small, _ = factorize(variables["params"], size=0.3)
+    assert count_weights(small) < count_weights(variables["params"])
+    assert lowrank_apply(model.apply, {"params": small}, x).shape == (4, 10)
+    with pytest.raises(ValueError, match="exactly one"):
+        factorize(variables["params"], rank=2, size=0.5)
+
+
+def test_a_strided_valid_convolution_factors_exactly():
+    conv = nn.Conv(12, (3, 3), strides=2, padding="VALID")
+    x = jax.random.normal(jax.random.key(3), (2, 9, 9, 5))
+    variables = conv.init(jax.random.key(4), x)
+    factored, ranks = factorize(variables["params"], rank=12, layers=("",))
+    assert ranks == {"": 12}
+    np.testing.assert_allclose(lowrank_apply(conv.apply, {"params": factored}, x), conv.apply(variables, x),
+                               rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_fine_tuning_the_factors_recovers_a_truncated_digits_cnn(tmp_path_factory):
+    from tests.helpers import train_digits
+    from train.restore import load_run
+
+    task, state, _ = load_run(train_digits(str(tmp_path_factory.mktemp("cnn")), 600))
+    variables = state.variables()
+    splits = {name: task.split(name) for name in ("train", "test")}
+    logits = lambda p, x: lowrank_apply(task.logits, dict(variables, params=p), x)
+    dense = accuracy(logits, variables["params"], splits["test"])
+    factored, _ = factorize(variables["params"], energy=0.8)  # keeps ~63% of the weights
+    assert count_weights(factored) < 0.7 * count_weights(variables["params"])
+    truncated = accuracy(logits, factored, splits["test"])
+    tuned, _ = fit(cross_entropy(logits), factored, optax.adam(1e-3), splits["train"], 300, progress=False)
+    recovered = accuracy(logits, tuned, splits["test"])
+    assert recovered >= max(truncated + 0.02, dense - 0.02), (dense, truncated, recovered)
