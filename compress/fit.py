@@ -11,12 +11,13 @@ from tqdm.auto import tqdm
 
 
 def fit(loss_fn: Callable, values, tx: optax.GradientTransformation, split: dict, steps: int,
-        batch_size: int = 64, seed: int = 0, desc: str | None = None, progress: bool = True):
+        batch_size: int = 64, seed: int = 0, desc: str | None = None, progress: bool = True, opt_state=None):
     """`values` after `steps` updates of `tx` on `loss_fn(values, x, y, rng) -> scalar`.
 
     `split`: `{"inputs": (N, ...), "label": (N,)}`; batches are drawn from a fresh permutation
     every epoch (seeded). `tx.update` receives the values, so wrappers such as
-    `compress.prune.wrap` work. Returns `(values, opt_state)`.
+    `compress.prune.wrap` work; pass the returned `opt_state` back to continue a schedule.
+    Returns `(values, opt_state)`.
     """
     n = len(split["label"])
     if batch_size > n:
@@ -28,7 +29,7 @@ def fit(loss_fn: Callable, values, tx: optax.GradientTransformation, split: dict
         updates, opt_state = tx.update(grads, opt_state, values)
         return optax.apply_updates(values, updates), opt_state
 
-    opt_state = tx.init(values)
+    opt_state = tx.init(values) if opt_state is None else opt_state
     shuffle, queue, key = np.random.default_rng(seed), np.empty(0, np.int64), jax.random.key(seed)
     for i in tqdm(range(steps), desc=desc, disable=not progress, leave=False):
         if len(queue) < batch_size:
