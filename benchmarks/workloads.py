@@ -184,6 +184,31 @@ def _conv3x3(method: str):
                     jax_step)
 
 
+MATMUL = 4096  # square matmul side
+
+
+def _matmul(kind: str):
+    """One 4096 x 4096 x 4096 matmul: float32, bfloat16, `compress.quantize.int8_matmul` (int8
+    operands, int32 accumulation, quantization included) or a naive int8 `dot` with int8 output."""
+    def jax_step():
+        from compress.quantize import int8_matmul, symmetric_scale
+
+        rng = np.random.default_rng(0)
+        x = jax.device_put(rng.standard_normal((MATMUL, MATMUL), dtype=np.float32))
+        w = jax.device_put(rng.standard_normal((MATMUL, MATMUL), dtype=np.float32))
+        if kind == "int8":
+            args = (x, w, symmetric_scale(x, 8), symmetric_scale(w, 8, axis=-1))
+            fn = int8_matmul
+        elif kind == "int8_naive":
+            args, fn = (x.astype(jnp.int8), w.astype(jnp.int8)), jnp.dot
+        else:
+            args, fn = (x.astype(kind), w.astype(kind)), jnp.dot
+        compiled = jax.jit(fn).lower(*args).compile()
+        return (lambda _: compiled(*args)), None, compiled
+
+    return Workload(f"matmul_{kind}", f"{MATMUL}^3 matmul, {kind}", MATMUL, "rows", jax_step, cost=2)
+
+
 PPO_STEPS_PER_SEED = 32_768  # 64 PPO updates of 4 environments x 128 steps
 
 
@@ -207,4 +232,5 @@ def _ppo_cartpole(seeds: int):
 
 WORKLOADS = {w.name: w for w in (_digits_cnn(), *(_resnet(d, p) for d in (20, 56) for p in ("fp32", "bf16", "fp16")),
                                  _lstm_lm("f32"), _lstm_lm("bf16"), _ppo_cartpole(1), _ppo_cartpole(64),
-                                 *(_conv3x3(m) for m in ("lax", "winograd2", "winograd4")))}
+                                 *(_conv3x3(m) for m in ("lax", "winograd2", "winograd4")),
+                                 *(_matmul(k) for k in ("float32", "bfloat16", "int8", "int8_naive")))}
