@@ -133,16 +133,17 @@ def benchmark(names, steps=20, warmup=5, repeats=3) -> dict:
 
 
 def format_table(report: dict) -> str:
-    header = f"{'workload':18s} {'framework':18s} {'device':22s} {'compile s':>9s} " \
+    w = max([18] + [len(r["workload"]) for r in report["results"]])
+    header = f"{'workload':{w}s} {'framework':18s} {'device':22s} {'compile s':>9s} " \
              f"{'ms/step':>9s} {'items/s':>10s} {'unit':6s} {'jax/torch':>9s}"
     lines = [header, "-" * len(header)]
     for r in report["results"]:
         ratio = f"{r['jax_over_torch']:.2f}" if r["jax_over_torch"] is not None else "-"
         compile_s = f"{r['compile_s']:.2f}" if r["compile_s"] is not None else "-"
-        lines.append(f"{r['workload']:18s} {r['framework'][:18]:18s} {r['device'][:22]:22s} "
+        lines.append(f"{r['workload']:{w}s} {r['framework'][:18]:18s} {r['device'][:22]:22s} "
                      f"{compile_s:>9s} {r['step_ms']:9.2f} {r['items_per_s']:10.0f} {r['unit']:6s} {ratio:>9s}")
     lines += ["", "hardware view (JAX; XLA's cost analysis of one compiled step; % of the device's peak)",
-              f"{'workload':18s} {'GFLOP/step':>11s} {'MB/step':>9s} {'TFLOP/s':>8s} {'% peak':>7s} "
+              f"{'workload':{w}s} {'GFLOP/step':>11s} {'MB/step':>9s} {'TFLOP/s':>8s} {'% peak':>7s} "
               f"{'GB/s':>8s} {'% peak':>7s}"]
     for r in report["results"]:
         if r["framework"] != "jax":
@@ -150,7 +151,7 @@ def format_table(report: dict) -> str:
         pct = lambda f: f"{100 * f:6.1f}%" if f is not None else "      -"
         flops = f"{r['flops'] / 1e9:11.3f}" if r["flops"] else f"{'-':>11s}"
         rate = f"{r['flop_per_s'] / 1e12:8.3f}" if r["flop_per_s"] else f"{'-':>8s}"
-        lines.append(f"{r['workload']:18s} {flops} {r['bytes'] / 1e6:9.1f} {rate} {pct(r['flop_fraction_of_peak'])} "
+        lines.append(f"{r['workload']:{w}s} {flops} {r['bytes'] / 1e6:9.1f} {rate} {pct(r['flop_fraction_of_peak'])} "
                      f"{r['bytes_per_s'] / 1e9:8.1f} {pct(r['bandwidth_fraction_of_peak'])}")
     has_twin = any(WORKLOADS[r["workload"]].torch_step is not None for r in report["results"])
     if has_twin and not any(r["framework"].startswith("torch") for r in report["results"]):

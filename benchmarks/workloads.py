@@ -188,8 +188,9 @@ MATMUL = 4096  # square matmul side
 
 
 def _matmul(kind: str):
-    """One 4096 x 4096 x 4096 matmul: float32, bfloat16, `compress.quantize.int8_matmul` (int8
-    operands, int32 accumulation, quantization included) or a naive int8 `dot` with int8 output."""
+    """One 4096 x 4096 x 4096 matmul: float32, bfloat16, `compress.quantize.int8_matmul` (both
+    operands quantized in the call, int32 accumulation), the int8 x int8 -> int32 product alone
+    (`int8_prequantized`), or a naive int8 `dot` with int8 output."""
     def jax_step():
         from compress.quantize import int8_matmul, symmetric_scale
 
@@ -201,6 +202,9 @@ def _matmul(kind: str):
             fn = int8_matmul
         elif kind == "int8_naive":
             args, fn = (x.astype(jnp.int8), w.astype(jnp.int8)), jnp.dot
+        elif kind == "int8_prequantized":  # operands already int8 (weights quantized once, offline)
+            args = (x.astype(jnp.int8), w.astype(jnp.int8))
+            fn = functools.partial(jnp.dot, preferred_element_type=jnp.int32)
         else:
             args, fn = (x.astype(kind), w.astype(kind)), jnp.dot
         compiled = jax.jit(fn).lower(*args).compile()
@@ -233,4 +237,4 @@ def _ppo_cartpole(seeds: int):
 WORKLOADS = {w.name: w for w in (_digits_cnn(), *(_resnet(d, p) for d in (20, 56) for p in ("fp32", "bf16", "fp16")),
                                  _lstm_lm("f32"), _lstm_lm("bf16"), _ppo_cartpole(1), _ppo_cartpole(64),
                                  *(_conv3x3(m) for m in ("lax", "winograd2", "winograd4")),
-                                 *(_matmul(k) for k in ("float32", "bfloat16", "int8", "int8_naive")))}
+                                 *(_matmul(k) for k in ("float32", "bfloat16", "int8", "int8_prequantized", "int8_naive")))}
