@@ -213,6 +213,30 @@ def _matmul(kind: str):
     return Workload(f"matmul_{kind}", f"{MATMUL}^3 matmul, {kind}", MATMUL, "rows", jax_step, cost=2)
 
 
+def _pixelcnn(mode: str, side: int = 8):
+    """The `pixelcnn_digits` gated PixelCNN (48 features, 6 layers) on 100 binary `side x side`
+    images: one parallel pass (what a likelihood costs) or sequential sampling (`side^2`
+    passes, `train.sampling.sample_pixels`), to show why autoregressive generation is slow."""
+    def jax_step():
+        from train.sampling import sample_pixels
+
+        model = zoo.GatedPixelCNN(levels=2, features=48, layers=6)
+        x = jnp.zeros((100, side, side, 1))
+        params = model.init(jax.random.key(0), x)["params"]
+        apply = lambda params, x: model.apply({"params": params}, x)
+        if mode == "forward":
+            compiled = jax.jit(apply).lower(params, x).compile()
+            return (lambda _: compiled(params, x)), None, compiled
+        sample = lambda params, key: sample_pixels(lambda x: apply(params, x), key, 100, (side, side, 1), 2)
+        key = jax.random.key(1)
+        compiled = jax.jit(sample).lower(params, key).compile()
+        return (lambda _: compiled(params, key)), None, compiled
+
+    what = "one parallel pass (likelihood)" if mode == "forward" else f"sequential sampling ({side * side} passes)"
+    return Workload(f"pixelcnn_{mode}_{side}", f"gated PixelCNN on 100 {side}x{side} binary images, {what}", 100,
+                    "images", jax_step, cost=1 if mode == "forward" else 10)
+
+
 PPO_STEPS_PER_SEED = 32_768  # 64 PPO updates of 4 environments x 128 steps
 
 
@@ -237,4 +261,5 @@ def _ppo_cartpole(seeds: int):
 WORKLOADS = {w.name: w for w in (_digits_cnn(), *(_resnet(d, p) for d in (20, 56) for p in ("fp32", "bf16", "fp16")),
                                  _lstm_lm("f32"), _lstm_lm("bf16"), _ppo_cartpole(1), _ppo_cartpole(64),
                                  *(_conv3x3(m) for m in ("lax", "winograd2", "winograd4")),
-                                 *(_matmul(k) for k in ("float32", "bfloat16", "int8", "int8_prequantized", "int8_naive")))}
+                                 *(_matmul(k) for k in ("float32", "bfloat16", "int8", "int8_prequantized", "int8_naive")),
+                                 *(_pixelcnn(m, s) for m in ("forward", "sample") for s in (8, 28)))}

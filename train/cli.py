@@ -64,5 +64,6 @@ def format_summary(summary: dict, workdir: str) -> str:
     ordered = sorted(summary["test"].items(), key=lambda kv: (kv[0] != first, kv[0]))
     test = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in ordered)
     resumed = f", resumed from step {summary['resumed_from_step']}" if summary["resumed_from_step"] else ""
-    return (f"{summary['recipe']}: {test} | {summary['steps']} steps{resumed}, {summary['wall_time_s']:.1f} s "
-            f"(compile {summary['compile_time_s']:.1f} s) | {workdir}")
+    headline = f" | {summary['report']['headline']}" if "headline" in summary.get("report", {}) else ""
+    return (f"{summary['recipe']}: {test}{headline} | {summary['steps']} steps{resumed}, "
+            f"{summary['wall_time_s']:.1f} s (compile {summary['compile_time_s']:.1f} s) | {workdir}")

@@ -95,6 +95,10 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
             "devices": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
             "config": config.to_dict(),
         }
+        report = task.report(state, workdir)
+        if report:
+            summary["report"] = report
+            summary["wall_time_s"] = round(time.perf_counter() - start_time, 3)
     finally:
         ckpt.close()
     write_json_atomic(os.path.join(workdir, "summary.json"), summary)

@@ -24,7 +24,8 @@ def make_schedule(config: ml_collections.ConfigDict, num_steps: int) -> optax.Sc
 def make_optimizer(config: ml_collections.ConfigDict, num_steps: int):
     """`(tx, schedule)` from the `optimizer` block of a recipe config.
 
-    Fields: name (adam | adamw | sgd), learning_rate, schedule, warmup_steps, weight_decay,
+    Fields: name (adam | adamw | sgd), learning_rate, schedule, warmup_steps, weight_decay, b1 and
+    b2 (Adam's decay rates),
     momentum (sgd), grad_clip_norm (0 disables global-norm clipping), accumulate_steps
     (gradient accumulation, `optax.MultiSteps`: the update happens every k-th step with the
     mean gradient of the last k batches, so the effective batch is k times larger; schedules
@@ -36,10 +37,11 @@ def make_optimizer(config: ml_collections.ConfigDict, num_steps: int):
     if k < 1 or num_steps % k:
         raise UserError(f"optimizer.accumulate_steps must be >= 1 and divide num_steps ({num_steps}); got {k}")
     schedule = make_schedule(config, num_steps // k)
+    betas = dict(b1=config.get("b1", 0.9), b2=config.get("b2", 0.999))
     if config.name == "adam":
-        base = optax.adam(schedule)
+        base = optax.adam(schedule, **betas)
     elif config.name == "adamw":
-        base = optax.adamw(schedule, weight_decay=config.weight_decay)
+        base = optax.adamw(schedule, weight_decay=config.weight_decay, **betas)
     else:
         base = optax.chain(optax.add_decayed_weights(config.weight_decay),
                            optax.sgd(schedule, momentum=config.momentum or None, nesterov=bool(config.momentum)))

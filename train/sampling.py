@@ -1,4 +1,5 @@
-"""Autoregressive sampling with a jit-compiled `lax.scan` (no Python loop per token)."""
+"""Autoregressive sampling, jit-compiled: tokens with `lax.scan`, pixels with `lax.fori_loop`
+(no Python loop per token or pixel)."""
 
 from functools import partial
 from typing import Callable
@@ -36,3 +37,18 @@ def sample_sequence(step_fn: Callable, params, carry, token, rng, length: int, t
 
     _, tokens = jax.lax.scan(body, (carry, token), jax.random.split(rng, length))
     return tokens.T
+
+
+def sample_pixels(apply_fn, rng, n: int, shape, levels: int):
+    """`n` images `(n, H, W, C)` drawn pixel by pixel in raster order: `lax.fori_loop` over the
+    `H * W` pixels, each iteration running the whole network and sampling the current pixel's
+    channels from its softmax (all channels at once). Values are `level / (levels - 1)`."""
+    h, w, c = shape
+
+    def body(p, images):
+        i, j = p // w, p % w
+        logits = apply_fn(images)[:, i, j]                     # (n, C, levels)
+        level = jax.random.categorical(jax.random.fold_in(rng, p), logits)
+        return images.at[:, i, j].set(level.astype(images.dtype) / (levels - 1))
+
+    return jax.lax.fori_loop(0, h * w, body, jnp.zeros((n, h, w, c), jnp.float32))

@@ -4,14 +4,19 @@ Every model takes `dtype` (compute), `param_dtype` (float32 by default) and an `
 field, so that `interpret` can swap activations without editing the model.
 """
 
+from zoo.autoencoder import VAE, Autoencoder, ConvDecoder, ConvEncoder
 from zoo.cnn import CNN
+from zoo.gan import Discriminator, Generator
 from zoo.mlp import MLP
+from zoo.pixelcnn import GatedPixelCNN, MaskedConv, PixelCNN
+from zoo.pixelrnn import PixelRNN, RowLSTM
 from zoo.parzen import ParzenParams, parzen_logits, parzen_params
 from zoo.rbf import RBFNetwork
 from zoo.resnet import ResNet, ResNetBlock, resnet_cifar
 from zoo.rnn import (GRUCell, LSTMCell, ManyToMany, ManyToOne, OneToMany, Recurrent, RecurrentStack,
                      VanillaRNNCell)
 
-__all__ = ["CNN", "GRUCell", "LSTMCell", "MLP", "ManyToMany", "ManyToOne", "OneToMany", "ParzenParams",
+__all__ = ["VAE", "Autoencoder", "ConvDecoder", "ConvEncoder", "Discriminator", "GatedPixelCNN", "Generator",
+           "MaskedConv", "PixelCNN", "PixelRNN", "RowLSTM", "CNN", "GRUCell", "LSTMCell", "MLP", "ManyToMany", "ManyToOne", "OneToMany", "ParzenParams",
            "RBFNetwork", "Recurrent", "RecurrentStack", "ResNet", "ResNetBlock", "VanillaRNNCell", "parzen_logits",
            "parzen_params", "resnet_cifar"]

@@ -4,9 +4,11 @@ from train.errors import UserError
 from train.tasks.base import Task
 from train.tasks.classification import Classification
 from train.tasks.distillation import Distillation
+from train.tasks.generative import AutoencoderTask, AutoregressiveTask, GANTask, VAETask
 from train.tasks.language_model import LanguageModel
 
-TASKS = {"classification": Classification, "distillation": Distillation, "language_model": LanguageModel}
+TASKS = {"classification": Classification, "distillation": Distillation, "language_model": LanguageModel,
+         "autoencoder": AutoencoderTask, "vae": VAETask, "gan": GANTask, "autoregressive": AutoregressiveTask}
 
 
 def make_task(config) -> Task:

@@ -62,6 +62,12 @@ class Task(abc.ABC):
         means = mean_over_batches(self._eval_step, state, self.eval_batches(split))
         return {f"{split}_{k}": v for k, v in means.items()}
 
+    def report(self, state: TrainState, workdir: str) -> dict:
+        """Results beyond the test metrics, computed once after training and stored as
+        `summary["report"]` (likelihood comparisons, sample quality, probes; figures go to
+        `workdir/figures/`). A `headline` entry is printed with the final summary line."""
+        return {}
+
     def meta(self) -> dict:
         """JSON-able facts saved with every checkpoint (e.g. a vocabulary)."""
         return {}

@@ -1,0 +1,108 @@
+"""Generative tasks: the likelihood, divergence and penalty formulas against hand-computed
+values, and short runs on binarized digits that must beat the independent-pixels baseline,
+cover the digit classes, and give useful codes."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from train.generative_eval import bernoulli_nll, frechet_distance, image_grid, independent_pixels_nll
+from train.sampling import sample_pixels
+from train.tasks.generative import gan_losses, gradient_penalty
+
+
+def test_bernoulli_nll_and_the_independent_pixels_baseline():
+    logits = jnp.array([[0.0, 2.0], [-1.0, 0.5]])
+    targets = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+    manual = -(np.log(0.5) + np.log(1 - 1 / (1 + np.exp(-2.0))) + np.log(1 - 1 / (1 + np.exp(1.0)))
+               + np.log(1 / (1 + np.exp(-0.5))))
+    assert float(bernoulli_nll(logits, targets).sum()) == pytest.approx(manual, rel=1e-5)
+    train = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])  # smoothed p = (3/5, 2/5)
+    test = np.array([[1.0, 1.0]])
+    assert independent_pixels_nll(train, test) == pytest.approx(-np.log(0.6) - np.log(0.4), rel=1e-5)
+
+
+def test_frechet_distance_of_shifted_gaussians_is_the_squared_shift():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((20000, 3))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(a, a + np.array([3.0, 0.0, 4.0])) == pytest.approx(25.0, rel=1e-3)
+    assert frechet_distance(a, 2 * a) == pytest.approx(3 * (2 - 1) ** 2, rel=0.02)  # tr(S + 4S - 2 * 2S) = 3
+
+
+def test_gan_losses_and_the_gradient_penalty_of_a_linear_critic():
+    d_real, d_fake = jnp.array([0.0]), jnp.array([0.0])
+    d, g = gan_losses("ns", d_real, d_fake)
+    assert float(d) == pytest.approx(2 * np.log(2)) and float(g) == pytest.approx(np.log(2))
+    d, g = gan_losses("lsgan", jnp.array([1.0]), jnp.array([0.0]))
+    assert float(d) == 0.0 and float(g) == pytest.approx(0.5)
+    d, g = gan_losses("wgan_gp", jnp.array([2.0]), jnp.array([-1.0]))
+    assert float(d) == -3.0 and float(g) == 1.0
+    a = jnp.array([0.0, 3.0, 4.0])  # |grad| = 5 everywhere: penalty (5 - 1)^2
+    penalty = gradient_penalty(lambda x: x @ a, jnp.ones((6, 3)), jnp.zeros((6, 3)), jax.random.key(0))
+    assert float(penalty) == pytest.approx(16.0, rel=1e-5)
+
+
+def test_the_sequential_sampler_fills_every_pixel_in_raster_order():
+    # A "model" whose pixel (i, j) copies the pixel before it, with pixel (0, 0) certainly on.
+    def apply_fn(x):
+        previous = jnp.roll(x.reshape(x.shape[0], -1), 1, axis=1).at[:, 0].set(1.0).reshape(x.shape)
+        return jnp.stack([-30.0 * previous, 30.0 * previous], axis=-1)
+
+    images = sample_pixels(apply_fn, jax.random.key(0), 2, (3, 4, 1), levels=2)
+    np.testing.assert_array_equal(images, np.ones((2, 3, 4, 1)))  # only right if each pixel saw the one before
+    assert image_grid(np.zeros((5, 3, 4, 1))).shape == (3 * 4 - 1, 2 * 5 - 1)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Short runs of each generative recipe sharing one evaluation classifier."""
+    from train import configs
+    from train.loop import run
+    from train.overrides import apply_overrides
+
+    root = tmp_path_factory.mktemp("generative")
+    classifier = str(root / "classifier")
+    base = {"eval_every": "0", "log_every": "50", "num_samples": "200", "eval_classifier": classifier}
+    settings = {
+        "vae_digits": {"num_steps": "1000", "iwae_samples": "100"},
+        "pixelcnn_digits": {"num_steps": "500", "model.features": "16", "model.dropout": "0.0", "num_samples": "20"},
+        "pixelrnn_digits": {"num_steps": "600", "model.features": "16", "model.hidden": "16", "num_samples": "20"},
+        "gan_digits": {"num_steps": "1500", "model.features": "32"},
+        "autoencoder_digits": {"num_steps": "600"},
+    }
+
+    def get(recipe):
+        config = apply_overrides(configs.get_config(recipe), {**base, **settings[recipe]})
+        return run(recipe, config, str(root / recipe), progress=False)
+
+    return get
+
+
+@pytest.mark.slow
+def test_vae_importance_weighted_nll_beats_the_baseline_and_tightens_the_elbo(runs):
+    summary = runs("vae_digits")
+    report = summary["report"]
+    assert report["iwae_nll_nats"] < report["independent_pixels_nll_nats"] - 3
+    assert report["iwae_nll_nats"] <= summary["test"]["test_negative_elbo"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["pixelcnn_digits", "pixelrnn_digits"])
+def test_autoregressive_models_beat_the_baseline_and_sample(runs, recipe):
+    summary = runs(recipe)
+    assert summary["test"]["test_nll_nats"] < summary["report"]["independent_pixels_nll_nats"] - 2
+    assert summary["report"]["samples_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_gan_samples_are_closer_to_digits_than_noise_and_cover_the_classes(runs):
+    quality = runs("gan_digits")["report"]["sample_quality"]
+    assert quality["frechet_ratio"] < 0.5 and quality["classes_covered"] >= 8, quality
+
+
+@pytest.mark.slow
+def test_autoencoder_codes_support_a_linear_probe(runs):
+    probes = runs("autoencoder_digits")["report"]["probe_accuracy"]
+    assert probes["autoencoder"] > 0.8 and probes["pca"] > 0.8, probes  # chance is 0.1

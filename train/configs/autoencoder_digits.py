@@ -1,0 +1,9 @@
+"""Convolutional autoencoder on binarized digits; linear probe on its 16-d codes vs PCA and pixels."""
+
+from train.configs._common import generative
+
+
+def get_config():
+    c = generative("autoencoder", name="autoencoder", code=16, features=32)
+    c.num_steps = 2000
+    return c

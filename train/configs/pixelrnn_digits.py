@@ -1,0 +1,9 @@
+"""PixelRNN (Row LSTM) on binarized digits: exact test NLL (nats, bits/dim), sequential sampling."""
+
+from train.configs._common import generative
+
+
+def get_config():
+    c = generative("autoregressive", name="pixelrnn", levels=2, features=32, hidden=32, layers=2, first_kernel=7)
+    c.num_steps = 3000
+    return c

@@ -1,0 +1,60 @@
+"""DCGAN generator and discriminator for small images (Radford et al. 2016), optionally
+class-conditional (labels as one-hot vectors joined to the noise and to the discriminator's
+features, as in conditional GANs, Mirza & Osindero 2014).
+
+Shapes: `Generator(z: (B, latent), labels: (B,) | None) -> images (B, H, W, C)` in [0, 1]
+(sigmoid); `Discriminator(x: (B, H, W, C), labels) -> logits (B,)`. H and W divisible by 4.
+The generator uses BatchNorm (`batch_stats` collection, `train` selects batch statistics);
+the discriminator has none, so the WGAN-GP penalty's per-example gradients stay per example.
+"""
+
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+class Generator(nn.Module):
+    shape: tuple[int, int, int]
+    features: int = 64
+    num_classes: int = 0          # > 0: class-conditional
+    act: Callable = nn.relu
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, z, labels=None, train: bool = True):
+        h, w, c = self.shape
+        if self.num_classes:
+            z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
+        norm = lambda name: nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype,
+                                         param_dtype=self.param_dtype, name=name)
+        x = nn.Dense(h // 4 * w // 4 * 2 * self.features, use_bias=False, dtype=self.dtype,
+                     param_dtype=self.param_dtype, name="dense")(z.astype(self.dtype))
+        x = self.act(norm("bn0")(x)).reshape(z.shape[0], h // 4, w // 4, 2 * self.features)
+        x = nn.ConvTranspose(self.features, (4, 4), strides=(2, 2), use_bias=False, dtype=self.dtype,
+                             param_dtype=self.param_dtype, name="deconv0")(x)
+        x = self.act(norm("bn1")(x))
+        x = nn.ConvTranspose(c, (4, 4), strides=(2, 2), dtype=self.dtype, param_dtype=self.param_dtype,
+                             name="deconv1")(x)
+        return nn.sigmoid(x.astype(jnp.float32))
+
+
+class Discriminator(nn.Module):
+    features: int = 64
+    num_classes: int = 0
+    act: Callable = nn.leaky_relu
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x, labels=None):
+        x = x.astype(self.dtype)
+        for i, width in enumerate((self.features, 2 * self.features)):
+            x = self.act(nn.Conv(width, (4, 4), strides=2, dtype=self.dtype, param_dtype=self.param_dtype,
+                                 name=f"conv{i}")(x))
+        x = x.reshape(x.shape[0], -1)
+        if self.num_classes:
+            x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes, dtype=x.dtype)], axis=-1)
+        return nn.Dense(1, dtype=self.dtype, param_dtype=self.param_dtype, name="out")(x)[:, 0].astype(jnp.float32)
