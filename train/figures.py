@@ -15,7 +15,8 @@ def save_figure(fig, path: str, dpi: int = 100) -> str:
 
 
 def plot_learning_curves(metrics_path: str, out_path: str) -> str:
-    """Training loss (log scale) and every evaluated metric against step, from `metrics.jsonl`.
+    """Training loss (log scale; symlog if any is <= 0) and every evaluated metric against step, from
+    `metrics.jsonl`.
 
     Returns `out_path`. Uses matplotlib's Agg backend (no display needed).
     """
@@ -32,7 +33,8 @@ def plot_learning_curves(metrics_path: str, out_path: str) -> str:
     fig, axes = plt.subplots(1, 1 + bool(eval_keys), figsize=(5 + 5 * bool(eval_keys), 3.5), squeeze=False)
     ax = axes[0, 0]
     ax.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss")
-    ax.set(xlabel="step", ylabel="loss", yscale="log", title="training loss")
+    positive = all(r["loss"] > 0 for r in train)  # a WGAN's loss can be negative
+    ax.set(xlabel="step", ylabel="loss", yscale="log" if positive else "symlog", title="training loss")
     ax.grid(alpha=0.3)
     if eval_keys:
         ax = axes[0, 1]

@@ -3,7 +3,7 @@
 
 A type-A masked `first_kernel` convolution, then Row LSTM layers: the input-to-state part is
 a type-B masked `1 x 3` convolution computed for all rows at once; the state-to-state part is a
-`1 x 3` convolution of the previous row's hidden state, and `lax.scan` runs the rows in order.
+`1 x 3` convolution of the previous row's hidden state, and `nn.scan` runs the rows in order.
 Each output pixel sees the pixels to its left and a triangle of rows above (not the whole
 context: that is the Diagonal BiLSTM's improvement); it never sees itself or later pixels.
 """
@@ -30,11 +30,17 @@ class RowLSTM(nn.Module):
         b, _, w, f = x.shape
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         input_to_state = MaskedConv(4 * self.hidden, (1, 3), "B", name="input_to_state", **kw)(x)
-        state_to_state = nn.Conv(4 * self.hidden, (3,), use_bias=False, name="state_to_state", **kw)
+        # The width-3 convolution over the previous row, as one matmul of [left, centre, right]
+        # neighbours (much faster than a 1-d conv inside a scan on CPU).
+        state_to_state = nn.Dense(4 * self.hidden, use_bias=False, name="state_to_state", **kw)
+
+        def neighbours(h):
+            padded = jnp.pad(h, ((0, 0), (1, 1), (0, 0)))
+            return jnp.concatenate([padded[:, :-2], h, padded[:, 2:]], axis=-1)
 
         def row(carry, gates_in):
             h, c = carry
-            i, g, fgt, o = jnp.split(gates_in + state_to_state(h), 4, axis=-1)
+            i, g, fgt, o = jnp.split(gates_in + state_to_state(neighbours(h)), 4, axis=-1)
             c = nn.sigmoid(fgt + 1.0) * c + nn.sigmoid(i) * jnp.tanh(g)
             h = nn.sigmoid(o) * jnp.tanh(c)
             return (h, c), h
