@@ -11,7 +11,6 @@ context: that is the Diagonal BiLSTM's improvement); it never sees itself or lat
 from typing import Any
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 
 from zoo.pixelcnn import MaskedConv, _logits

@@ -9,7 +9,7 @@ import pytest
 
 from train.generative_eval import bernoulli_nll, frechet_distance, image_grid, independent_pixels_nll
 from train.sampling import sample_pixels
-from train.tasks.generative import gan_losses, gradient_penalty
+from train.tasks.gan import gan_losses, gradient_penalty
 
 
 def test_bernoulli_nll_and_the_independent_pixels_baseline():
@@ -71,11 +71,17 @@ def runs(tmp_path_factory):
         "pixelrnn_digits": {"num_steps": "600", "model.features": "16", "model.hidden": "16", "num_samples": "20"},
         "gan_digits": {"num_steps": "1500", "model.features": "32"},
         "autoencoder_digits": {"num_steps": "600"},
+        "conditional_gan": {"num_steps": "30", "model.features": "8", "gan.loss": "ns", "gan.conditional": "true",
+                            "num_samples": "100"},
+        "gaussian_vae": {"num_steps": "30", "binarize": "false", "model.likelihood": "gaussian", "iwae_samples": "10",
+                         "num_samples": "100"},
     }
+    recipes = {"conditional_gan": "gan_digits", "gaussian_vae": "vae_digits"}
 
-    def get(recipe):
-        config = apply_overrides(configs.get_config(recipe), {**base, **settings[recipe]})
-        return run(recipe, config, str(root / recipe), progress=False)
+    def get(name):
+        recipe = recipes.get(name, name)
+        config = apply_overrides(configs.get_config(recipe), {**base, **settings[name]})
+        return run(recipe, config, str(root / name), progress=False)
 
     return get
 
@@ -106,3 +112,11 @@ def test_gan_samples_are_closer_to_digits_than_noise_and_cover_the_classes(runs)
 def test_autoencoder_codes_support_a_linear_probe(runs):
     probes = runs("autoencoder_digits")["report"]["probe_accuracy"]
     assert probes["autoencoder"] > 0.8 and probes["pca"] > 0.8, probes  # chance is 0.1
+
+
+@pytest.mark.slow
+def test_the_conditional_gan_and_the_gaussian_vae_run_end_to_end(runs):
+    gan = runs("conditional_gan")
+    assert np.isfinite(gan["train"]["loss"]) and len(gan["report"]["sample_quality"]["class_share"]) == 10
+    vae = runs("gaussian_vae")
+    assert np.isfinite(vae["report"]["iwae_nll_nats"]) and "independent_pixels_nll_nats" not in vae["report"]

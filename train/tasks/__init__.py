@@ -1,11 +1,14 @@
 """Kinds of training, each plugged into the shared loop through `train.tasks.base.Task`."""
 
 from train.errors import UserError
+from train.tasks.autoencoder import AutoencoderTask
+from train.tasks.autoregressive import AutoregressiveTask
 from train.tasks.base import Task
 from train.tasks.classification import Classification
 from train.tasks.distillation import Distillation
-from train.tasks.generative import AutoencoderTask, AutoregressiveTask, GANTask, VAETask
+from train.tasks.gan import GANTask
 from train.tasks.language_model import LanguageModel
+from train.tasks.vae import VAETask
 
 TASKS = {"classification": Classification, "distillation": Distillation, "language_model": LanguageModel,
          "autoencoder": AutoencoderTask, "vae": VAETask, "gan": GANTask, "autoregressive": AutoregressiveTask}

@@ -1,0 +1,129 @@
+"""The GAN task: non-saturating, least-squares or WGAN-GP losses, both players in one state
+and one jit-compiled step; sample quality and sample grids over training."""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import zoo
+from train.errors import UserError
+from train.generative_eval import sample_quality, save_grids
+from train.state import TrainState
+from train.tasks.images import ImageTask
+
+
+def gradient_penalty(critic, real, fake, rng):
+    """WGAN-GP (Gulrajani et al. 2017): `E[(||grad_x critic(x_hat)|| - 1)^2]` on random
+    interpolates `x_hat`; the gradient is taken inside the loss (nested `grad`). `critic`
+    must treat examples independently (no BatchNorm), so summing gives per-example gradients."""
+    t = jax.random.uniform(rng, (real.shape[0],) + (1,) * (real.ndim - 1))
+    x_hat = t * real + (1 - t) * fake
+    grads = jax.grad(lambda x: critic(x).sum())(x_hat)
+    norms = jnp.sqrt(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, -1) + 1e-12)
+    return jnp.mean((norms - 1.0) ** 2)
+
+
+def gan_losses(kind: str, d_real, d_fake):
+    """`(discriminator loss, generator loss)` for `ns` (non-saturating), `lsgan` or `wgan_gp`
+    (without its penalty) from discriminator outputs on real and generated images."""
+    if kind == "ns":
+        return jnp.mean(jax.nn.softplus(-d_real) + jax.nn.softplus(d_fake)), jnp.mean(jax.nn.softplus(-d_fake))
+    if kind == "lsgan":
+        return 0.5 * jnp.mean((d_real - 1) ** 2 + d_fake ** 2), 0.5 * jnp.mean((d_fake - 1) ** 2)
+    if kind == "wgan_gp":
+        return jnp.mean(d_fake) - jnp.mean(d_real), -jnp.mean(d_fake)
+    raise UserError(f"unknown gan loss {kind!r}; choose ns, lsgan or wgan_gp")
+
+
+class GANTask(ImageTask):
+    """DCGAN with two optimizers in one state: params `{"generator", "discriminator"}` under
+    `optax.multi_transform` (the loop's optimizer for the generator, `discriminator_optimizer`
+    for the discriminator). One jit-compiled step updates both simultaneously: the loss
+    `L_D(D, stop_grad(G)) + L_G(stop_grad(D), G)` has exactly each player's gradient in its own
+    parameters. The generator's BatchNorm statistics are carried in `batch_stats`.
+
+    Config: gan.loss (ns | lsgan | wgan_gp), gan.penalty (WGAN-GP weight), gan.latent,
+    gan.conditional; discriminator_optimizer (an optimizer block)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        g = config.gan
+        gan_losses(g.loss, jnp.zeros(1), jnp.zeros(1))  # validates the name
+        classes = config.model.num_classes if g.conditional else 0
+        if g.conditional and "label" not in self.split("train"):
+            raise UserError(f"gan.conditional needs labels; '{config.dataset}' has none")
+        self.generator = zoo.Generator(self.shape, features=config.model.features, num_classes=classes)
+        self.discriminator = zoo.Discriminator(features=config.model.features, num_classes=classes)
+        self.snapshots = {}  # step -> samples from a fixed noise batch, taken at every evaluation
+        self._fixed_z = jax.random.normal(jax.random.key(1234), (64, g.latent))
+        self._fixed_labels = jnp.arange(64) % max(classes, 1)
+
+    def create_state(self, rng, tx):
+        from train.optim import make_optimizer
+
+        g_rng, d_rng = jax.random.split(rng)
+        z = jnp.zeros((1, self.config.gan.latent))
+        labels = jnp.zeros((1,), jnp.int32)
+        g_vars = self.generator.init(g_rng, z, labels, train=False)
+        d_vars = self.discriminator.init(d_rng, jnp.zeros((1, *self.shape)), labels)
+        tx_d, _ = make_optimizer(self.config.discriminator_optimizer, self.config.num_steps)
+        params = {"generator": g_vars["params"], "discriminator": d_vars["params"]}
+        both = optax.multi_transform({"generator": tx, "discriminator": tx_d},
+                                     {"generator": "generator", "discriminator": "discriminator"})
+        return TrainState.create(apply_fn=self.generator.apply, params=params, tx=both,
+                                 batch_stats=g_vars["batch_stats"])
+
+    def generate(self, params, batch_stats, z, labels, train: bool):
+        variables = {"params": params["generator"], "batch_stats": batch_stats}
+        if train:
+            return self.generator.apply(variables, z, labels, train=True, mutable=["batch_stats"])
+        return self.generator.apply(variables, z, labels, train=False), None
+
+    def loss_fn(self, params, state, batch, rng):
+        g = self.config.gan
+        z_rng, label_rng, gp_rng = jax.random.split(rng, 3)
+        real = batch["inputs"]
+        n = real.shape[0]
+        labels = batch.get("label", jnp.zeros((n,), jnp.int32))
+        fake_labels = jax.random.randint(label_rng, (n,), 0, max(self.generator.num_classes, 1))
+        fake, updates = self.generate(params, state.batch_stats, jax.random.normal(z_rng, (n, g.latent)), fake_labels,
+                                      train=True)
+        frozen = jax.lax.stop_gradient(params)
+        critic = lambda p, x, y: self.discriminator.apply({"params": p}, x, y)
+        d_real = critic(params["discriminator"], real, labels)
+        d_fake = critic(params["discriminator"], jax.lax.stop_gradient(fake), fake_labels)
+        d_loss, _ = gan_losses(g.loss, d_real, d_fake)
+        if g.loss == "wgan_gp":
+            d_loss = d_loss + g.penalty * gradient_penalty(
+                lambda x: critic(params["discriminator"], x, fake_labels), real, jax.lax.stop_gradient(fake), gp_rng)
+        _, g_loss = gan_losses(g.loss, d_real, critic(frozen["discriminator"], fake, fake_labels))
+        metrics = {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+        return d_loss + g_loss, (metrics, {"batch_stats": updates["batch_stats"]})
+
+    def evaluate(self, state, split):
+        x = jnp.asarray(self.split(split)["inputs"][:512])
+        labels = jnp.asarray(self.split(split).get("label", np.zeros(len(x), np.int32))[:512])
+        fake, _ = self.generate(state.params, state.batch_stats, self._fixed_z, self._fixed_labels, train=False)
+        self.snapshots[int(state.step)] = np.asarray(fake)
+        critic = lambda x, y: self.discriminator.apply({"params": state.params["discriminator"]}, x, y)
+        return {f"{split}_d_real": float(critic(x, labels).mean()),
+                f"{split}_d_fake": float(critic(fake, self._fixed_labels).mean())}
+
+    def samples(self, state, n: int, seed: int = 0):
+        """`n` generated images (classes cycled when conditional)."""
+        z = jax.random.normal(jax.random.key(seed), (n, self.config.gan.latent))
+        labels = jnp.arange(n) % max(self.generator.num_classes, 1)
+        return np.asarray(jax.jit(lambda z, y: self.generate(state.params, state.batch_stats, z, y, False)[0])(z, labels))
+
+    def report(self, state, workdir):
+        samples = self.samples(state, self.config.num_samples)
+        test = self.split(self.config.test_split)
+        panels = {f"step {s}": imgs for s, imgs in sorted(self.snapshots.items())[-4:]}
+        save_grids(os.path.join(workdir, "figures", "samples_over_training.png"),
+                   panels or {"samples": samples[:64]})
+        save_grids(os.path.join(workdir, "figures", "samples.png"), {"samples": samples[:100]},
+                   rows=10 if self.generator.num_classes else None)
+        return {"sample_quality": sample_quality(self.classifier(workdir), samples, test["inputs"])}
