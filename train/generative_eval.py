@@ -106,7 +106,7 @@ def image_grid(images, rows: int | None = None):
     n, h, w, c = images.shape
     rows = rows or int(math.ceil(math.sqrt(n)))
     cols = int(math.ceil(n / rows))
-    grid = np.ones((rows * (h + 1) - 1, cols * (w + 1) - 1, c), np.float32)
+    grid = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1, c), 0.5, np.float32)  # grey separators
     for k in range(n):
         r, q = divmod(k, cols)
         grid[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = images[k]
