@@ -1,0 +1,191 @@
+"""Attribution: which pixels a class score depends on.
+
+Every function takes a pure `apply_fn(params, x) -> logits` (`x: (B, H, W, C)`) and is batched
+with `vmap` over examples (`batch_size` chunks the batch with `lax.map` where memory demands);
+none loops over examples, noise samples, path steps or occluder positions in Python.
+
+- `saliency` (Simonyan et al. 2014): `max_c |d S_y / d x|`, the gradient of the unnormalized
+  class score.
+- `smoothgrad` (Smilkov et al. 2017): the gradient averaged over Gaussian-noised copies.
+- `integrated_gradients` (Sundararajan et al. 2017): `(x - x') * mean_a dS(x' + a (x - x'))/dx`
+  on a midpoint Riemann sum; attributions sum to `S(x) - S(x')` (completeness).
+- `guided_backprop` (Springenberg et al. 2015): the gradient through `guided_relu`, a
+  `jax.custom_vjp` ReLU that also zeroes negative incoming gradients, swapped in through the
+  model's `act` field (the model is not edited).
+- `layer_gradient`, `grad_cam` (Selvaraju et al. 2017), `neuron_gradient`: gradients at or of a
+  named intermediate layer, reached through Flax method interception.
+- `occlusion` (Zeiler & Fergus 2014): the score drop when a square patch is greyed out, per
+  position of a sliding occluder, averaged over the occluders covering each pixel.
+"""
+
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+def _per_example(fn: Callable, *arrays, batch_size: int | None = None):
+    """`vmap(fn)` over the leading axis of `arrays`, in `lax.map` chunks of `batch_size`."""
+    if batch_size is None:
+        return jax.vmap(fn)(*arrays)
+    return jax.lax.map(lambda args: fn(*args), arrays, batch_size=batch_size)
+
+
+def class_score(apply_fn: Callable, params) -> Callable:
+    """`score(x: (H, W, C), label) -> scalar`: the unnormalized score (logit) of `label`."""
+    return lambda x, label: apply_fn(params, x[None])[0, label]
+
+
+def input_gradient(apply_fn, params, x, labels, batch_size=None):
+    """`(B, H, W, C)` gradients of each example's class score with respect to its pixels."""
+    return _per_example(jax.grad(class_score(apply_fn, params)), x, labels, batch_size=batch_size)
+
+
+def to_map(attributions):
+    """`(B, H, W)` map: the largest absolute attribution over channels."""
+    return jnp.max(jnp.abs(attributions), axis=-1)
+
+
+def saliency(apply_fn, params, x, labels, batch_size=None):
+    """`(B, H, W)` saliency maps `max_c |dS_label / dx|`."""
+    return to_map(input_gradient(apply_fn, params, x, labels, batch_size))
+
+
+def smoothgrad(apply_fn, params, x, labels, rng, samples: int = 25, sigma: float = 0.15, batch_size=None):
+    """`(B, H, W, C)` gradients averaged over `samples` copies with N(0, sigma^2 (max - min)^2) noise."""
+    grad = jax.grad(class_score(apply_fn, params))
+
+    def one(x, label, key):
+        spread = sigma * (jnp.max(x) - jnp.min(x))
+        noise = spread * jax.random.normal(key, (samples, *x.shape))
+        return jnp.mean(jax.vmap(grad, in_axes=(0, None))(x[None] + noise, label), axis=0)
+
+    return _per_example(one, x, labels, jax.random.split(rng, x.shape[0]), batch_size=batch_size)
+
+
+def integrated_gradients(apply_fn, params, x, labels, baseline=None, steps: int = 64, batch_size=None):
+    """`(B, H, W, C)` attributions along the straight path from `baseline` (default: black) to `x`."""
+    baseline = jnp.zeros_like(x) if baseline is None else jnp.broadcast_to(baseline, x.shape)
+    grad = jax.grad(class_score(apply_fn, params))
+    alphas = (jnp.arange(steps) + 0.5) / steps  # midpoints
+
+    def one(x, x0, label):
+        path = x0[None] + alphas[:, None, None, None] * (x - x0)[None]
+        return (x - x0) * jnp.mean(jax.vmap(grad, in_axes=(0, None))(path, label), axis=0)
+
+    return _per_example(one, x, baseline, labels, batch_size=batch_size)
+
+
+@jax.custom_vjp
+def guided_relu(x):
+    """ReLU whose backward pass keeps a gradient only where the input and the gradient are positive."""
+    return jnp.maximum(x, 0)
+
+
+def _guided_fwd(x):
+    return jnp.maximum(x, 0), x
+
+
+def _guided_bwd(x, g):
+    return (g * (x > 0) * (g > 0),)
+
+
+guided_relu.defvjp(_guided_fwd, _guided_bwd)
+
+
+def guided_backprop(model: nn.Module, variables, x, labels, batch_size=None, **apply_kwargs):
+    """`(B, H, W, C)` guided-backpropagation gradients of `model` (a Flax module with an `act`
+    field), computed on a clone whose `act` is `guided_relu`."""
+    guided = model.clone(act=guided_relu)
+    return input_gradient(lambda v, x: guided.apply(v, x, **apply_kwargs), variables, x, labels, batch_size)
+
+
+def _at_layer(path: str, transform: Callable):
+    """Interceptor applying `transform(output)` to the output of the submodule at `path`
+    (names joined by "/", e.g. "conv1_1")."""
+    def interceptor(next_fun, args, kwargs, context):
+        out = next_fun(*args, **kwargs)
+        if context.method_name == "__call__" and "/".join(context.module.path) == path:
+            return transform(out)
+        return out
+    return interceptor
+
+
+def layer_gradient(apply_fn, params, x, labels, layer: str):
+    """`(activations, gradients)` of the class score at the output of layer `layer`, both shaped
+    like that output `(B, ...)`, by adding a zero perturbation there and differentiating."""
+    seen = {}
+
+    def record(out):
+        seen["shape"] = out.shape
+        return out
+
+    with nn.intercept_methods(_at_layer(layer, record)):
+        jax.eval_shape(lambda x: apply_fn(params, x), x)
+    if "shape" not in seen:
+        raise ValueError(f"no layer named {layer!r} was called; name a submodule path such as 'conv1_1'")
+
+    def scores(delta):
+        acts = {}
+
+        def add(out):
+            acts["value"] = out
+            return out + delta
+
+        with nn.intercept_methods(_at_layer(layer, add)):
+            logits = apply_fn(params, x)
+        return jnp.sum(jnp.take_along_axis(logits, labels[:, None], axis=1)), acts["value"]
+
+    grads, activations = jax.grad(scores, has_aux=True)(jnp.zeros(seen["shape"], x.dtype))
+    return activations, grads
+
+
+def grad_cam(apply_fn, params, x, labels, layer: str):
+    """`(B, H, W)` Grad-CAM maps: `relu(sum_k w_k A_k)` with `w_k` the spatial mean of the
+    score's gradient at channel `k` of layer `layer` (a conv output `(B, h, w, K)`), resized to
+    the image."""
+    acts, grads = layer_gradient(apply_fn, params, x, labels, layer)
+    cam = jax.nn.relu(jnp.sum(jnp.mean(grads, axis=(1, 2), keepdims=True) * acts, axis=-1))
+    return jax.image.resize(cam, (x.shape[0], *x.shape[1:3]), "bilinear")
+
+
+def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
+    """`(B, H, W, C)` gradient of one unit of layer `layer` (`index` into its per-example
+    output, e.g. `(row, col, channel)`) with respect to each image."""
+    def unit(x):
+        value = {}
+
+        def grab(out):
+            value["unit"] = out[(slice(None), *index)]
+            return out
+
+        with nn.intercept_methods(_at_layer(layer, grab)):
+            apply_fn(params, x)
+        if "unit" not in value:
+            raise ValueError(f"no layer named {layer!r} was called")
+        return jnp.sum(value["unit"])
+
+    return jax.grad(unit)(x)
+
+
+def occlusion(apply_fn, params, x, labels, size: int = 3, stride: int = 1, value: float = 0.0,
+              batch_size: int | None = None):
+    """`(B, H, W)` mean drop of the class score when a `size x size` patch set to `value` covers
+    each pixel, the occluder sliding with `stride` (positions mapped with `lax.map`)."""
+    b, h, w, _ = x.shape
+    if size > min(h, w) or size < 1 or stride < 1:
+        raise ValueError(f"occluder size must be in [1, {min(h, w)}] and stride >= 1; got {size}, {stride}")
+    rows, cols = jnp.arange(0, h - size + 1, stride), jnp.arange(0, w - size + 1, stride)
+    corners = jnp.stack(jnp.meshgrid(rows, cols, indexing="ij"), -1).reshape(-1, 2)
+    score = lambda x: jnp.take_along_axis(apply_fn(params, x), labels[:, None], axis=1)[:, 0]
+    clean = score(x)
+    ii, jj = jnp.arange(h)[:, None], jnp.arange(w)[None, :]
+
+    def at(corner):
+        patch = ((ii >= corner[0]) & (ii < corner[0] + size) & (jj >= corner[1]) & (jj < corner[1] + size))
+        occluded = jnp.where(patch[None, :, :, None], value, x)
+        return (clean - score(occluded))[:, None, None] * patch[None], patch
+
+    drops, patches = jax.lax.map(at, corners, batch_size=batch_size)
+    return jnp.sum(drops, 0) / jnp.maximum(jnp.sum(patches, 0), 1)[None]
