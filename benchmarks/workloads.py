@@ -213,6 +213,33 @@ def _matmul(kind: str):
     return Workload(f"matmul_{kind}", f"{MATMUL}^3 matmul, {kind}", MATMUL, "rows", jax_step, cost=2)
 
 
+def _saliency(mode: str):
+    """Saliency maps of the digits CNN for 256 images of 8x8: `interpret.saliency` (vmapped, one
+    call) or a Python loop calling a jitted single-image gradient 256 times."""
+    def jax_step():
+        from interpret.attribution import class_score, saliency
+
+        model = zoo.CNN()
+        x = jax.device_put(np.random.default_rng(0).random((256, 8, 8, 1), dtype=np.float32))
+        labels = jnp.arange(256) % 10
+        variables = model.init(jax.random.key(0), x[:1])
+        apply = lambda v, x: model.apply(v, x)
+        if mode == "vmap":
+            compiled = jax.jit(lambda v, x, y: saliency(apply, v, x, y)).lower(variables, x, labels).compile()
+            return (lambda _: compiled(variables, x, labels)), None, compiled
+        one = jax.jit(lambda v, x, y: jnp.max(jnp.abs(jax.grad(class_score(apply, v))(x, y)), -1))
+        compiled = one.lower(variables, x[0], labels[0]).compile()
+        rows, ys = list(x), list(labels)
+
+        def loop(_):
+            return [compiled(variables, xi, yi) for xi, yi in zip(rows, ys)][-1]
+
+        return loop, None, compiled
+
+    return Workload(f"saliency_{mode}_256", f"saliency maps of the digits CNN, 256 images, "
+                    f"{'vmap in one call' if mode == 'vmap' else 'Python loop over images'}", 256, "maps", jax_step)
+
+
 def _pixelcnn(mode: str, side: int = 8):
     """The `pixelcnn_digits` gated PixelCNN (48 features, 6 layers) on 100 binary `side x side`
     images: one parallel pass (what a likelihood costs) or sequential sampling (`side^2`
@@ -262,4 +289,5 @@ WORKLOADS = {w.name: w for w in (_digits_cnn(), *(_resnet(d, p) for d in (20, 56
                                  _lstm_lm("f32"), _lstm_lm("bf16"), _ppo_cartpole(1), _ppo_cartpole(64),
                                  *(_conv3x3(m) for m in ("lax", "winograd2", "winograd4")),
                                  *(_matmul(k) for k in ("float32", "bfloat16", "int8", "int8_prequantized", "int8_naive")),
-                                 *(_pixelcnn(m, s) for m in ("forward", "sample") for s in (8, 28)))}
+                                 *(_pixelcnn(m, s) for m in ("forward", "sample") for s in (8, 28)),
+                                 _saliency("vmap"), _saliency("loop"))}

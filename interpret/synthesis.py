@@ -1,0 +1,106 @@
+"""Images made by gradient ascent on a class score: fooling images and class visualization.
+
+- `fooling_images` (Szegedy et al. 2014; Nguyen et al. 2015): from real images, normalized
+  gradient steps on the target class's score until the network predicts the target; each
+  example stops at its own step, the batch at the last one (`lax.while_loop`, examples vmapped).
+- `class_visualization` (Simonyan et al. 2014; Yosinski et al. 2015): from a zero image, ascend
+  `S_c(I) - lambda ||I||^2` with the regularizers of Yosinski et al. as options: random jitter,
+  periodic Gaussian blur, and zeroing pixels of small value or small contribution; one
+  `lax.fori_loop`.
+
+Images are `(B, H, W, C)` in [0, 1] and stay there (clipped after every step).
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from interpret.attribution import class_score
+
+
+class Fooled(NamedTuple):
+    """`images: (B, H, W, C)`, `steps: (B,)` taken by each example (`max_steps` + 1 where it
+    failed), `fooled: (B,)` bool, `l2: (B,)` perturbation norms, `scores: (max_steps + 1, B)`
+    target scores at every step (the initial one first; NaN once an example has stopped)."""
+
+    images: jax.Array
+    steps: jax.Array
+    fooled: jax.Array
+    l2: jax.Array
+    scores: jax.Array
+
+
+def fooling_images(apply_fn, params, x, targets, step_size: float = 0.1, max_steps: int = 100) -> Fooled:
+    """Move each image of `x` along its normalized target-score gradient until the prediction is
+    its target (`targets: (B,)`), or for at most `max_steps` steps."""
+    score = class_score(apply_fn, params)
+    grad = jax.vmap(jax.grad(score))
+    scores_of = jax.vmap(score)
+    predict = lambda x: jnp.argmax(apply_fn(params, x), -1)
+    history = jnp.full((max_steps + 1, x.shape[0]), jnp.nan, jnp.float32).at[0].set(scores_of(x, targets))
+
+    def cond(state):
+        images, done, step, _, _ = state
+        return (step < max_steps) & ~jnp.all(done)
+
+    def body(state):
+        images, done, step, steps, history = state
+        g = grad(images, targets)
+        norm = jnp.sqrt(jnp.sum(g ** 2, axis=(1, 2, 3), keepdims=True)) + 1e-12
+        moved = jnp.clip(images + step_size * g / norm, 0.0, 1.0)
+        images = jnp.where(done[:, None, None, None], images, moved)
+        history = history.at[step + 1].set(jnp.where(done, jnp.nan, scores_of(images, targets)))
+        now = predict(images) == targets
+        steps = jnp.where(~done & now, step + 1, steps)
+        return images, done | now, step + 1, steps, history
+
+    done = predict(x) == targets
+    start = (x, done, jnp.zeros([], jnp.int32), jnp.where(done, 0, max_steps + 1), history)
+    images, done, _, steps, history = jax.lax.while_loop(cond, body, start)
+    l2 = jnp.sqrt(jnp.sum((images - x) ** 2, axis=(1, 2, 3)))
+    return Fooled(images, steps, done, l2, history)
+
+
+def _gaussian_blur(images, sigma: float):
+    """Separable Gaussian blur of `(B, H, W, C)` images, radius `ceil(2 sigma)`, edge padding."""
+    radius = max(1, int(2 * sigma + 0.999))
+    taps = jnp.exp(-0.5 * (jnp.arange(-radius, radius + 1) / sigma) ** 2)
+    taps = taps / taps.sum()
+    padded = jnp.pad(images, ((0, 0), (radius, radius), (radius, radius), (0, 0)), mode="edge")
+    h, w = images.shape[1:3]
+    rows = sum(taps[k] * padded[:, k:k + h, :, :] for k in range(2 * radius + 1))
+    return sum(taps[k] * rows[:, :, k:k + w, :] for k in range(2 * radius + 1))
+
+
+def class_visualization(apply_fn, params, targets, shape, rng, steps: int = 200, learning_rate: float = 0.3,
+                        l2: float = 1e-2, jitter: int = 1, blur_every: int = 10, blur_sigma: float = 0.5,
+                        value_percentile: float = 0.0, contribution_percentile: float = 0.0):
+    """`(B, H, W, C)` images that maximize `S_target(I) - l2 ||I||^2` from a zero image.
+
+    Each step: shift the image by a random offset in `[-jitter, jitter]` pixels, take a
+    normalized gradient step, shift back, clip to [0, 1]; every `blur_every` steps blur it;
+    optionally zero the pixels below the `value_percentile` of magnitude and those below the
+    `contribution_percentile` of `|I * dS/dI|` (Yosinski et al. 2015). 0 turns an option off.
+    """
+    grad = jax.vmap(jax.grad(lambda image, y: class_score(apply_fn, params)(image, y) - l2 * jnp.sum(image ** 2)))
+
+    def step(i, images):
+        key = jax.random.fold_in(rng, i)
+        dy, dx = jax.random.randint(key, (2,), -jitter, jitter + 1) if jitter else (0, 0)
+        shifted = jnp.roll(images, (dy, dx), axis=(1, 2))
+        g = grad(shifted, targets)
+        g = g / (jnp.sqrt(jnp.mean(g ** 2, axis=(1, 2, 3), keepdims=True)) + 1e-12)
+        images = jnp.clip(jnp.roll(shifted + learning_rate * g, (-dy, -dx), axis=(1, 2)), 0.0, 1.0)
+        if blur_every:
+            images = jnp.where(i % blur_every == blur_every - 1, _gaussian_blur(images, blur_sigma), images)
+        if value_percentile:
+            cut = jnp.percentile(jnp.abs(images), value_percentile, axis=(1, 2, 3), keepdims=True)
+            images = jnp.where(jnp.abs(images) < cut, 0.0, images)
+        if contribution_percentile:
+            contribution = jnp.abs(images * grad(images, targets))
+            cut = jnp.percentile(contribution, contribution_percentile, axis=(1, 2, 3), keepdims=True)
+            images = jnp.where(contribution < cut, 0.0, images)
+        return images
+
+    return jax.lax.fori_loop(0, steps, step, jnp.zeros((targets.shape[0], *shape), jnp.float32))
