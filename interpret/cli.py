@@ -11,7 +11,11 @@ import sys
 from train.arguments import ArgumentParser
 from train.errors import UserError
 
-METHODS = {"attack": "adversarial examples (FGSM / FGM / PGD) against a trained classifier: accuracy under attack"}
+METHODS = {
+    "attack": "adversarial examples (FGSM / FGM / PGD) against a trained classifier: accuracy under attack",
+    "attribution": "saliency, SmoothGrad, Integrated Gradients, guided backprop and Grad-CAM maps of test images",
+    "fooling": "fooling images: gradient ascent from test images to a chosen class, steps and perturbation",
+}
 
 
 def _attack_parser():
@@ -41,7 +45,6 @@ def attack(argv: list[str]) -> str:
     from interpret.adversarial import fgsm, pgd
     from interpret.figures import plot_examples
     from interpret.robustness import accuracy_and_confidence
-    from train.files import write_json_atomic
     from train.restore import load_run
 
     task, state, meta = load_run(args.workdir, expect_task="classification")
@@ -73,13 +76,116 @@ def attack(argv: list[str]) -> str:
         pred = np.asarray(jnp.argmax(task.logits(params, x_adv), -1))
         plot_examples(np.asarray(x), np.asarray(x_adv), np.asarray(labels), pred,
                       os.path.join(args.workdir, "figures", f"{name}.png"))
-    path = os.path.join(args.workdir, "summary.json")
-    summary = json.load(open(path)) if os.path.exists(path) else {}
-    summary.setdefault("interpret", {})[name] = result
-    write_json_atomic(path, summary)
+    path = _record(args.workdir, name, result)
     return (f"{name} on {len(x)} {args.split} examples: accuracy {result['clean']['accuracy']:.4f} -> "
             f"{result['adversarial']['accuracy']:.4f}, success rate {result['success_rate']:.4f}, mean L2 "
             f"perturbation {result['mean_l2_perturbation']:.3f} | {path}")
+
+
+def _record(workdir: str, name: str, result: dict) -> str:
+    """Add `result` to `workdir/summary.json` under `"interpret"/name`; returns the path."""
+    from train.files import write_json_atomic
+
+    path = os.path.join(workdir, "summary.json")
+    summary = json.load(open(path)) if os.path.exists(path) else {}
+    summary.setdefault("interpret", {})[name] = result
+    write_json_atomic(path, summary)
+    return path
+
+
+def _image_run(parser, argv):
+    """`(args, task, variables, x, labels)` for a method on the first `--count` images of a split."""
+    import jax.numpy as jnp
+
+    from train.restore import load_run
+
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        raise UserError(f"--count must be >= 1; got {args.count}")
+    task, state, _ = load_run(args.workdir, expect_task="classification")
+    split = task.split(args.split)
+    if split["inputs"].ndim != 4:
+        raise UserError(f"{parser.prog} needs an image classifier; this run's inputs have shape "
+                        f"{split['inputs'].shape[1:]}")
+    return (args, task, state.variables(), jnp.asarray(split["inputs"][:args.count]),
+            jnp.asarray(split["label"][:args.count]))
+
+
+def _method_parser(name: str, count: int):
+    p = ArgumentParser(prog=f"python -m interpret {name}", description=METHODS[name])
+    p.add_argument("--workdir", required=True, help="an image classification run (e.g. runs/classify_digits)")
+    p.add_argument("--split", default="test", help="dataset split whose first images are used")
+    p.add_argument("--count", type=int, default=count, help="how many images")
+    return p
+
+
+def attribution(argv: list[str]) -> str:
+    p = _method_parser("attribution", 8)
+    p.add_argument("--layer", default=None, help="conv layer for Grad-CAM (default: the last conv* layer)")
+    p.add_argument("--steps", type=int, default=64, help="Integrated Gradients path steps")
+    args, task, variables, x, labels = _image_run(p, argv)
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from interpret import attribution as attr
+    from interpret.figures import plot_maps
+
+    convs = sorted(k for k in variables["params"] if k.startswith("conv"))
+    layer = args.layer or (convs[-1] if convs else None)
+    maps = {"saliency": attr.saliency(task.logits, variables, x, labels),
+            "SmoothGrad": attr.to_map(attr.smoothgrad(task.logits, variables, x, labels, jax.random.key(0))),
+            "guided backprop": attr.to_map(attr.guided_backprop(task.model, variables, x, labels, train=False))}
+    ig = attr.integrated_gradients(task.logits, variables, x, labels, steps=args.steps)
+    maps["Integrated Gradients"] = attr.to_map(ig)
+    if layer is not None:
+        try:
+            maps[f"Grad-CAM ({layer})"] = attr.grad_cam(task.logits, variables, x, labels, layer)
+        except ValueError as e:
+            raise UserError(f"--layer: {e}") from None
+    scores = lambda x: jnp.take_along_axis(task.logits(variables, x), labels[:, None], 1)[:, 0]
+    gap = np.asarray(scores(x) - scores(jnp.zeros_like(x)))
+    completeness = float(np.abs(np.asarray(ig.sum(axis=(1, 2, 3))) - gap).max())
+    figure = plot_maps(np.asarray(x), {k: np.asarray(v) for k, v in maps.items()}, np.asarray(labels),
+                       os.path.join(args.workdir, "figures", "attribution.png"))
+    result = {"methods": list(maps), "images": len(x), "split": args.split, "grad_cam_layer": layer,
+              "integrated_gradients_completeness_error": completeness, "ig_steps": args.steps}
+    path = _record(args.workdir, "attribution", result)
+    return (f"attribution maps of {len(x)} {args.split} images ({', '.join(maps)}); Integrated Gradients "
+            f"completeness error {completeness:.2e} | {figure} | {path}")
+
+
+def fooling(argv: list[str]) -> str:
+    p = _method_parser("fooling", 50)
+    p.add_argument("--target", type=int, required=True, help="class every image is pushed to")
+    p.add_argument("--step_size", type=float, default=0.1, help="L2 length of each normalized gradient step")
+    p.add_argument("--max_steps", type=int, default=200, help="steps before giving up on an image")
+    args, task, variables, x, labels = _image_run(p, argv)
+    classes = task.config.model.num_classes
+    if not 0 <= args.target < classes:
+        raise UserError(f"--target must be a class in 0..{classes - 1}; got {args.target}")
+
+    import jax.numpy as jnp
+    import numpy as np
+
+    from interpret.figures import plot_examples
+    from interpret.synthesis import fooling_images
+
+    result = fooling_images(task.logits, variables, x, jnp.full_like(labels, args.target), args.step_size,
+                            args.max_steps)
+    pred = np.asarray(jnp.argmax(task.logits(variables, result.images), -1))
+    name = f"fooling_target{args.target}"
+    plot_examples(np.asarray(x), np.asarray(result.images), np.asarray(labels), pred,
+                  os.path.join(args.workdir, "figures", f"{name}.png"))
+    fooled = np.asarray(result.fooled)
+    numbers = {"fooled_fraction": float(fooled.mean()), "mean_l2": float(np.asarray(result.l2)[fooled].mean()),
+               "mean_steps": float(np.asarray(result.steps)[fooled].mean()), "images": len(x), "split": args.split,
+               "args": vars(args)}
+    path = _record(args.workdir, name, numbers)
+    return (f"{name}: {numbers['fooled_fraction']:.0%} of {len(x)} {args.split} images now predicted "
+            f"{args.target}, mean L2 perturbation {numbers['mean_l2']:.3f}, mean steps {numbers['mean_steps']:.1f} "
+            f"| {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if argv[0] not in METHODS:
             raise UserError(f"unknown method '{argv[0]}'; choose one of: {', '.join(METHODS)} (python -m interpret --list)")
-        print(attack(argv[1:]))
+        print({"attack": attack, "attribution": attribution, "fooling": fooling}[argv[0]](argv[1:]))
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

@@ -23,3 +23,27 @@ def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
         ax.axis("off")
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_maps(x, maps: dict, labels, path: str) -> str:
+    """Images `(N, H, W, C)` (top row) over one row per `{method: (N, H, W) map}`, each map
+    scaled to its own maximum."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    count = len(x)
+    fig, axes = plt.subplots(1 + len(maps), count, figsize=(1.3 * count, 1.35 * (1 + len(maps))), squeeze=False)
+    for i in range(count):
+        axes[0, i].imshow(x[i, ..., 0] if x.shape[-1] == 1 else x[i], cmap="gray_r", vmin=0, vmax=1)
+        axes[0, i].set_title(f"label {labels[i]}", fontsize=8)
+        for r, (name, m) in enumerate(maps.items(), start=1):
+            axes[r, i].imshow(m[i], cmap="hot", vmin=0, vmax=max(float(m[i].max()), 1e-12))
+            if i == 0:
+                axes[r, 0].set_ylabel(name, fontsize=7)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return save_figure(fig, path)

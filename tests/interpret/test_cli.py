@@ -1,4 +1,5 @@
-"""`python -m interpret`: listing, the attack method on a trained run, one-line errors."""
+"""`python -m interpret`: listing, the attack, attribution and fooling methods on a trained run,
+one-line errors."""
 
 import json
 import os
@@ -35,6 +36,24 @@ def test_attack_adds_numbers_to_the_summary_and_draws_examples(digits_run):
     assert attack["max_linf_perturbation"] <= 0.2 + 1e-6
     assert attack["success_rate"] == pytest.approx(1 - attack["adversarial"]["accuracy"], abs=1e-6)
     assert os.path.exists(os.path.join(digits_run, "figures", "attack_pgd_linf_eps0.2.png"))
+
+
+def test_attribution_draws_every_method_and_records_completeness(digits_run):
+    result = interpret("attribution", "--workdir", digits_run, "--count", "4", "--steps", "128")
+    assert result.returncode == 0, result.stderr
+    numbers = json.load(open(os.path.join(digits_run, "summary.json")))["interpret"]["attribution"]
+    assert numbers["grad_cam_layer"] == "conv1_1" and len(numbers["methods"]) == 5
+    assert numbers["integrated_gradients_completeness_error"] < 0.1
+    assert os.path.getsize(os.path.join(digits_run, "figures", "attribution.png")) > 0
+
+
+def test_fooling_turns_test_images_into_the_target(digits_run):
+    result = interpret("fooling", "--workdir", digits_run, "--target", "7", "--count", "10")
+    assert result.returncode == 0, result.stderr
+    numbers = json.load(open(os.path.join(digits_run, "summary.json")))["interpret"]["fooling_target7"]
+    assert numbers["fooled_fraction"] == 1.0 and numbers["mean_l2"] > 0
+    bad = interpret("fooling", "--workdir", digits_run, "--target", "10")
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: --target must be a class in 0..9; got 10"
 
 
 @pytest.mark.parametrize("args, message", [
