@@ -7,9 +7,10 @@ model. `python -m interpret METHOD --workdir DIR` runs one on a trained run.
 from interpret.adversarial import fgsm, input_gradients, pgd, project, success_flags
 from interpret.attribution import (grad_cam, guided_backprop, guided_relu, integrated_gradients, layer_gradient,
                                    neuron_gradient, occlusion, saliency, smoothgrad)
+from interpret.sanity import data_randomization_test, model_randomization_test, spearman
 from interpret.synthesis import class_visualization, fooling_images
 from interpret.robustness import accuracy_and_confidence, attack_suite, linearity, robustness_table, transfer_matrix
 
-__all__ = ["accuracy_and_confidence", "attack_suite", "class_visualization", "fgsm", "fooling_images", "grad_cam", "guided_backprop", "guided_relu",
-           "input_gradients", "integrated_gradients", "layer_gradient", "linearity", "neuron_gradient", "occlusion",
-           "pgd", "project", "robustness_table", "saliency", "smoothgrad", "success_flags", "transfer_matrix"]
+__all__ = ["accuracy_and_confidence", "attack_suite", "class_visualization", "data_randomization_test", "fgsm", "fooling_images", "grad_cam", "guided_backprop", "guided_relu",
+           "input_gradients", "integrated_gradients", "layer_gradient", "linearity", "model_randomization_test", "neuron_gradient", "occlusion",
+           "pgd", "project", "robustness_table", "saliency", "smoothgrad", "spearman", "success_flags", "transfer_matrix"]
