@@ -7,10 +7,12 @@ model. `python -m interpret METHOD --workdir DIR` runs one on a trained run.
 from interpret.adversarial import fgsm, input_gradients, pgd, project, success_flags
 from interpret.attribution import (grad_cam, guided_backprop, guided_relu, integrated_gradients, layer_gradient,
                                    neuron_gradient, occlusion, saliency, smoothgrad)
+from interpret.features import gram, layer_features, random_multiscale
 from interpret.sanity import data_randomization_test, model_randomization_test, spearman
 from interpret.synthesis import class_visualization, fooling_images
+from interpret.style import deepdream, invert_features, style_transfer, synthesize_texture, total_variation
 from interpret.robustness import accuracy_and_confidence, attack_suite, linearity, robustness_table, transfer_matrix
 
-__all__ = ["accuracy_and_confidence", "attack_suite", "class_visualization", "data_randomization_test", "fgsm", "fooling_images", "grad_cam", "guided_backprop", "guided_relu",
-           "input_gradients", "integrated_gradients", "layer_gradient", "linearity", "model_randomization_test", "neuron_gradient", "occlusion",
-           "pgd", "project", "robustness_table", "saliency", "smoothgrad", "spearman", "success_flags", "transfer_matrix"]
+__all__ = ["accuracy_and_confidence", "attack_suite", "class_visualization", "data_randomization_test", "deepdream", "fgsm", "fooling_images", "grad_cam", "guided_backprop", "guided_relu",
+           "gram", "input_gradients", "integrated_gradients", "invert_features", "layer_features", "layer_gradient", "linearity", "model_randomization_test", "neuron_gradient", "occlusion",
+           "pgd", "project", "random_multiscale", "robustness_table", "saliency", "smoothgrad", "spearman", "style_transfer", "success_flags", "synthesize_texture", "total_variation", "transfer_matrix"]

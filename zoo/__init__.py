@@ -13,10 +13,11 @@ from zoo.pixelrnn import PixelRNN, RowLSTM
 from zoo.parzen import ParzenParams, parzen_logits, parzen_params
 from zoo.rbf import RBFNetwork
 from zoo.resnet import ResNet, ResNetBlock, resnet_cifar
+from zoo.vgg import VGG16, from_torchvision, load_torchvision_vgg16
 from zoo.rnn import (GRUCell, LSTMCell, ManyToMany, ManyToOne, OneToMany, Recurrent, RecurrentStack,
                      VanillaRNNCell)
 
 __all__ = ["VAE", "Autoencoder", "ConvDecoder", "ConvEncoder", "Discriminator", "GatedPixelCNN", "Generator",
            "MaskedConv", "PixelCNN", "PixelRNN", "RowLSTM", "CNN", "GRUCell", "LSTMCell", "MLP", "ManyToMany", "ManyToOne", "OneToMany", "ParzenParams",
-           "RBFNetwork", "Recurrent", "RecurrentStack", "ResNet", "ResNetBlock", "VanillaRNNCell", "parzen_logits",
+           "RBFNetwork", "Recurrent", "RecurrentStack", "ResNet", "ResNetBlock", "VGG16", "VanillaRNNCell", "from_torchvision", "load_torchvision_vgg16", "parzen_logits",
            "parzen_params", "resnet_cifar"]

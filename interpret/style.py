@@ -1,0 +1,147 @@
+"""Images optimized to match or excite features: inversion, textures, style transfer, DeepDream.
+
+Each takes a feature function (`interpret.features`) and runs its whole optimization inside one
+jit (`lax.scan` over steps, Adam on the pixels, clipped to [0, 1] after every step), returning
+the image with its loss history.
+
+- `invert_features` (Mahendran & Vedaldi 2015): from noise, match one layer's features of a
+  target image, with a total-variation prior.
+- `synthesize_texture` (Gatys et al. 2015): from noise, match the Gram matrices of a texture at
+  several layers.
+- `style_transfer` (Gatys et al. 2016): from the content image, match its features at the
+  content layers and the style image's Gram matrices at the style layers, plus TV.
+- `deepdream` (Mordvintsev et al. 2015): ascend `||A||^2 / 2` of a layer (its gradient with
+  respect to the activation is the activation itself), with random jitter, over octaves of
+  growing resolution that carry the added detail up.
+"""
+
+from typing import Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from interpret.features import gram
+
+
+class Optimized(NamedTuple):
+    """`image: (B, H, W, C)` in [0, 1]; `losses: (steps + 1,)` the objective before every step
+    and after the last."""
+
+    image: jax.Array
+    losses: jax.Array
+
+
+def total_variation(x):
+    """Mean squared difference of vertically and horizontally adjacent pixels of `(B, H, W, C)`."""
+    return jnp.mean((x[:, 1:] - x[:, :-1]) ** 2) + jnp.mean((x[:, :, 1:] - x[:, :, :-1]) ** 2)
+
+
+def _descend(loss_fn: Callable, x0, steps: int, learning_rate: float) -> Optimized:
+    """Minimize `loss_fn(x)` by Adam on the pixels of `x0` with clipping, inside one `lax.scan`."""
+    opt = optax.adam(learning_rate)
+
+    def step(carry, _):
+        x, state = carry
+        loss, g = jax.value_and_grad(loss_fn)(x)
+        updates, state = opt.update(g, state, x)
+        return (jnp.clip(optax.apply_updates(x, updates), 0.0, 1.0), state), loss
+
+    (x, _), losses = jax.lax.scan(step, (x0, opt.init(x0)), length=steps)
+    return Optimized(x, jnp.append(losses, loss_fn(x)))
+
+
+def _check_image(name: str, x):
+    if x.ndim != 4:
+        raise ValueError(f"{name} must be a batch of images (B, H, W, C); got shape {x.shape}")
+
+
+def _noise(rng, shape):
+    return jnp.clip(0.5 + 0.1 * jax.random.normal(rng, shape), 0.0, 1.0)
+
+
+def content_loss(features: dict, target: dict, layers: Sequence[str]):
+    """Mean over `layers` of the mean squared feature difference."""
+    return sum(jnp.mean((features[k] - target[k]) ** 2) for k in layers) / len(layers)
+
+
+def style_loss(features: dict, target_grams: dict, layers: Sequence[str]):
+    """Mean over `layers` of the mean squared Gram-matrix difference (`target_grams` from `gram`)."""
+    return sum(jnp.mean((gram(features[k]) - target_grams[k]) ** 2) for k in layers) / len(layers)
+
+
+def invert_features(feature_fn: Callable, image, layer: str, rng, steps: int = 300, learning_rate: float = 0.05,
+                    tv_weight: float = 1e-2) -> Optimized:
+    """Reconstruct `image: (B, H, W, C)` from its features at `layer` alone: minimize
+    `||phi(x) - phi(image)||^2 / ||phi(image)||^2 + tv_weight TV(x)` from noise."""
+    _check_image("image", image)
+    target = feature_fn(image)[layer]
+    scale = jnp.mean(target ** 2) + 1e-12
+
+    def loss(x):
+        return jnp.mean((feature_fn(x)[layer] - target) ** 2) / scale + tv_weight * total_variation(x)
+
+    return jax.jit(lambda x0: _descend(loss, x0, steps, learning_rate))(_noise(rng, image.shape))
+
+
+def synthesize_texture(feature_fn: Callable, texture, shape: tuple, rng, layers: Sequence[str] | None = None,
+                       steps: int = 300, learning_rate: float = 0.05) -> Optimized:
+    """A new `(1, *shape)` image whose Gram matrices at `layers` (default: all the feature
+    function's maps) match those of `texture: (1, H, W, C)`; starts from noise."""
+    _check_image("texture", texture)
+    targets = {k: gram(v) for k, v in feature_fn(texture).items()}
+    layers = tuple(layers or targets)
+    loss = lambda x: style_loss(feature_fn(x), targets, layers)
+    return jax.jit(lambda x0: _descend(loss, x0, steps, learning_rate))(_noise(rng, (1, *shape)))
+
+
+def style_transfer(feature_fn: Callable, content, style, content_layers: Sequence[str], style_layers: Sequence[str],
+                   style_weight: float = 1e3, tv_weight: float = 1e-1, steps: int = 300,
+                   learning_rate: float = 0.02) -> Optimized:
+    """An image with the features of `content: (1, H, W, C)` at `content_layers` and the Gram
+    matrices of `style: (1, H', W', C)` at `style_layers`: minimize
+    `content + style_weight * style + tv_weight * TV`, starting from the content image."""
+    _check_image("content", content)
+    _check_image("style", style)
+    content_target = feature_fn(content)
+    style_target = {k: gram(v) for k, v in feature_fn(style).items()}
+
+    def loss(x):
+        f = feature_fn(x)
+        return (content_loss(f, content_target, content_layers) + style_weight * style_loss(f, style_target, style_layers)
+                + tv_weight * total_variation(x))
+
+    return jax.jit(lambda x0: _descend(loss, x0, steps, learning_rate))(content)
+
+
+def deepdream(feature_fn: Callable, image, layer: str, rng, steps: int = 20, learning_rate: float = 0.02,
+              octaves: int = 3, octave_scale: float = 1.4, jitter: int = 4) -> Optimized:
+    """Amplify what `layer` sees in `image: (B, H, W, C)`. For each octave, from the smallest
+    (`octave_scale ** -(octaves - 1)` of the size) to the full image: resize the current image,
+    take `steps` jittered ascent steps on `mean(A^2) / 2` normalized by the mean absolute
+    gradient, then carry the change up to the next octave. `losses` holds the objective at the
+    full size before and after."""
+    _check_image("image", image)
+    b, h, w, c = image.shape
+    objective = lambda x: 0.5 * jnp.mean(feature_fn(x)[layer] ** 2)
+    sizes = [(max(1, round(h / octave_scale ** k)), max(1, round(w / octave_scale ** k)))
+             for k in reversed(range(octaves))]
+
+    @jax.jit
+    def dream(x, key):
+        def step(x, i):
+            dy, dx = jax.random.randint(jax.random.fold_in(key, i), (2,), -jitter, jitter + 1) if jitter else (0, 0)
+            shifted = jnp.roll(x, (dy, dx), axis=(1, 2))
+            g = jax.grad(objective)(shifted)
+            g = g / (jnp.mean(jnp.abs(g)) + 1e-12)
+            return jnp.clip(jnp.roll(shifted + learning_rate * g, (-dy, -dx), axis=(1, 2)), 0.0, 1.0), None
+
+        return jax.lax.scan(step, x, jnp.arange(steps))[0]
+
+    detail = jnp.zeros((b, *sizes[0], c), image.dtype)
+    for k, size in enumerate(sizes):
+        base = jax.image.resize(image, (b, *size, c), "bilinear")
+        detail = jax.image.resize(detail, (b, *size, c), "bilinear")
+        dreamed = dream(jnp.clip(base + detail, 0.0, 1.0), jax.random.fold_in(rng, k))
+        detail = dreamed - base
+    return Optimized(dreamed, jnp.stack([objective(image), objective(dreamed)]))
