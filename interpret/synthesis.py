@@ -6,7 +6,10 @@
 - `class_visualization` (Simonyan et al. 2014; Yosinski et al. 2015): from a zero image, ascend
   `S_c(I) - lambda ||I||^2` with the regularizers of Yosinski et al. as options: random jitter,
   periodic Gaussian blur, and zeroing pixels of small value or small contribution; one
-  `lax.fori_loop`.
+  `lax.fori_loop`; optionally from given images and with a centre bias.
+- `latent_visualization` (Nguyen et al. 2016): the same ascent on a generator's latent code.
+- `multifaceted_visualization` (Nguyen et al. 2016): one visualization per k-means cluster of a
+  class's training images, each started from its cluster's mean image.
 
 Images are `(B, H, W, C)` in [0, 1] and stay there (clipped after every step).
 """
@@ -73,17 +76,34 @@ def _gaussian_blur(images, sigma: float):
     return sum(taps[k] * rows[:, :, k:k + w, :] for k in range(2 * radius + 1))
 
 
+def _centre_window(shape, progress):
+    """`(1, H, W, 1)` Gaussian window on the image centre whose width grows from 0.15 to 2.15
+    image sizes as `progress` goes from 0 to 1 (Nguyen et al. 2016's centre bias)."""
+    h, w = shape[:2]
+    rows = (jnp.arange(h) - (h - 1) / 2) / h
+    cols = (jnp.arange(w) - (w - 1) / 2) / w
+    sigma = 0.15 + 2.0 * progress
+    return jnp.exp(-(rows[:, None] ** 2 + cols[None, :] ** 2) / (2 * sigma ** 2))[None, :, :, None]
+
+
 def class_visualization(apply_fn, params, targets, shape, rng, steps: int = 200, learning_rate: float = 0.3,
                         l2: float = 1e-2, jitter: int = 1, blur_every: int = 10, blur_sigma: float = 0.5,
-                        value_percentile: float = 0.0, contribution_percentile: float = 0.0):
-    """`(B, H, W, C)` images that maximize `S_target(I) - l2 ||I||^2` from a zero image.
+                        value_percentile: float = 0.0, contribution_percentile: float = 0.0, init=None,
+                        centre_bias: bool = False):
+    """`(B, H, W, C)` images that maximize `S_target(I) - l2 ||I||^2`, from a zero image or from
+    `init: (B, H, W, C)`.
 
     Each step: shift the image by a random offset in `[-jitter, jitter]` pixels, take a
     normalized gradient step, shift back, clip to [0, 1]; every `blur_every` steps blur it;
     optionally zero the pixels below the `value_percentile` of magnitude and those below the
     `contribution_percentile` of `|I * dS/dI|` (Yosinski et al. 2015). 0 turns an option off.
+    `centre_bias` weights the step by a centred Gaussian window that widens over the run, so
+    one object grows from the middle (Nguyen et al. 2016).
     """
     grad = jax.vmap(jax.grad(lambda image, y: class_score(apply_fn, params)(image, y) - l2 * jnp.sum(image ** 2)))
+    start = jnp.zeros((targets.shape[0], *shape), jnp.float32) if init is None else jnp.asarray(init, jnp.float32)
+    if start.shape != (targets.shape[0], *shape):
+        raise ValueError(f"init must have shape {(targets.shape[0], *shape)}; got {start.shape}")
 
     def step(i, images):
         key = jax.random.fold_in(rng, i)
@@ -91,6 +111,8 @@ def class_visualization(apply_fn, params, targets, shape, rng, steps: int = 200,
         shifted = jnp.roll(images, (dy, dx), axis=(1, 2))
         g = grad(shifted, targets)
         g = g / (jnp.sqrt(jnp.mean(g ** 2, axis=(1, 2, 3), keepdims=True)) + 1e-12)
+        if centre_bias:
+            g = g * _centre_window(shape, i / steps)
         images = jnp.clip(jnp.roll(shifted + learning_rate * g, (-dy, -dx), axis=(1, 2)), 0.0, 1.0)
         if blur_every:
             images = jnp.where(i % blur_every == blur_every - 1, _gaussian_blur(images, blur_sigma), images)
@@ -103,4 +125,59 @@ def class_visualization(apply_fn, params, targets, shape, rng, steps: int = 200,
             images = jnp.where(contribution < cut, 0.0, images)
         return images
 
-    return jax.lax.fori_loop(0, steps, step, jnp.zeros((targets.shape[0], *shape), jnp.float32))
+    return jax.lax.fori_loop(0, steps, step, start)
+
+
+class LatentVisualization(NamedTuple):
+    """`images: (B, ...)` the decoded latents, `latents: (B, latent_dim)`, `scores: (steps + 1, B)`
+    the target scores before every step and after the last."""
+
+    images: jax.Array
+    latents: jax.Array
+    scores: jax.Array
+
+
+def latent_visualization(apply_fn, params, decode, targets, latent_dim: int, rng, steps: int = 200,
+                         learning_rate: float = 0.1, l2: float = 1e-3) -> LatentVisualization:
+    """Activation maximization in a generator's latent space (Nguyen et al. 2016, "Synthesizing
+    the preferred inputs"): ascend `S_target(decode(z)) - l2 ||z||^2` over `z`, from `N(0, I)`
+    draws, by normalized gradient steps in one `lax.scan`. `decode(z: (B, latent_dim)) -> (B, H,
+    W, C)` images in [0, 1] (e.g. a VAE's or GAN's decoder with its parameters bound); the
+    decoder keeps the images on the manifold it learned, instead of pixel-space regularizers."""
+    score = lambda z: jnp.take_along_axis(apply_fn(params, decode(z)), targets[:, None], 1)[:, 0]
+    objective = lambda z: jnp.sum(score(z)) - l2 * jnp.sum(z ** 2)
+
+    def step(z, _):
+        g = jax.grad(objective)(z)
+        g = g / (jnp.sqrt(jnp.mean(g ** 2, axis=1, keepdims=True)) + 1e-12)
+        return z + learning_rate * g, score(z)
+
+    z, history = jax.lax.scan(step, jax.random.normal(rng, (targets.shape[0], latent_dim)), length=steps)
+    return LatentVisualization(decode(z), z, jnp.concatenate([history, score(z)[None]]))
+
+
+class Facets(NamedTuple):
+    """`images: (facets, H, W, C)` one visualization per facet, `starts: (facets, H, W, C)` the
+    cluster-mean images they began from, `assignment: (N,)` each training image's facet."""
+
+    images: jax.Array
+    starts: jax.Array
+    assignment: jax.Array
+
+
+def multifaceted_visualization(apply_fn, params, feature_fn, images, target: int, facets: int, rng,
+                               **options) -> Facets:
+    """Multi-faceted feature visualization (Nguyen et al. 2016): cluster `images: (N, H, W, C)`
+    of class `target` by k-means on `feature_fn(images): (N, D)` (e.g. the penultimate layer),
+    and run `class_visualization` (`options` passed on) from each cluster's mean image, so each
+    facet of the class (a pose, a style of writing) gets its own image."""
+    from train.unsupervised import kmeans
+
+    feats = jnp.reshape(feature_fn(images), (images.shape[0], -1))
+    k_cluster, k_vis = jax.random.split(rng)
+    clusters = kmeans(k_cluster, feats, facets)
+    onehot = jax.nn.one_hot(clusters.labels, facets)                      # (N, facets)
+    starts = jnp.einsum("nk,nhwc->khwc", onehot, images) / jnp.maximum(onehot.sum(0), 1)[:, None, None, None]
+    made = class_visualization(apply_fn, params, jnp.full((facets,), target), images.shape[1:], k_vis,
+                               init=starts, **options)
+    return Facets(made, starts, clusters.labels)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from interpret.synthesis import class_visualization, fooling_images
+from interpret.synthesis import class_visualization, fooling_images, latent_visualization, multifaceted_visualization
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +56,42 @@ def test_the_pixel_regularizers_zero_small_values_and_contributions():
     made = class_visualization(apply_fn, w, jnp.array([0, 2]), (4, 4, 1), jax.random.key(0), steps=5, blur_every=0,
                                value_percentile=50.0, contribution_percentile=25.0)
     assert (np.asarray(made) == 0).reshape(2, -1).mean(1).min() >= 0.5
+
+
+def test_centre_bias_moves_the_centre_before_the_corners():
+    apply_fn = lambda w, x: x.reshape(x.shape[0], -1) @ w
+    w = jnp.ones((64, 1))                                               # every pixel raises the score equally
+    made = class_visualization(apply_fn, w, jnp.array([0]), (8, 8, 1), jax.random.key(0), steps=1, jitter=0,
+                               blur_every=0, learning_rate=0.1, centre_bias=True)[0, ..., 0]
+    assert float(made[3, 4]) > 3 * float(made[0, 0]) > 0
+
+
+@pytest.mark.slow
+def test_latent_visualization_through_a_pca_decoder_reaches_every_class(digits_cnn):
+    from train import data
+    from train.unsupervised import pca_fit, pca_inverse
+
+    apply_fn, variables, _, _ = digits_cnn
+    pca = pca_fit(data.load("digits", "train")["image"].reshape(-1, 64))
+    decode = lambda z: jnp.clip(pca_inverse(pca, z, whiten=True), 0, 1).reshape(-1, 8, 8, 1)
+    result = latent_visualization(apply_fn, variables, decode, jnp.arange(10), 12, jax.random.key(0), steps=100)
+    scores = np.asarray(result.scores)
+    assert (scores[-1] > scores[0] + 1).all()
+    np.testing.assert_array_equal(np.asarray(apply_fn(variables, result.images)).argmax(-1), np.arange(10))
+
+
+@pytest.mark.slow
+def test_multifaceted_visualization_starts_each_facet_from_its_cluster_mean(digits_cnn):
+    from interpret.features import layer_features
+    from train import data
+
+    apply_fn, variables, _, _ = digits_cnn
+    train = data.load("digits", "train")
+    threes = jnp.asarray(train["image"][train["label"] == 3])
+    features = lambda x: layer_features(apply_fn, variables, ["dense"])(x)["dense"]
+    result = multifaceted_visualization(apply_fn, variables, features, threes, 3, 3, jax.random.key(0), steps=100)
+    members = np.asarray(result.assignment) == 1
+    np.testing.assert_allclose(result.starts[1], np.asarray(threes)[members].mean(0), atol=1e-5)
+    assert (np.asarray(apply_fn(variables, result.images)).argmax(-1) == 3).all()
+    flat = np.asarray(result.images).reshape(3, -1)
+    assert min(np.abs(flat[a] - flat[b]).mean() for a, b in ((0, 1), (0, 2), (1, 2))) > 0.02
