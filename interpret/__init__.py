@@ -14,6 +14,10 @@ from interpret.synthesis import class_visualization, fooling_images, latent_visu
 from interpret.style import deepdream, invert_features, style_transfer, synthesize_texture, total_variation
 from interpret.robustness import accuracy_and_confidence, attack_suite, linearity, robustness_table, transfer_matrix
 
-__all__ = ["accuracy_and_confidence", "attack_suite", "class_visualization", "data_randomization_test", "deepdream", "embed_2d", "fgsm", "filter_images", "fooling_images", "grad_cam", "guided_backprop", "guided_relu",
-           "gram", "input_gradients", "integrated_gradients", "invert_features", "layer_features", "latent_visualization", "layer_gradient", "linearity", "max_activating_patches", "model_randomization_test", "multifaceted_visualization", "nearest_neighbours", "neuron_gradient", "occlusion",
-           "pgd", "project", "random_multiscale", "receptive_field", "robustness_table", "saliency", "smoothgrad", "spearman", "style_transfer", "success_flags", "synthesize_texture", "total_variation", "transfer_matrix"]
+__all__ = ["accuracy_and_confidence", "attack_suite", "class_visualization", "data_randomization_test", "deepdream",
+           "embed_2d", "fgsm", "filter_images", "fooling_images", "grad_cam", "gram", "guided_backprop",
+           "guided_relu", "input_gradients", "integrated_gradients", "invert_features", "latent_visualization",
+           "layer_features", "layer_gradient", "linearity", "max_activating_patches", "model_randomization_test",
+           "multifaceted_visualization", "nearest_neighbours", "neuron_gradient", "occlusion", "pgd", "project",
+           "random_multiscale", "receptive_field", "robustness_table", "saliency", "smoothgrad", "spearman",
+           "style_transfer", "success_flags", "synthesize_texture", "total_variation", "transfer_matrix"]
