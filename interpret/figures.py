@@ -47,3 +47,48 @@ def plot_maps(x, maps: dict, labels, path: str) -> str:
         ax.set_yticks([])
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def _show(ax, image, **kwargs):
+    image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+    ax.imshow(image, cmap=kwargs.pop("cmap", "gray_r" if image.ndim == 2 else None), **kwargs)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_rows(rows: dict, path: str, cell: float = 1.2, cmap: str | None = None) -> str:
+    """One labelled row per `{label: images (n, H, W[, C])}` (rows may differ in length);
+    single-channel images are drawn with `cmap` (default: ink on paper), each scaled to [0, 1]."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(len(rows), cols, figsize=(cell * cols + 1.2, cell * len(rows)), squeeze=False)
+    for r, (label, images) in enumerate(rows.items()):
+        for c in range(cols):
+            if c < len(images):
+                _show(axes[r, c], images[c], vmin=0, vmax=1, **({"cmap": cmap} if cmap else {}))
+            else:
+                axes[r, c].axis("off")
+        axes[r, 0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_embedding(coords: dict, labels, path: str) -> str:
+    """One scatter per `{method: (N, 2) coordinates}`, points coloured by integer `labels`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(coords), figsize=(4.2 * len(coords), 4), squeeze=False)
+    for ax, (name, xy) in zip(axes[0], coords.items()):
+        points = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=6)
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(points, ax=axes[0].tolist(), label="label", shrink=0.8)
+    return save_figure(fig, path)

@@ -24,8 +24,9 @@ def pytest_configure(config):
         return
     from train.data import BUNDLED, builder
 
-    for name in BUNDLED:
-        builder(name)
+    for name, cls in BUNDLED.items():
+        for config in cls.BUILDER_CONFIGS or [None]:
+            builder(name if config is None else f"{name}/{config.name}")
 
 
 def pytest_unconfigure(config):

@@ -23,6 +23,7 @@ def digits_run(tmp_path_factory):
 def test_list_names_the_methods():
     result = interpret("--list")
     assert result.returncode == 0 and result.stdout.startswith("attack")
+    assert {"segment", "style", "texture", "patches"} <= {line.split()[0] for line in result.stdout.splitlines()}
 
 
 def test_attack_adds_numbers_to_the_summary_and_draws_examples(digits_run):
@@ -66,3 +67,67 @@ def test_mistakes_get_one_line_and_exit_2(digits_run, args, message):
     result = interpret(*[digits_run if a == "DIGITS" else a for a in args])
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert message in result.stderr.strip().splitlines()[-1]
+
+
+def run_main(capsys, *args):
+    """`python -m interpret ARGS` in this process (jit caches shared): `(exit code, stdout, stderr)`."""
+    from interpret.cli import main
+
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def numbers(run, name):
+    return json.load(open(os.path.join(run, "summary.json")))["interpret"][name]
+
+
+def test_network_methods_record_numbers_and_draw(digits_run, capsys):
+    for method, name, figure in [(["filters"], "filters_conv0_0", "filters_conv0_0"),
+                                 (["neighbours", "--k", "3"], "neighbours_dense", "neighbours_dense"),
+                                 (["embedding", "--count", "100"], "embedding_dense", "embedding_dense"),
+                                 (["patches", "--layer", "conv0_1", "--channels", "0", "5", "--count", "200"],
+                                  "patches_conv0_1", "patches_conv0_1"),
+                                 (["occlusion", "--count", "3", "--size", "2"], "occlusion", "occlusion")]:
+        code, out, err = run_main(capsys, method[0], "--workdir", digits_run, *method[1:])
+        assert code == 0, err
+        assert os.path.getsize(os.path.join(digits_run, "figures", f"{figure}.png")) > 0
+    agreement = numbers(digits_run, "neighbours_dense")["label_agreement"]
+    assert agreement["features"] > 0.5 and 0 < agreement["pixels"] <= 1
+    assert numbers(digits_run, "patches_conv0_1")["receptive_field"] == {"size": [5, 5], "stride": [1, 1],
+                                                                          "offset": [-2, -2]}
+    assert numbers(digits_run, "occlusion")["max_score_drop"] > 0
+
+
+def test_synthesis_methods_on_the_run_and_on_bundled_images(digits_run, tmp_path, capsys):
+    code, out, err = run_main(capsys, "visualize", "--workdir", digits_run, "--steps", "30", "--facets", "2",
+                              "--facet_steps", "10")
+    assert code == 0, err
+    assert set(numbers(digits_run, "visualize")["classified_as_target"]) == {"pixel_space", "facets"}
+    code, out, err = run_main(capsys, "deepdream", "--workdir", digits_run, "--count", "2", "--steps", "5")
+    assert code == 0, err
+    dream = numbers(digits_run, "deepdream_conv1_1")
+    assert dream["objective_after"] > dream["objective_before"]
+    code, out, err = run_main(capsys, "invert", "--workdir", digits_run, "--count", "2", "--steps", "50")
+    assert code == 0 and numbers(digits_run, "invert_conv1_1")["relative_feature_error"] < 1, err
+    art = str(tmp_path)
+    code, out, err = run_main(capsys, "texture", "--workdir", art, "--size", "32", "--steps", "30")
+    assert code == 0 and numbers(art, "texture_brick")["reduction"] > 1, err
+    code, out, err = run_main(capsys, "style", "--workdir", art, "--size", "32", "--steps", "30")
+    assert code == 0, err
+    style = numbers(art, "style_chelsea_gravel")
+    assert style["style_loss"]["result"] < style["style_loss"]["content_image"]
+    assert os.path.exists(os.path.join(art, "figures", "style_chelsea_gravel.png"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["patches", "--workdir", "DIGITS", "--layer", "conv7"], "--layer 'conv7' is not a layer of this model"),
+    (["segment", "--workdir", "DIGITS"], "segment needs a dataset with object masks"),
+    (["deepdream", "--workdir", "OUT", "--vgg", "/nonexistent/vgg16.pth"], "--vgg /nonexistent/vgg16.pth: no such file"),
+    (["texture", "--workdir", "OUT", "--texture", "marble"], "unknown image 'marble'; the bundled sample_images are"),
+    (["visualize", "--workdir", "DIGITS", "--decoder", "DIGITS"], "--decoder needs a vae or gan run"),
+])
+def test_method_mistakes_get_one_line(digits_run, tmp_path, capsys, args, message):
+    code, out, err = run_main(capsys, *[digits_run if a == "DIGITS" else str(tmp_path) if a == "OUT" else a
+                                        for a in args])
+    assert code == 2 and message in err.strip().splitlines()[-1], err

@@ -70,13 +70,45 @@ def test_sample_images_are_rgb_in_unit_range():
                for im in images["image"])
 
 
+def test_shapes_captions_scenes_agree_with_their_masks_and_captions():
+    from train.data.shapes import COLOUR_NAMES, COLOURS, SHAPES, SIZE_NAMES
+
+    scenes = data.load("shapes_captions", "test")
+    assert scenes["image"].shape == (1000, 64, 64, 3) and len(scenes["captions"]) == 1000
+    counts = (scenes["objects"][:, :, 0] >= 0).sum(1)
+    assert set(counts) == {1, 2, 3}
+    for i in range(50):
+        objects = scenes["objects"][i][:counts[i]]
+        assert (np.diff(objects[:, 4]) >= 0).all()                          # named left to right
+        assert set(np.unique(scenes["segmentation"][i])) == set(range(counts[i] + 1))
+        assert scenes["label"][i] == objects[0, 0]
+        refs = scenes["captions"][i].split("\n")
+        assert len(refs) == 5
+        for shape, colour, size, row, col in objects:
+            pixels = scenes["image"][i][scenes["segmentation"][i] == list(objects[:, 4]).index(col) + 1]
+            np.testing.assert_allclose(pixels.mean(0) * 255, COLOURS[COLOUR_NAMES[colour]], atol=13)
+            assert any(f"{COLOUR_NAMES[colour]} {SHAPES[shape]}" in ref for ref in refs)
+            assert any(SIZE_NAMES[size] in ref for ref in refs)
+
+
+def test_shapes_captions_single_config_and_determinism():
+    from train.data.shapes import render_scene
+
+    single = data.load("shapes_captions/single", "validation")
+    assert len(single["label"]) == 500 and (single["segmentation"].reshape(500, -1).max(1) == 1).all()
+    a, b = (render_scene(np.random.default_rng(7), 3) for _ in range(2))
+    np.testing.assert_array_equal(a.image, b.image)
+    with pytest.raises(DatasetUnavailable, match="configs are scenes, single"):
+        data.load("shapes_captions/triple", "train")
+
+
 def test_unknown_split_names_the_real_ones():
     with pytest.raises(DatasetUnavailable, match="splits are test, train"):
         data.load("digits", "validation")
 
 
 def test_unknown_dataset_names_bundled_alternatives():
-    with pytest.raises(DatasetUnavailable, match="digits, mnist1d, pydoc_topics, sample_images"):
+    with pytest.raises(DatasetUnavailable, match="digits, mnist1d, pydoc_topics, sample_images, shapes_captions"):
         data.load("no_such_dataset_xyz", "train")
 
 

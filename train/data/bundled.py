@@ -148,4 +148,58 @@ class SampleImages(_Bundled):
         return {"train": [{"image": rgb(getattr(skimage.data, n)()), "name": n} for n in SAMPLE_IMAGES]}
 
 
-BUNDLED = {cls.name: cls for cls in (Digits, Mnist1d, PydocTopics, SampleImages)}
+class ShapesConfig(tfds.core.BuilderConfig):
+    """How many objects a scene holds and how many scenes each split has."""
+
+    def __init__(self, *, objects: tuple, sizes: dict, **kwargs):
+        super().__init__(version=_VERSION, **kwargs)
+        self.objects = objects
+        self.sizes = sizes
+
+
+class ShapesCaptions(_Bundled):
+    """Procedural 64x64 RGB scenes (`train.data.shapes`) with five reference captions each
+    (joined by newlines), the per-pixel object map `segmentation` (0 background, k for the k-th
+    object from the left), `objects: (3, 5)` rows of (shape, colour, size, row, col) with -1
+    padding, and `label`, the shape of the leftmost object. Configs: `scenes` (the default,
+    1 to 3 objects, 10,000/1,000/1,000 train/validation/test) and `single` (one object, for shape
+    classifiers and saliency segmentation, 3,000/500/500); `shapes_captions/single` selects it."""
+
+    name = "shapes_captions"
+    DESCRIPTION = "Rendered shapes with captions naming them and their spatial relations, plus object masks."
+    BUILDER_CONFIGS = [
+        ShapesConfig(name="scenes", description="1 to 3 objects per scene", objects=(1, 2, 3),
+                     sizes={"train": 10_000, "validation": 1_000, "test": 1_000}),
+        ShapesConfig(name="single", description="one object per scene", objects=(1,),
+                     sizes={"train": 3_000, "validation": 500, "test": 500}),
+    ]
+
+    def features(self):
+        from train.data.shapes import MAX_OBJECTS, SHAPES, SIZE
+
+        return tfds.features.FeaturesDict({
+            "image": tfds.features.Tensor(shape=(SIZE, SIZE, 3), dtype=np.uint8, encoding="zlib"),
+            "segmentation": tfds.features.Tensor(shape=(SIZE, SIZE), dtype=np.uint8, encoding="zlib"),
+            "captions": tfds.features.Text(),
+            "objects": tfds.features.Tensor(shape=(MAX_OBJECTS, 5), dtype=np.int32),
+            "label": tfds.features.ClassLabel(names=SHAPES),
+        })
+
+    def splits(self):
+        from train.data.shapes import MAX_OBJECTS, captions, render_scene
+
+        def examples(seed, count):
+            rng = np.random.default_rng(seed)
+            for _ in range(count):
+                scene = render_scene(rng, int(rng.choice(self.builder_config.objects)))
+                objects = np.full((MAX_OBJECTS, 5), -1, np.int32)
+                objects[:len(scene.objects)] = np.asarray(scene.objects, np.int32)
+                yield {"image": scene.image, "segmentation": scene.segmentation,
+                       "captions": "\n".join(captions(scene.objects, rng)), "objects": objects,
+                       "label": scene.objects[0].shape}
+
+        return {split: examples([len(self.builder_config.objects), i], count)
+                for i, (split, count) in enumerate(self.builder_config.sizes.items())}
+
+
+BUNDLED = {cls.name: cls for cls in (Digits, Mnist1d, PydocTopics, SampleImages, ShapesCaptions)}

@@ -41,9 +41,14 @@ def builder(name: str, path: str | None = None):
     import tensorflow_datasets as tfds
 
     directory = data_dir(path)
-    if name in BUNDLED:
+    base, _, config = name.partition("/")
+    if base in BUNDLED:
+        configs = [c.name for c in BUNDLED[base].BUILDER_CONFIGS or ()]
+        if config and config not in configs:
+            raise DatasetUnavailable(f"bundled dataset '{base}' has no config '{config}'"
+                                     + (f"; its configs are {', '.join(configs)}" if configs else ""))
         with _quiet():
-            b = BUNDLED[name](data_dir=directory)
+            b = BUNDLED[base](data_dir=directory, **({"config": config} if config else {}))
             prepared = b.is_prepared()
         if not prepared:
             print(f"Preparing bundled dataset '{name}' in {directory} (once) ...", flush=True)

@@ -1,0 +1,69 @@
+"""Shared plumbing of the `python -m interpret` commands: argument parsers, loading a trained
+run's images, recording numbers in `summary.json`."""
+
+import json
+import os
+
+from train.arguments import ArgumentParser
+from train.errors import UserError
+
+
+def parser(name: str, description: str, workdir_help: str = "an image classification run (e.g. runs/classify_digits)"):
+    p = ArgumentParser(prog=f"python -m interpret {name}", description=description)
+    p.add_argument("--workdir", required=True, help=workdir_help)
+    return p
+
+
+def record(workdir: str, name: str, result: dict) -> str:
+    """Add `result` to `workdir/summary.json` under `"interpret"/name`; returns the path."""
+    from train.files import write_json_atomic
+
+    path = os.path.join(workdir, "summary.json")
+    summary = json.load(open(path)) if os.path.exists(path) else {}
+    summary.setdefault("interpret", {})[name] = result
+    write_json_atomic(path, summary)
+    return path
+
+
+def image_run(p, argv):
+    """`(args, task, variables, x, labels)` for a method on the first `--count` images of a split."""
+    import jax.numpy as jnp
+
+    from train.restore import load_run
+
+    args = p.parse_args(argv)
+    if args.count < 1:
+        raise UserError(f"--count must be >= 1; got {args.count}")
+    task, state, _ = load_run(args.workdir, expect_task="classification")
+    split = task.split(args.split)
+    if split["inputs"].ndim != 4:
+        raise UserError(f"{p.prog} needs an image classifier; this run's inputs have shape "
+                        f"{split['inputs'].shape[1:]}")
+    return (args, task, state.variables(), jnp.asarray(split["inputs"][:args.count]),
+            jnp.asarray(split["label"][:args.count]))
+
+
+def method_parser(name: str, description: str, count: int):
+    p = parser(name, description)
+    p.add_argument("--split", default="test", help="dataset split whose first images are used")
+    p.add_argument("--count", type=int, default=count, help="how many images")
+    return p
+
+
+
+
+def last_layer(variables, prefix: str) -> str:
+    """The last (by name) top-level layer of `variables["params"]` starting with `prefix`."""
+    names = sorted(k for k in variables["params"] if k.startswith(prefix))
+    if not names:
+        raise UserError(f"this model has no layer named {prefix}*; pass --layer with one of: "
+                        f"{', '.join(sorted(variables['params']))}")
+    return names[-1]
+
+
+def checked_layer(variables, layer: str) -> str:
+    """`layer` if it is a top-level layer of the model, else a one-line error listing them."""
+    if layer not in variables["params"]:
+        raise UserError(f"--layer {layer!r} is not a layer of this model; choose one of: "
+                        f"{', '.join(sorted(variables['params']))}")
+    return layer
