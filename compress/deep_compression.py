@@ -56,9 +56,6 @@ def compress_params(apply_fn, variables, splits: dict, config, progress: bool = 
 
 def plot_stages(report: dict, acc: dict, path: str) -> str:
     """Total bytes per stage (log scale) and test accuracy after every stage."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from train.figures import save_figure

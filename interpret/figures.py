@@ -6,9 +6,6 @@ from train.figures import save_figure
 def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
     """Originals (top row, true label) over their adversarial versions (bottom row, predicted
     label, red when wrong) for the first `count` images `(N, H, W, C)` in [0, 1]."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     count = min(count, len(x))
@@ -28,9 +25,6 @@ def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
 def plot_maps(x, maps: dict, labels, path: str) -> str:
     """Images `(N, H, W, C)` (top row) over one row per `{method: (N, H, W) map}`, each map
     scaled to its own maximum."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     count = len(x)
@@ -59,9 +53,6 @@ def _show(ax, image, **kwargs):
 def plot_rows(rows: dict, path: str, cell: float = 1.2, cmap: str | None = None) -> str:
     """One labelled row per `{label: images (n, H, W[, C])}` (rows may differ in length);
     single-channel images are drawn with `cmap` (default: ink on paper), each scaled to [0, 1]."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     cols = max(len(v) for v in rows.values())
@@ -79,9 +70,6 @@ def plot_rows(rows: dict, path: str, cell: float = 1.2, cmap: str | None = None)
 
 def plot_embedding(coords: dict, labels, path: str) -> str:
     """One scatter per `{method: (N, 2) coordinates}`, points coloured by integer `labels`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(coords), figsize=(4.2 * len(coords), 4), squeeze=False)

@@ -88,9 +88,6 @@ def linearity(apply_fn, params, x, labels, eps_max: float = 0.25, num: int = 41)
 
 
 def plot_robustness(rows: list[dict], path: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     attacks = [a for a in dict.fromkeys(r["attack"] for r in rows) if a != "clean"]
@@ -109,9 +106,6 @@ def plot_robustness(rows: list[dict], path: str) -> str:
 
 
 def plot_linearity(curves: dict, path: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.6), squeeze=False)

@@ -171,9 +171,6 @@ def write_metrics(path: str, metrics: dict) -> None:
 def plot_learning_curve(metrics: dict, title: str, out_path: str) -> str:
     """Episode return against environment steps: each seed thin, their mean thick (both over
     the updates in which some episode ended)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 

@@ -127,9 +127,6 @@ def policy_iteration(mdp: MDP, max_iters: int = 1_000):
 
 def plot_values(mdp_map, V, policy, path: str, title: str = "") -> str:
     """Heatmap of `V` on the grid with arrows for `policy` (none on terminal cells or walls)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = MAPS[mdp_map] if isinstance(mdp_map, str) else mdp_map

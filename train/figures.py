@@ -20,9 +20,6 @@ def plot_learning_curves(metrics_path: str, out_path: str) -> str:
 
     Returns `out_path`. Uses matplotlib's Agg backend (no display needed).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     with open(metrics_path) as f:

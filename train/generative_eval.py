@@ -115,9 +115,6 @@ def image_grid(images, rows: int | None = None):
 
 def save_grids(path: str, panels: dict, rows: int | None = None) -> str:
     """One figure with a titled image grid per `{title: images (n, H, W, C)}`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from train.figures import save_figure

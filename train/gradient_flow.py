@@ -95,9 +95,6 @@ def study(steps: int = 50) -> dict:
 
 
 def plot(numbers: dict, path: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 4, figsize=(19, 4))
