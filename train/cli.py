@@ -17,7 +17,7 @@ SUBCOMMANDS = {"sample": "train.sample", "gradient_flow": "train.gradient_flow"}
 def parse_args(argv: list[str]):
     parser = ArgumentParser(prog="python -m train", description="Train a jaxzoo recipe.",
                             epilog="Any recipe field can be overridden: --config.optimizer.learning_rate=1e-3. "
-                                   "Sample from a trained language model: python -m train sample --workdir DIR")
+                                   "Sample from a trained language model or captioner: python -m train sample --workdir DIR")
     parser.add_argument("recipe", nargs="?", default=configs.DEFAULT, help=f"recipe name (default {configs.DEFAULT})")
     parser.add_argument("--workdir", help="run directory (default runs/RECIPE); rerunning resumes it")
     parser.add_argument("--list", action="store_true", help="list recipes and exit")

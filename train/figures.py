@@ -43,3 +43,29 @@ def plot_learning_curves(metrics_path: str, out_path: str) -> str:
         ax.legend()
     fig.tight_layout()
     return save_figure(fig, out_path, dpi=110)
+
+
+def plot_attention(images, captions: list, alphas, path: str, words: int = 8) -> str:
+    """One row per image `(N, H, W, 3)`: the image with its caption, then the attention map of
+    each of the first `words` generated words (`alphas: (N, T, h * w)`) over the image."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    n = len(images)
+    fig, axes = plt.subplots(n, words + 1, figsize=(1.5 * (words + 1), 1.6 * n), squeeze=False)
+    side = int(round(np.sqrt(alphas.shape[-1])))
+    for i in range(n):
+        axes[i, 0].imshow(images[i])
+        axes[i, 0].set_title(" ".join(captions[i])[:60], fontsize=6, loc="left")
+        for j in range(words):
+            ax = axes[i, j + 1]
+            if j < len(captions[i]):
+                ax.imshow(images[i])
+                grid = alphas[i, j].reshape(side, side)
+                ax.imshow(grid / max(grid.max(), 1e-12), cmap="gray", alpha=0.6, interpolation="bilinear",
+                          extent=(0, images.shape[2], images.shape[1], 0))
+                ax.set_title(captions[i][j], fontsize=7)
+    for ax in axes.ravel():
+        ax.axis("off")
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -1,5 +1,10 @@
-"""`python -m train sample --workdir DIR [--prompt TEXT] [--length N] [--temperature T] [--top_k K]`:
-continue a prompt with a trained language-model run (e.g. `charrnn`)."""
+"""`python -m train sample --workdir DIR [...]`: sample from a trained run.
+
+- a language model (e.g. `charrnn`): continue `--prompt` for `--length` characters;
+- a captioner (`caption_shapes`, `caption_shapes_attention`): caption the first `--count` images of
+  `--split` (greedy and beam search) and score the whole split's BLEU with the vocabulary saved in
+  the checkpoint.
+"""
 
 import jax
 
@@ -8,25 +13,47 @@ from train.errors import UserError
 
 
 def main(argv: list[str]) -> None:
-    parser = ArgumentParser(prog="python -m train sample", description="Sample text from a trained language model.")
-    parser.add_argument("--workdir", required=True, help="directory of a finished or interrupted language-model run")
-    parser.add_argument("--prompt", default="The ", help="text to continue (default 'The ')")
-    parser.add_argument("--length", type=int, default=400, help="characters to generate")
-    parser.add_argument("--temperature", type=float, default=0.8, help="softmax temperature; 0 = greedy")
-    parser.add_argument("--top_k", type=int, default=0, help="sample among the k likeliest characters; 0 = all")
-    parser.add_argument("--num_samples", type=int, default=1, help="independent continuations")
+    parser = ArgumentParser(prog="python -m train sample", description="Sample from a trained language model or captioner.")
+    parser.add_argument("--workdir", required=True, help="directory of a finished or interrupted run")
+    parser.add_argument("--prompt", default="The ", help="language models: text to continue (default 'The ')")
+    parser.add_argument("--length", type=int, default=400, help="language models: characters to generate")
+    parser.add_argument("--temperature", type=float, default=0.8, help="language models: softmax temperature; 0 = greedy")
+    parser.add_argument("--top_k", type=int, default=0, help="language models: sample among the k likeliest; 0 = all")
+    parser.add_argument("--num_samples", type=int, default=1, help="language models: independent continuations")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
+    parser.add_argument("--split", default="test", help="captioners: split to caption and score")
+    parser.add_argument("--count", type=int, default=5, help="captioners: images whose captions are printed")
     args = parser.parse_args(argv)
-    if args.num_samples < 1:
-        raise UserError("--num_samples must be >= 1")
+    if args.num_samples < 1 or args.count < 0:
+        raise UserError("--num_samples must be >= 1 and --count >= 0")
 
     from train.restore import load_run
+
+    task, state, meta = load_run(args.workdir)
+    if task.config.task == "captioning":
+        _captions(task, state, args)
+        return
+    if task.config.task != "language_model":
+        raise UserError(f"{args.workdir} holds a '{task.config.task}' run; sample needs a language model or a captioner")
     from train.tasks.language_model import generate
 
-    task, state, meta = load_run(args.workdir, expect_task="language_model")
     texts = generate(task, state.params, args.prompt, args.length, jax.random.key(args.seed), args.temperature,
                      args.top_k, args.num_samples)
     for i, text in enumerate(texts):
         if len(texts) > 1:
             print(f"--- sample {i + 1} (step {meta['step']}, temperature {args.temperature}) ---")
         print(text)
+
+
+def _captions(task, state, args):
+    import json
+
+    images = task.split_raw(args.split)["image"][:args.count]
+    width = task.config.decode.beam_width
+    greedy, _ = task.caption(state.params, images)
+    beam, _ = task.caption(state.params, images, width)
+    for i in range(len(images)):
+        print(f"image {i}: greedy: {' '.join(greedy[i])}\n         beam {width}: {' '.join(beam[i])}")
+    scores = task.scores(state.params, args.split)
+    scores.pop("examples")
+    print(json.dumps({"split": args.split, **scores}))

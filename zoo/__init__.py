@@ -5,6 +5,7 @@ field, so that `interpret` can swap activations without editing the model.
 """
 
 from zoo.autoencoder import VAE, Autoencoder, ConvDecoder, ConvEncoder
+from zoo.captioning import AttentionCaptioner, CaptioningRNN, ImageEncoder, beam_search, greedy_decode
 from zoo.cnn import CNN
 from zoo.gan import Discriminator, Generator
 from zoo.mlp import MLP
@@ -17,7 +18,7 @@ from zoo.vgg import VGG16, from_torchvision, load_torchvision_vgg16
 from zoo.rnn import (GRUCell, LSTMCell, ManyToMany, ManyToOne, OneToMany, Recurrent, RecurrentStack,
                      VanillaRNNCell)
 
-__all__ = ["VAE", "Autoencoder", "ConvDecoder", "ConvEncoder", "Discriminator", "GatedPixelCNN", "Generator",
+__all__ = ["AttentionCaptioner", "CaptioningRNN", "ImageEncoder", "beam_search", "greedy_decode", "VAE", "Autoencoder", "ConvDecoder", "ConvEncoder", "Discriminator", "GatedPixelCNN", "Generator",
            "MaskedConv", "PixelCNN", "PixelRNN", "RowLSTM", "CNN", "GRUCell", "LSTMCell", "MLP", "ManyToMany", "ManyToOne", "OneToMany", "ParzenParams",
            "RBFNetwork", "Recurrent", "RecurrentStack", "ResNet", "ResNetBlock", "VGG16", "VanillaRNNCell", "from_torchvision", "load_torchvision_vgg16", "parzen_logits",
            "parzen_params", "resnet_cifar"]

@@ -1,13 +1,13 @@
 """Image captioning: a CNN encoder and a recurrent word decoder, with or without soft attention.
 
-- `CaptioningRNN`: the image vector `v` (the encoder's feature grid averaged) starts the decoder,
+- `CaptioningRNN`: the image vector `v` (the encoder's whole feature grid) starts the decoder,
   `h_0 = W_ih v`, so the first step computes `h_1 = tanh(W_xh x_1 + W_hh W_ih v)` as in the
   lecture's image-conditioned RNN; a vanilla RNN or an LSTM (`zoo.rnn` cells) then reads word
   embeddings (Karpathy & Fei-Fei 2015; Vinyals et al. 2015).
 - `AttentionCaptioner` (Xu et al. 2015, "Show, Attend and Tell"): at every word an MLP scores
   each cell of the `(h, w)` feature grid against the LSTM state, the softmax weights `alpha`
   average the grid into a context, a gating scalar `beta = sigmoid(f(h))` scales it, and the LSTM
-  reads `[embedding, beta * context]`; the word logits come from a deep output layer.
+  reads `[embedding, beta * context]`; the word logits come from a deep output layer. Grid cells carry learned position embeddings.
 - Decoding with any model's `step`: `greedy_decode` and `beam_search` (width, length
   normalization, end-token handling), both jit-able with a fixed maximum length.
 
@@ -47,9 +47,19 @@ class ImageEncoder(nn.Module):
         return x
 
 
-def _grid(encoded):
-    """`(B, h, w, D) -> (B, h * w, D)`."""
-    return encoded.reshape(encoded.shape[0], -1, encoded.shape[-1])
+class _Memory(nn.Module):
+    """The encoder's grid as `(B, h * w, D)` rows, layer-normalized (unnormalized ReLU features grow
+    large and saturate the decoder), plus a learned embedding of each cell's position
+    (convolutional features alone say little about where they are, and captions name places)."""
+
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, encoded):
+        b, h, w, d = encoded.shape
+        position = self.param("position", nn.initializers.normal(0.02), (1, h * w, d), self.param_dtype)
+        rows = nn.LayerNorm(dtype=encoded.dtype, param_dtype=self.param_dtype)(encoded.reshape(b, h * w, d))
+        return rows + position.astype(rows.dtype)
 
 
 class _WordStep(nn.Module):
@@ -122,16 +132,17 @@ class CaptioningRNN(nn.Module):
             raise ValueError(f"cell must be 'rnn' or 'lstm'; got {self.cell!r}")
         self.encoder = ImageEncoder(tuple(self.encoder_features), act=self.act, dtype=self.dtype,
                                     param_dtype=self.param_dtype)
+        self.memory = _Memory(self.param_dtype)
         self.image_to_hidden = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)  # W_ih
         self.decoder = _scan_steps(_WordStep)(self.vocab_size, self.features, self.embed_dim, self.cell,
                                               self.dtype, self.param_dtype)
 
     def encode(self, images):
-        """`(B, L, D)` feature grid (kept for the attention interface; this model averages it)."""
-        return _grid(self.encoder(images))
+        """`(B, L, D)` feature grid with position embeddings; this model reads all of it at once."""
+        return self.memory(self.encoder(images))
 
     def initial_carry(self, memory):
-        h = self.image_to_hidden(memory.mean(axis=1))
+        h = self.image_to_hidden(memory.reshape(memory.shape[0], -1))  # v: the whole grid, flattened
         return (jnp.zeros_like(h), h) if self.cell == "lstm" else h
 
     def step(self, carry, tokens, memory):
@@ -161,14 +172,15 @@ class AttentionCaptioner(nn.Module):
     def setup(self):
         self.encoder = ImageEncoder(tuple(self.encoder_features), act=self.act, dtype=self.dtype,
                                     param_dtype=self.param_dtype)
+        self.memory = _Memory(self.param_dtype)
         self.init_h = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)
         self.init_c = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)
         self.decoder = _scan_steps(_AttentionStep)(self.vocab_size, self.features, self.embed_dim,
                                                    self.attention_dim, self.dtype, self.param_dtype)
 
     def encode(self, images):
-        """`(B, L, D)`: the encoder's grid, one row per cell (row-major)."""
-        return _grid(self.encoder(images))
+        """`(B, L, D)`: the encoder's grid, one row per cell (row-major), with position embeddings."""
+        return self.memory(self.encoder(images))
 
     def initial_carry(self, memory):
         mean = memory.mean(axis=1)

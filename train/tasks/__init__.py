@@ -4,6 +4,7 @@ from train.errors import UserError
 from train.tasks.autoencoder import AutoencoderTask
 from train.tasks.autoregressive import AutoregressiveTask
 from train.tasks.base import Task
+from train.tasks.captioning import Captioning
 from train.tasks.classification import Classification
 from train.tasks.distillation import Distillation
 from train.tasks.gan import GANTask
@@ -11,7 +12,8 @@ from train.tasks.language_model import LanguageModel
 from train.tasks.vae import VAETask
 
 TASKS = {"classification": Classification, "distillation": Distillation, "language_model": LanguageModel,
-         "autoencoder": AutoencoderTask, "vae": VAETask, "gan": GANTask, "autoregressive": AutoregressiveTask}
+         "autoencoder": AutoencoderTask, "vae": VAETask, "gan": GANTask, "autoregressive": AutoregressiveTask,
+         "captioning": Captioning}
 
 
 def make_task(config) -> Task:

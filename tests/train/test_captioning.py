@@ -1,0 +1,53 @@
+"""Captioning end to end: the overfit check (50 images, one caption each, loss near zero), and a
+checkpoint scored in a new process gives the BLEU the run reported (the vocabulary travels with it)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from train import configs
+from train.loop import run
+from train.overrides import apply_overrides
+
+SMALL = {"model.features": "128", "model.embed_dim": "64", "model.encoder_features": "(16, 32, 64)"}
+
+
+@pytest.fixture(scope="module")
+def overfit_run(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp("caption"))
+    config = apply_overrides(configs.get_config("caption_shapes"),
+                             {"overfit": "50", "batch_size": "50", "num_steps": "400", "eval_every": "0",
+                              "checkpoint_every": "400", "log_every": "50", **SMALL})
+    summary = run("caption_shapes", config, workdir, progress=False)
+    return workdir, summary
+
+
+@pytest.mark.slow
+def test_fifty_images_are_memorized(overfit_run):
+    workdir, summary = overfit_run
+    assert summary["train"]["word_loss"] < 0.1, summary["train"]
+    assert summary["train"]["word_accuracy"] > 0.97
+
+
+@pytest.mark.slow
+def test_a_new_process_scores_the_checkpoint_like_the_run_did(overfit_run):
+    workdir, summary = overfit_run
+    result = subprocess.run([sys.executable, "-m", "train", "sample", "--workdir", workdir, "--count", "2"],
+                            capture_output=True, text=True, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("image 0: greedy: ")
+    scores = json.loads(lines[-1])
+    report = summary["report"]
+    for decoding in ("greedy", "beam_3"):
+        assert scores[decoding] == pytest.approx(report[decoding], abs=1e-9)
+
+
+def test_unknown_model_is_one_line():
+    result = subprocess.run([sys.executable, "-m", "train", "caption_shapes", "--config.model.name=gru",
+                             "--config.num_steps=1"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        "error: unknown model.name 'gru'; choose one of rnn, lstm, attention")

@@ -1,0 +1,133 @@
+"""Captions as token ids, and the captioning metrics: corpus BLEU and attention correctness.
+
+- `Vocabulary`: words of the training captions (optionally the `size` most frequent), after the
+  specials `<pad>`, `<start>`, `<end>`, `<unk>`; saved with every checkpoint as a list.
+- `corpus_bleu` (Papineni et al. 2002): clipped n-gram precisions over the whole corpus against all
+  references of each image, geometric mean of orders 1..N, brevity penalty with the closest
+  reference length.
+- `attention_correctness` (after Liu et al. 2017): for each generated word that names an object in a
+  `shapes_captions` scene, the share of that step's attention mass inside the object's mask.
+"""
+
+import collections
+import math
+import re
+
+import numpy as np
+
+PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
+SPECIALS = (PAD, START, END, UNK)
+
+
+def tokenize(caption: str) -> list[str]:
+    """Lower-case words and commas (punctuation other than commas dropped)."""
+    return re.findall(r"[a-z0-9]+|,", caption.lower())
+
+
+class Vocabulary:
+    """Word <-> id. `words` lists every id's word; ids 0..3 are `<pad>`, `<start>`, `<end>`, `<unk>`."""
+
+    def __init__(self, words: list[str]):
+        if tuple(words[:4]) != SPECIALS:
+            raise ValueError(f"a vocabulary starts with {SPECIALS}; got {words[:4]}")
+        self.words = list(words)
+        self.index = {w: i for i, w in enumerate(self.words)}
+
+    @classmethod
+    def build(cls, captions, size: int = 0) -> "Vocabulary":
+        """From tokenized training captions (`[[word, ...], ...]`), most frequent first (ties by
+        spelling); `size` > 0 keeps that many ids in all, the rest become `<unk>`."""
+        counts = collections.Counter(w for caption in captions for w in caption)
+        ranked = sorted(counts, key=lambda w: (-counts[w], w))
+        keep = ranked[:size - len(SPECIALS)] if size else ranked
+        return cls(list(SPECIALS) + keep)
+
+    def __len__(self):
+        return len(self.words)
+
+    def encode(self, words: list[str], max_length: int) -> np.ndarray:
+        """`(max_length + 1,)` ids: `<start> w_1 ... w_n <end> <pad> ...`, words cut to `max_length - 1`."""
+        ids = [self.index[START]] + [self.index.get(w, self.index[UNK]) for w in words[:max_length - 1]]
+        ids.append(self.index[END])
+        return np.array(ids + [self.index[PAD]] * (max_length + 1 - len(ids)), np.int32)
+
+    def decode(self, ids) -> list[str]:
+        """Words up to (not including) the first `<end>`, without padding."""
+        words = []
+        for i in np.asarray(ids).tolist():
+            if i == self.index[END]:
+                break
+            if i != self.index[PAD]:
+                words.append(self.words[i])
+        return words
+
+
+def _ngrams(words, n):
+    return collections.Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+
+
+def corpus_bleu(hypotheses: list[list[str]], references: list[list[list[str]]], max_order: int = 4) -> dict:
+    """`{"bleu_1": ..., ..., "bleu_N": ...}` for tokenized `hypotheses` against their lists of
+    tokenized `references`; unsmoothed (an order with no match gives 0)."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
+    matches, totals = [0] * max_order, [0] * max_order
+    hyp_length = ref_length = 0
+    for hyp, refs in zip(hypotheses, references):
+        hyp_length += len(hyp)
+        ref_length += min((abs(len(r) - len(hyp)), len(r)) for r in refs)[1]
+        for n in range(1, max_order + 1):
+            counts = _ngrams(hyp, n)
+            most = collections.Counter()
+            for r in refs:
+                most |= _ngrams(r, n)
+            matches[n - 1] += sum(min(c, most[g]) for g, c in counts.items())
+            totals[n - 1] += max(len(hyp) - n + 1, 0)
+    brevity = 1.0 if hyp_length > ref_length else math.exp(1 - ref_length / max(hyp_length, 1))
+    scores, log_sum = {}, 0.0
+    for n in range(1, max_order + 1):
+        if matches[n - 1] == 0 or totals[n - 1] == 0:
+            log_sum = -math.inf
+        else:
+            log_sum += math.log(matches[n - 1] / totals[n - 1])
+        scores[f"bleu_{n}"] = brevity * math.exp(log_sum / n) if log_sum > -math.inf else 0.0
+    return scores
+
+
+def attention_correctness(captions: list[list[str]], alphas, segmentation, objects) -> dict:
+    """Mean share of attention inside the named object, over every generated shape word.
+
+    `captions[i]`: generated words; `alphas: (N, T, h * w)` the attention when word t was
+    produced; `segmentation: (N, H, W)` object maps (k + 1 for object k); `objects: (N, K, 5)`
+    rows (shape, colour, size, row, col), -1 padded. The named object is the one whose shape is
+    the word and whose colour and size match the words before it, when given; words naming no
+    object of the scene are counted as `unmatched`. `uniform` is what spreading the attention
+    evenly would score (the object's share of the image).
+    """
+    from train.data.shapes import COLOUR_NAMES, SHAPES, SIZE_NAMES
+
+    alphas = np.asarray(alphas)
+    n, t, cells = alphas.shape
+    side = int(round(math.sqrt(cells)))
+    shares, uniform, unmatched = [], [], 0
+    for i, words in enumerate(captions):
+        for j, word in enumerate(words[:t]):
+            if word not in SHAPES:
+                continue
+            wanted = [o for o in range(objects.shape[1]) if objects[i, o, 0] == SHAPES.index(word)]
+            before = words[max(j - 2, 0):j]
+            for attribute, names in ((1, COLOUR_NAMES), (2, SIZE_NAMES)):
+                named = [names.index(w) for w in before if w in names]
+                if named:
+                    wanted = [o for o in wanted if objects[i, o, attribute] == named[-1]]
+            if not wanted:
+                unmatched += 1
+                continue
+            mask = segmentation[i] == wanted[0] + 1
+            h, w = mask.shape
+            cell_mass = mask.reshape(side, h // side, side, w // side).mean(axis=(1, 3))   # mask share per cell
+            shares.append(float((alphas[i, j].reshape(side, side) * cell_mass).sum()))
+            uniform.append(float(mask.mean()))
+    return {"attention_correctness": float(np.mean(shares)) if shares else 0.0,
+            "uniform_attention": float(np.mean(uniform)) if uniform else 0.0,
+            "object_words": len(shares), "unmatched_object_words": unmatched}

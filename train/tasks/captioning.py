@@ -1,0 +1,200 @@
+"""Image captioning: teacher forcing with a masked cross-entropy, the doubly stochastic attention
+regularizer (Xu et al. 2015), and a report with corpus BLEU-1..4 for greedy and beam decoding,
+attention correctness on `shapes_captions`, and a figure of captions with per-word attention.
+
+Config: dataset (`shapes_captions`, or TFDS `coco_captions` once prepared), data_dir, image_size
+(resize, 0 = keep), vocab_size (0 = every training word), max_length (words per caption,
+`<end>` included), overfit (train on the first N images only, 0 = all), model (name `rnn` | `lstm`
+| `attention` and sizes), attention_reg, decode (beam_width, length_penalty), batch_size,
+eval_batch_size. The vocabulary is built from the training split and saved with every checkpoint.
+"""
+
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import zoo
+from train import data
+from train.captions import END, PAD, START, Vocabulary, attention_correctness, corpus_bleu, tokenize
+from train.errors import UserError
+from train.state import TrainState
+from train.tasks.base import ACTIVATIONS, Task
+
+MODELS = ("rnn", "lstm", "attention")
+
+
+def load_captions(config, split: str) -> dict:
+    """`{"image": (N, S, S, 3) float32, "captions": [[words, ...] per reference] per image, ...}`
+    for `shapes_captions` (newline-joined references) or a TFDS catalog dataset whose
+    `captions` feature holds a list of `{"text"}` (`coco_captions`)."""
+    arrays = data.load(config.dataset, split, config.data_dir or None)
+    if "captions" not in arrays or "image" not in arrays:
+        raise UserError(f"dataset '{config.dataset}' has features {', '.join(arrays)}; captioning needs "
+                        f"'image' and 'captions' (shapes_captions or coco_captions)")
+    captions = arrays["captions"]
+    if isinstance(captions[0], str):
+        refs = [[tokenize(c) for c in text.split("\n")] for text in captions]
+    else:                                                   # TFDS coco_captions: {"text": [bytes, ...], ...}
+        refs = [[tokenize(t.decode() if isinstance(t, bytes) else str(t)) for t in c["text"]] for c in captions]
+    images = arrays["image"]
+    if config.image_size:
+        size = (config.image_size, config.image_size)
+        images = np.stack([np.asarray(jax.image.resize(jnp.asarray(im, jnp.float32), (*size, 3), "bilinear"))
+                           for im in images])
+    elif isinstance(images, list):
+        raise UserError(f"'{config.dataset}' images differ in size; set --config.image_size (e.g. 64)")
+    return dict(arrays, image=np.asarray(images, np.float32), captions=refs)
+
+
+class Captioning(Task):
+    primary_metric = "loss"
+
+    def __init__(self, config, vocab: list[str] | None = None):
+        super().__init__(config)
+        if config.model.name not in MODELS:
+            raise UserError(f"unknown model.name '{config.model.name}'; choose one of {', '.join(MODELS)}")
+        self._splits = {}
+        train = self.split_raw("train")
+        self.vocab = Vocabulary(vocab) if vocab is not None else Vocabulary.build(
+            [c for refs in train["captions"] for c in refs], config.vocab_size)
+        m = config.model
+        common = dict(vocab_size=len(self.vocab), features=m.features, embed_dim=m.embed_dim,
+                      encoder_features=tuple(m.encoder_features), act=ACTIVATIONS[m.act])
+        self.model = (zoo.AttentionCaptioner(attention_dim=m.attention_dim, **common) if m.name == "attention"
+                      else zoo.CaptioningRNN(cell=m.name, **common))
+
+    def split_raw(self, name: str) -> dict:
+        if name not in self._splits:
+            split = load_captions(self.config, name)
+            if name == "train" and self.config.overfit:
+                split = {k: v[:self.config.overfit] for k, v in split.items()}
+            self._splits[name] = split
+        return self._splits[name]
+
+    @functools.cache
+    def pairs(self, name: str) -> dict:
+        """Every (image, reference) pair of a split: `image_index: (P,)`, `tokens: (P, max_length + 1)`."""
+        split = self.split_raw(name)
+        # the overfit check (as in the course) fits one caption per image, which a model can memorize
+        refs_of = (lambda refs: refs[:1]) if self.config.overfit and name == "train" else (lambda refs: refs)
+        index = [i for i, refs in enumerate(split["captions"]) for _ in refs_of(refs)]
+        tokens = [self.vocab.encode(c, self.config.max_length) for refs in split["captions"] for c in refs_of(refs)]
+        return {"image_index": np.asarray(index, np.int32), "tokens": np.stack(tokens)}
+
+    def _batch(self, name, rows):
+        return {"image": self.split_raw(name)["image"][rows["image_index"]], "tokens": rows["tokens"],
+                **({"mask": rows["mask"]} if "mask" in rows else {})}
+
+    def train_batches(self, start_step):
+        for rows in data.train_batches(self.pairs("train"), self.config.batch_size, self.config.seed, start_step):
+            yield self._batch("train", rows)
+
+    def eval_batches(self, split):
+        for rows in data.eval_batches(self.pairs(split), self.config.eval_batch_size):
+            yield self._batch(split, rows)
+
+    def create_state(self, rng, tx):
+        size = self.split_raw("train")["image"].shape[1:]
+        variables = self.model.init(rng, jnp.zeros((1, *size)), jnp.zeros((1, self.config.max_length), jnp.int32))
+        return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
+
+    def _losses(self, params, batch):
+        """Per-example `(cross-entropy per word, attention penalty, word accuracy)`."""
+        inputs, targets = batch["tokens"][:, :-1], batch["tokens"][:, 1:]
+        logits, alphas = self.model.apply({"params": params}, batch["image"], inputs)
+        mask = (targets != self.vocab.index[PAD]).astype(jnp.float32)
+        words = jnp.maximum(mask.sum(1), 1)
+        ce = (optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), targets) * mask).sum(1) / words
+        correct = ((jnp.argmax(logits, -1) == targets) * mask).sum(1) / words
+        attention = (alphas * mask[..., None]).sum(1)                       # (B, L): each cell's total over words
+        penalty = jnp.mean((1.0 - attention) ** 2, axis=1) if self.config.model.name == "attention" else 0.0 * ce
+        return ce, penalty, correct
+
+    def loss_fn(self, params, state, batch, rng):
+        ce, penalty, correct = self._losses(params, batch)
+        loss = jnp.mean(ce) + self.config.attention_reg * jnp.mean(penalty)
+        return loss, ({"word_loss": jnp.mean(ce), "word_accuracy": jnp.mean(correct)}, {})
+
+    def eval_metrics(self, state, batch):
+        ce, _, correct = self._losses(state.params, batch)
+        return {"loss": ce, "word_accuracy": correct}
+
+    @functools.cached_property
+    def _decoders(self):
+        start, end = self.vocab.index[START], self.vocab.index[END]
+        length = self.config.max_length
+        model = self.model
+
+        def prepare(params, images):
+            memory = model.apply({"params": params}, images, method="encode")
+            step = lambda carry, tokens: model.apply({"params": params}, carry, tokens, memory_for(carry, memory),
+                                                     method="step")
+            return memory, model.apply({"params": params}, memory, method="initial_carry"), step
+
+        def memory_for(carry, memory):
+            rows = jax.tree.leaves(carry)[0].shape[0]                       # beam search widens the batch
+            return memory if rows == memory.shape[0] else jnp.repeat(memory, rows // memory.shape[0], axis=0)
+
+        @jax.jit
+        def greedy(params, images):
+            _, carry, step = prepare(params, images)
+            return zoo.greedy_decode(step, carry, images.shape[0], start, end, length)
+
+        @functools.partial(jax.jit, static_argnums=2)
+        def beam(params, images, width):
+            _, carry, step = prepare(params, images)
+            return zoo.beam_search(step, carry, images.shape[0], start, end, length, width,
+                                   self.config.decode.length_penalty)[0]
+
+        return greedy, beam
+
+    def caption(self, params, images, beam_width: int = 1, batch: int = 250):
+        """`(word lists, alphas (N, T, L) or None)`: greedy (width 1, with attention) or beam captions."""
+        greedy, beam = self._decoders
+        words, alphas = [], []
+        for i in range(0, len(images), batch):
+            chunk = jnp.asarray(images[i:i + batch])
+            if beam_width == 1:
+                tokens, a = greedy(params, chunk)
+                alphas.append(np.asarray(a))
+            else:
+                tokens = beam(params, chunk, beam_width)
+            words += [self.vocab.decode(t) for t in np.asarray(tokens)]
+        return words, (np.concatenate(alphas) if alphas else None)
+
+    def scores(self, params, split: str) -> dict:
+        """BLEU of greedy and beam captions of `split`, and attention correctness where masks exist."""
+        raw = self.split_raw(split)
+        greedy_words, alphas = self.caption(params, raw["image"])
+        width = self.config.decode.beam_width
+        beam_words, _ = self.caption(params, raw["image"], width) if width > 1 else (greedy_words, None)
+        out = {"greedy": corpus_bleu(greedy_words, raw["captions"]), f"beam_{width}": corpus_bleu(beam_words, raw["captions"]),
+               "examples": {i: {"greedy": " ".join(greedy_words[i]), f"beam_{width}": " ".join(beam_words[i]),
+                                "references": [" ".join(r) for r in raw["captions"][i]]} for i in range(3)}}
+        if self.config.model.name == "attention" and "segmentation" in raw:
+            out["attention"] = attention_correctness(greedy_words, alphas, raw["segmentation"], raw["objects"])
+        return out
+
+    def report(self, state, workdir):
+        split = self.config.test_split
+        result = self.scores(state.params, split)
+        width = self.config.decode.beam_width
+        headline = (f"{split} BLEU-4 greedy {result['greedy']['bleu_4']:.3f}, beam {width} "
+                    f"{result[f'beam_{width}']['bleu_4']:.3f}")
+        if "attention" in result:
+            a = result["attention"]
+            headline += (f"; attention correctness {a['attention_correctness']:.3f} "
+                         f"(uniform {a['uniform_attention']:.3f})")
+            from train.figures import plot_attention
+
+            raw = self.split_raw(split)
+            words, alphas = self.caption(state.params, raw["image"][:6])
+            plot_attention(raw["image"][:6], words, alphas, os.path.join(workdir, "figures", "attention.png"))
+        return {"headline": headline, **result}
+
+    def meta(self):
+        return {"vocab": self.vocab.words}
