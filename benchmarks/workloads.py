@@ -264,6 +264,32 @@ def _pixelcnn(mode: str, side: int = 8):
                     "images", jax_step, cost=1 if mode == "forward" else 10)
 
 
+def _captioning(name: str):
+    """A `caption_shapes` (LSTM) or `caption_shapes_attention` train step with the recipes' default
+    sizes on 64 random 64x64 images and 20-word captions over a 40-word vocabulary."""
+    def jax_step():
+        from train.tasks.captioning import caption_losses
+
+        vocab = 40
+        model = (zoo.AttentionCaptioner(vocab) if name == "attention" else zoo.CaptioningRNN(vocab, cell=name))
+        rng = np.random.default_rng(0)
+        batch = jax.device_put({"image": rng.random((64, 64, 64, 3), dtype=np.float32),
+                                "tokens": rng.integers(1, vocab, (64, 21)).astype(np.int32)})
+        params = model.init(jax.random.key(0), batch["image"][:1], batch["tokens"][:1, :-1])["params"]
+        state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.adam(1e-3))
+
+        def loss_fn(params, state, batch, rng):
+            ce, penalty, _ = caption_losses(model, params, batch, 0, name == "attention")
+            return jnp.mean(ce) + jnp.mean(penalty), ({}, {})
+
+        key = jax.random.key(1)
+        compiled = jax.jit(make_train_step(loss_fn), donate_argnums=0).lower(state, batch, key).compile()
+        return (lambda state: compiled(state, batch, key)[0]), state, compiled
+
+    return Workload(f"caption_{name}", f"captioning train step ({name} decoder), 64 images of 64x64, 20 words",
+                    64, "images", jax_step)
+
+
 PPO_STEPS_PER_SEED = 32_768  # 64 PPO updates of 4 environments x 128 steps
 
 
@@ -290,4 +316,4 @@ WORKLOADS = {w.name: w for w in (_digits_cnn(), *(_resnet(d, p) for d in (20, 56
                                  *(_conv3x3(m) for m in ("lax", "winograd2", "winograd4")),
                                  *(_matmul(k) for k in ("float32", "bfloat16", "int8", "int8_prequantized", "int8_naive")),
                                  *(_pixelcnn(m, s) for m in ("forward", "sample") for s in (8, 28)),
-                                 _saliency("vmap"), _saliency("loop"))}
+                                 _saliency("vmap"), _saliency("loop"), _captioning("lstm"), _captioning("attention"))}

@@ -51,3 +51,54 @@ def test_attention_correctness_by_hand():
     assert result["attention_correctness"] == pytest.approx(0.7)
     assert result["uniform_attention"] == pytest.approx(0.25)
     assert result["object_words"] == 1 and result["unmatched_object_words"] == 1   # no square in the scene
+
+
+def test_a_coco_style_catalog_dataset_is_resized_tokenized_and_capped(tmp_path):
+    """TFDS `coco_captions` stores images of many sizes and a list of caption dicts per image; a
+    local builder with that layout stands in for it (nothing is downloaded)."""
+    import tensorflow_datasets as tfds
+
+    from train import configs
+    from train.tasks.captioning import load_captions
+
+    class CocoLikeToy(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
+                "image": tfds.features.Tensor(shape=(None, None, 3), dtype=np.uint8, encoding="zlib"),
+                "captions": tfds.features.Sequence({"text": tfds.features.Text()})}))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples()}
+
+        def _generate_examples(self):
+            for i in range(4):
+                yield i, {"image": np.full((20 + 4 * i, 30, 3), 60 * i, np.uint8),
+                          "captions": {"text": [f"A dog number {i}.", "Two cats, sleeping!"]}}
+
+    CocoLikeToy(data_dir=str(tmp_path), file_format="array_record").download_and_prepare()
+    config = configs.get_config("caption_shapes")
+    config.dataset, config.data_dir = "coco_like_toy", str(tmp_path)
+    with pytest.raises(Exception, match="image_size"):
+        load_captions(config, "train")
+    config.image_size = 16
+    loaded = load_captions(config, "train")
+    assert loaded["image"].shape == (4, 16, 16, 3)
+    assert sorted(refs[0][-1] for refs in loaded["captions"]) == ["0", "1", "2", "3"]     # TFDS shuffles by key
+    assert all(refs[0][:3] == ["a", "dog", "number"] and refs[1] == ["two", "cats", ",", "sleeping"]
+               for refs in loaded["captions"])
+    vocab = Vocabulary.build([c for refs in loaded["captions"] for c in refs], size=8)
+    assert len(vocab) == 8 and vocab.encode(["zebra"], 3)[1] == vocab.index["<unk>"]
+
+
+def test_coco_captions_offline_is_one_clear_line(tmp_path):
+    from train import configs
+    from train.errors import DatasetUnavailable
+    from train.tasks.captioning import load_captions
+
+    config = configs.get_config("caption_shapes")
+    config.dataset, config.data_dir, config.image_size = "coco_captions", str(tmp_path), 64
+    with pytest.raises(DatasetUnavailable) as e:
+        load_captions(config, "train")
+    assert "\n" not in str(e.value) and "shapes_captions" in str(e.value)

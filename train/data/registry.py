@@ -63,6 +63,11 @@ def builder(name: str, path: str | None = None):
     except tfds.core.registered.DatasetNotFoundError:
         raise DatasetUnavailable(f"unknown dataset '{name}': not bundled and not in the TFDS catalog; "
                                  f"{_ALTERNATIVES}") from None
+    except Exception as e:  # a catalog builder whose own code needs TensorFlow (e.g. coco_captions)
+        cause = str(e).split(": ")[-1].splitlines()[0][:200]
+        raise DatasetUnavailable(f"TFDS catalog dataset '{name}' could not be opened ({cause}); install the "
+                                 f"`tf` extra (pip install -e '.[tf]') and prepare it in a data_dir; "
+                                 f"{_ALTERNATIVES}") from None
     if not prepared:
         if not _has_tensorflow():
             raise DatasetUnavailable(

@@ -50,6 +50,21 @@ def load_captions(config, split: str) -> dict:
     return dict(arrays, image=np.asarray(images, np.float32), captions=refs)
 
 
+def caption_losses(model, params, batch, pad: int, attention: bool):
+    """Per-example `(cross-entropy per word, attention penalty, word accuracy)` of teacher-forced
+    `batch["tokens"]: (B, T + 1)` on `batch["image"]`; padding is masked out. The penalty is
+    Xu et al.'s doubly stochastic term `mean_i (1 - sum_t alpha_ti)^2` (0 without attention)."""
+    inputs, targets = batch["tokens"][:, :-1], batch["tokens"][:, 1:]
+    logits, alphas = model.apply({"params": params}, batch["image"], inputs)
+    mask = (targets != pad).astype(jnp.float32)
+    words = jnp.maximum(mask.sum(1), 1)
+    ce = (optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), targets) * mask).sum(1) / words
+    correct = ((jnp.argmax(logits, -1) == targets) * mask).sum(1) / words
+    coverage = (alphas * mask[..., None]).sum(1)                              # (B, L): each cell's attention summed over words
+    penalty = jnp.mean((1.0 - coverage) ** 2, axis=1) if attention else jnp.zeros_like(ce)
+    return ce, penalty, correct
+
+
 class Captioning(Task):
     primary_metric = "loss"
 
@@ -103,16 +118,7 @@ class Captioning(Task):
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
     def _losses(self, params, batch):
-        """Per-example `(cross-entropy per word, attention penalty, word accuracy)`."""
-        inputs, targets = batch["tokens"][:, :-1], batch["tokens"][:, 1:]
-        logits, alphas = self.model.apply({"params": params}, batch["image"], inputs)
-        mask = (targets != self.vocab.index[PAD]).astype(jnp.float32)
-        words = jnp.maximum(mask.sum(1), 1)
-        ce = (optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), targets) * mask).sum(1) / words
-        correct = ((jnp.argmax(logits, -1) == targets) * mask).sum(1) / words
-        attention = (alphas * mask[..., None]).sum(1)                       # (B, L): each cell's total over words
-        penalty = jnp.mean((1.0 - attention) ** 2, axis=1) if self.config.model.name == "attention" else 0.0 * ce
-        return ce, penalty, correct
+        return caption_losses(self.model, params, batch, self.vocab.index[PAD], self.config.model.name == "attention")
 
     def loss_fn(self, params, state, batch, rng):
         ce, penalty, correct = self._losses(params, batch)
