@@ -2,7 +2,7 @@
 
 import os
 
-from interpret.commands import method_parser, image_run, parser, record
+from interpret.commands import image_run, method_parser, parser, record
 from train.errors import UserError
 
 DESCRIPTIONS = {

@@ -66,6 +66,9 @@ def caption_losses(model, params, batch, pad: int, attention: bool):
 
 
 class Captioning(Task):
+    """Teacher-forced captioning of `(image, reference)` pairs; `vocab` (from a checkpoint's meta)
+    replaces the vocabulary built from the training captions."""
+
     primary_metric = "loss"
 
     def __init__(self, config, vocab: list[str] | None = None):
