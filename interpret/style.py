@@ -108,8 +108,8 @@ def style_transfer(feature_fn: Callable, content, style, content_layers: Sequenc
 
     def loss(x):
         f = feature_fn(x)
-        return (content_loss(f, content_target, content_layers) + style_weight * style_loss(f, style_target, style_layers)
-                + tv_weight * total_variation(x))
+        return (content_loss(f, content_target, content_layers)
+                + style_weight * style_loss(f, style_target, style_layers) + tv_weight * total_variation(x))
 
     return jax.jit(lambda x0: _descend(loss, x0, steps, learning_rate))(content)
 

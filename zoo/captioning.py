@@ -7,7 +7,8 @@
 - `AttentionCaptioner` (Xu et al. 2015, "Show, Attend and Tell"): at every word an MLP scores
   each cell of the `(h, w)` feature grid against the LSTM state, the softmax weights `alpha`
   average the grid into a context, a gating scalar `beta = sigmoid(f(h))` scales it, and the LSTM
-  reads `[embedding, beta * context]`; the word logits come from a deep output layer. Grid cells carry learned position embeddings.
+  reads `[embedding, beta * context]`; the word logits come from a deep output layer. Grid cells
+  carry learned position embeddings.
 - Decoding with any model's `step`: `greedy_decode` and `beam_search` (width, length
   normalization, end-token handling), both jit-able with a fixed maximum length.
 
@@ -27,10 +28,12 @@ from zoo.rnn import LSTMCell, VanillaRNNCell
 
 
 class ImageEncoder(nn.Module):
-    """Conv stages (`conv{s}_{j}`, 3x3, ReLU), a 2x max pool after each: `(B, H, W, C) ->
-    (B, H / 2^S, W / 2^S, features[-1])`, the feature grid the decoder looks at."""
+    """Conv stages (`conv{s}_{j}`, 3x3, ReLU), a 2x max pool after each of the first `pools`
+    (default: all): `(B, H, W, C) -> (B, H / 2^pools, W / 2^pools, features[-1])`, the feature grid
+    the decoder looks at."""
 
     features: Sequence[int] = (32, 64, 128)
+    pools: int | None = None
     convs_per_stage: int = 1
     act: Callable = nn.relu
     dtype: Any = jnp.float32
@@ -43,7 +46,8 @@ class ImageEncoder(nn.Module):
             for j in range(self.convs_per_stage):
                 x = self.act(nn.Conv(width, (3, 3), dtype=self.dtype, param_dtype=self.param_dtype,
                                      name=f"conv{s}_{j}")(x))
-            x = nn.max_pool(x, (2, 2), strides=(2, 2))
+            if s < (len(self.features) if self.pools is None else self.pools):
+                x = nn.max_pool(x, (2, 2), strides=(2, 2))
         return x
 
 
@@ -123,6 +127,7 @@ class CaptioningRNN(nn.Module):
     features: int = 256
     embed_dim: int = 128
     encoder_features: Sequence[int] = (32, 64, 128)
+    encoder_pools: int | None = None
     act: Callable = nn.relu
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
@@ -130,8 +135,8 @@ class CaptioningRNN(nn.Module):
     def setup(self):
         if self.cell not in ("rnn", "lstm"):
             raise ValueError(f"cell must be 'rnn' or 'lstm'; got {self.cell!r}")
-        self.encoder = ImageEncoder(tuple(self.encoder_features), act=self.act, dtype=self.dtype,
-                                    param_dtype=self.param_dtype)
+        self.encoder = ImageEncoder(tuple(self.encoder_features), self.encoder_pools, act=self.act,
+                                    dtype=self.dtype, param_dtype=self.param_dtype)
         self.memory = _Memory(self.param_dtype)
         self.image_to_hidden = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)  # W_ih
         self.decoder = _scan_steps(_WordStep)(self.vocab_size, self.features, self.embed_dim, self.cell,
@@ -165,13 +170,14 @@ class AttentionCaptioner(nn.Module):
     embed_dim: int = 128
     attention_dim: int = 128
     encoder_features: Sequence[int] = (32, 64, 128)
+    encoder_pools: int | None = None
     act: Callable = nn.relu
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
     def setup(self):
-        self.encoder = ImageEncoder(tuple(self.encoder_features), act=self.act, dtype=self.dtype,
-                                    param_dtype=self.param_dtype)
+        self.encoder = ImageEncoder(tuple(self.encoder_features), self.encoder_pools, act=self.act,
+                                    dtype=self.dtype, param_dtype=self.param_dtype)
         self.memory = _Memory(self.param_dtype)
         self.init_h = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)
         self.init_c = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)
@@ -251,4 +257,5 @@ def beam_search(step_fn: Callable, carry, batch: int, start: int, end: int, max_
     _, scores, tokens, _, _, lengths = jax.lax.fori_loop(0, max_length, step, state)
     normalized = scores / jnp.maximum(lengths, 1).astype(jnp.float32) ** length_penalty
     best = jnp.argmax(normalized, axis=1)
-    return jnp.take_along_axis(tokens, best[:, None, None], 1)[:, 0], jnp.take_along_axis(normalized, best[:, None], 1)[:, 0]
+    return (jnp.take_along_axis(tokens, best[:, None, None], 1)[:, 0],
+            jnp.take_along_axis(normalized, best[:, None], 1)[:, 0])

@@ -183,7 +183,8 @@ def segment(argv: list[str]) -> str:
     box = np.broadcast_to(centre_box(true.shape[1:], half), true.shape)
     iou, box_iou = mask_iou(masks, true), mask_iou(box, true)
     shown = slice(0, min(8, len(x)))
-    figure = plot_rows({"image": np.asarray(x[shown]), args.method: maps[shown] / maps[shown].max(axis=(1, 2), keepdims=True),
+    scaled = maps[shown] / maps[shown].max(axis=(1, 2), keepdims=True)
+    figure = plot_rows({"image": np.asarray(x[shown]), args.method: scaled,
                         "mask": masks[shown], "true mask": true[shown], "centre box": box[shown]},
                        os.path.join(args.workdir, "figures", f"segment_{args.method}.png"), cmap="gray")
     result = {"mean_iou": float(iou.mean()), "centre_box_mean_iou": float(box_iou.mean()), "centre_box_half": half,

@@ -3,7 +3,6 @@ layers through interception, and a factored digits CNN recovering its accuracy b
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest

@@ -34,6 +34,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.embed_dim = 128         # word embedding size
     c.model.attention_dim = 128     # attention MLP width (attention only)
     c.model.encoder_features = (32, 64, 128)  # conv stages, each halving the image: 64 -> 8x8 grid
+    c.model.encoder_pools = 0       # pool after only the first N stages (0 = after every stage)
     c.model.act = "relu"            # encoder activation
 
     c.decode = ml_collections.ConfigDict()

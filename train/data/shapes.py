@@ -115,8 +115,8 @@ def captions(objects: list, rng: np.random.Generator, count: int = REFERENCES) -
     n = len(objects)
     if n == 1:
         o = objects[0]
-        pool = [_phrase(o, True), _phrase(o, False), f"{_phrase(o, True)} {_where(o)}", f"{_phrase(o, False)} {_where(o)}",
-                f"there is {_phrase(o, True)} {_where(o)}"]
+        pool = [_phrase(o, True), _phrase(o, False), f"{_phrase(o, True)} {_where(o)}",
+                f"{_phrase(o, False)} {_where(o)}", f"there is {_phrase(o, True)} {_where(o)}"]
     elif n == 2:
         a, b = objects
         ab, ba = _relation(a, b)

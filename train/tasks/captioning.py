@@ -60,7 +60,7 @@ def caption_losses(model, params, batch, pad: int, attention: bool):
     words = jnp.maximum(mask.sum(1), 1)
     ce = (optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), targets) * mask).sum(1) / words
     correct = ((jnp.argmax(logits, -1) == targets) * mask).sum(1) / words
-    coverage = (alphas * mask[..., None]).sum(1)                              # (B, L): each cell's attention summed over words
+    coverage = (alphas * mask[..., None]).sum(1)          # (B, L): each cell's attention summed over words
     penalty = jnp.mean((1.0 - coverage) ** 2, axis=1) if attention else jnp.zeros_like(ce)
     return ce, penalty, correct
 
@@ -81,7 +81,8 @@ class Captioning(Task):
             [c for refs in train["captions"] for c in refs], config.vocab_size)
         m = config.model
         common = dict(vocab_size=len(self.vocab), features=m.features, embed_dim=m.embed_dim,
-                      encoder_features=tuple(m.encoder_features), act=ACTIVATIONS[m.act])
+                      encoder_features=tuple(m.encoder_features), encoder_pools=m.get("encoder_pools") or None,
+                      act=ACTIVATIONS[m.act])
         self.model = (zoo.AttentionCaptioner(attention_dim=m.attention_dim, **common) if m.name == "attention"
                       else zoo.CaptioningRNN(cell=m.name, **common))
 
@@ -181,7 +182,8 @@ class Captioning(Task):
         greedy_words, alphas = self.caption(params, raw["image"])
         width = self.config.decode.beam_width
         beam_words, _ = self.caption(params, raw["image"], width) if width > 1 else (greedy_words, None)
-        out = {"greedy": corpus_bleu(greedy_words, raw["captions"]), f"beam_{width}": corpus_bleu(beam_words, raw["captions"]),
+        out = {"greedy": corpus_bleu(greedy_words, raw["captions"]),
+               f"beam_{width}": corpus_bleu(beam_words, raw["captions"]),
                "examples": {i: {"greedy": " ".join(greedy_words[i]), f"beam_{width}": " ".join(beam_words[i]),
                                 "references": [" ".join(r) for r in raw["captions"][i]]} for i in range(3)}}
         if self.config.model.name == "attention" and "segmentation" in raw:
