@@ -42,11 +42,11 @@ def test_saliency_segmentation_beats_the_centre_box_on_single_shape_scenes(tmp_p
     from train.restore import load_run
 
     config = apply_overrides(configs.get_config("classify_shapes"),
-                             {"num_steps": "150", "eval_every": "0", "checkpoint_every": "150"})
+                             {"num_steps": "100", "eval_every": "0", "checkpoint_every": "100"})
     run("classify_shapes", config, str(tmp_path), progress=False)
     task, state, _ = load_run(str(tmp_path))
     test = data.load("shapes_captions/single", "test")
-    x, labels, true = test["image"][:100], test["label"][:100], test["segmentation"][:100] > 0
+    x, labels, true = test["image"][:60], test["label"][:60], test["segmentation"][:60] > 0
     maps = np.asarray(saliency(task.logits, state.variables(), jnp.asarray(x), jnp.asarray(labels)))
     iou = mask_iou(saliency_segmentation(x, maps), true).mean()
     half = fit_centre_box(data.load("shapes_captions/single", "train")["segmentation"] > 0)

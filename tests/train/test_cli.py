@@ -24,7 +24,7 @@ def test_list_names_every_recipe_with_its_description():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["no_such_recipe"], "unknown recipe 'no_such_recipe'; choose one of: autoencoder_digits, charrnn"),
+    (["no_such_recipe"], "unknown recipe 'no_such_recipe'; choose one of: autoencoder_digits, caption_shapes"),
     (["--config.no_such_key=1"], "unknown config key 'no_such_key'; valid keys: adversarial.eps, adversarial.method"),
     (["--config.num_steps=ten"], "--config.num_steps: expected int like 1200, got 'ten'"),
     (["--config.optimizer.learning_rate=fast"], "--config.optimizer.learning_rate: expected float"),
