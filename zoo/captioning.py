@@ -118,12 +118,12 @@ def _scan_steps(step_module):
                    in_axes=(1, nn.broadcast), out_axes=1)
 
 
-class CaptioningRNN(nn.Module):
-    """CNN encoder + vanilla RNN (`cell="rnn"`) or LSTM decoder, the image entering through the
-    initial hidden state. See the module docstring for the interface."""
+class _Captioner(nn.Module):
+    """What both captioners share: the fields, the encoder and its grid memory, stepping and
+    teacher forcing. Subclasses define `setup` (calling `_setup_encoder`, then their `decoder`)
+    and `initial_carry`."""
 
     vocab_size: int
-    cell: str = "lstm"
     features: int = 256
     embed_dim: int = 128
     encoder_features: Sequence[int] = (32, 64, 128)
@@ -132,23 +132,14 @@ class CaptioningRNN(nn.Module):
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
-    def setup(self):
-        if self.cell not in ("rnn", "lstm"):
-            raise ValueError(f"cell must be 'rnn' or 'lstm'; got {self.cell!r}")
+    def _setup_encoder(self):
         self.encoder = ImageEncoder(tuple(self.encoder_features), self.encoder_pools, act=self.act,
                                     dtype=self.dtype, param_dtype=self.param_dtype)
         self.memory = _Memory(self.param_dtype)
-        self.image_to_hidden = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)  # W_ih
-        self.decoder = _scan_steps(_WordStep)(self.vocab_size, self.features, self.embed_dim, self.cell,
-                                              self.dtype, self.param_dtype)
 
     def encode(self, images):
-        """`(B, L, D)` feature grid with position embeddings; this model reads all of it at once."""
+        """`(B, L, D)`: the encoder's grid, one row per cell (row-major), with position embeddings."""
         return self.memory(self.encoder(images))
-
-    def initial_carry(self, memory):
-        h = self.image_to_hidden(memory.reshape(memory.shape[0], -1))  # v: the whole grid, flattened
-        return (jnp.zeros_like(h), h) if self.cell == "lstm" else h
 
     def step(self, carry, tokens, memory):
         """One word for every row: `tokens: (B,)` -> `(carry, logits (B, V), alpha (B, L))`."""
@@ -161,45 +152,41 @@ class CaptioningRNN(nn.Module):
         return logits, alphas
 
 
-class AttentionCaptioner(nn.Module):
-    """CNN encoder + LSTM decoder with soft spatial attention and a gating scalar (Xu et al. 2015).
-    `h_0, c_0 = tanh(W mean(memory))`. See the module docstring for the interface."""
+class CaptioningRNN(_Captioner):
+    """CNN encoder + vanilla RNN (`cell="rnn"`) or LSTM decoder, the image entering through the
+    initial hidden state `W_ih v`, `v` the whole grid flattened. See the module docstring."""
 
-    vocab_size: int
-    features: int = 256
-    embed_dim: int = 128
-    attention_dim: int = 128
-    encoder_features: Sequence[int] = (32, 64, 128)
-    encoder_pools: int | None = None
-    act: Callable = nn.relu
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
+    cell: str = "lstm"
 
     def setup(self):
-        self.encoder = ImageEncoder(tuple(self.encoder_features), self.encoder_pools, act=self.act,
-                                    dtype=self.dtype, param_dtype=self.param_dtype)
-        self.memory = _Memory(self.param_dtype)
+        if self.cell not in ("rnn", "lstm"):
+            raise ValueError(f"cell must be 'rnn' or 'lstm'; got {self.cell!r}")
+        self._setup_encoder()
+        self.image_to_hidden = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)  # W_ih
+        self.decoder = _scan_steps(_WordStep)(self.vocab_size, self.features, self.embed_dim, self.cell,
+                                              self.dtype, self.param_dtype)
+
+    def initial_carry(self, memory):
+        h = self.image_to_hidden(memory.reshape(memory.shape[0], -1))
+        return (jnp.zeros_like(h), h) if self.cell == "lstm" else h
+
+
+class AttentionCaptioner(_Captioner):
+    """CNN encoder + LSTM decoder with soft spatial attention and a gating scalar (Xu et al. 2015).
+    `h_0, c_0 = tanh(W mean(memory))`. See the module docstring."""
+
+    attention_dim: int = 128
+
+    def setup(self):
+        self._setup_encoder()
         self.init_h = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)
         self.init_c = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)
         self.decoder = _scan_steps(_AttentionStep)(self.vocab_size, self.features, self.embed_dim,
                                                    self.attention_dim, self.dtype, self.param_dtype)
 
-    def encode(self, images):
-        """`(B, L, D)`: the encoder's grid, one row per cell (row-major), with position embeddings."""
-        return self.memory(self.encoder(images))
-
     def initial_carry(self, memory):
         mean = memory.mean(axis=1)
         return jnp.tanh(self.init_c(mean)), jnp.tanh(self.init_h(mean))
-
-    def step(self, carry, tokens, memory):
-        carry, (logits, alpha) = self.decoder(carry, tokens[:, None], memory)
-        return carry, logits[:, 0], alpha[:, 0]
-
-    def __call__(self, images, tokens):
-        memory = self.encode(images)
-        _, (logits, alphas) = self.decoder(self.initial_carry(memory), tokens, memory)
-        return logits, alphas
 
 
 def greedy_decode(step_fn: Callable, carry, batch: int, start: int, end: int, max_length: int):
