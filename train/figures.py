@@ -69,3 +69,20 @@ def plot_attention(images, captions: list, alphas, path: str, words: int = 8) ->
         ax.axis("off")
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_alignment(sources: list[str], outputs: list[str], alphas, path: str) -> str:
+    """One heatmap per example: `alphas: (N, T, S)`, the attention each output character (rows)
+    paid to each source character (columns), as in Bahdanau et al. (2015), figure 3."""
+    import matplotlib.pyplot as plt
+
+    n = len(sources)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 2.6), squeeze=False)
+    for ax, source, output, alpha in zip(axes[0], sources, outputs, alphas):
+        rows, cols = len(output) + 1, len(source) + 1                    # characters and <end>
+        ax.imshow(alpha[:rows, :cols], cmap="gray_r", vmin=0, vmax=1, aspect="auto")
+        ax.set_xticks(range(cols), list(source) + ["</s>"], fontsize=6, rotation=90)
+        ax.set_yticks(range(rows), list(output) + ["</s>"], fontsize=6)
+        ax.set_title(f"{source} -> {output}", fontsize=7)
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -9,8 +9,7 @@
   average the grid into a context, a gating scalar `beta = sigmoid(f(h))` scales it, and the LSTM
   reads `[embedding, beta * context]`; the word logits come from a deep output layer. Grid cells
   carry learned position embeddings.
-- Decoding with any model's `step`: `greedy_decode` and `beam_search` (width, length
-  normalization, end-token handling), both jit-able with a fixed maximum length.
+- Decoding: `zoo.decoding` (greedy and beam search over any model's `step`).
 
 Both models share one interface: `encode(images) -> memory`, `initial_carry(memory)`,
 `step(carry, tokens, memory) -> (carry, logits, alpha)`, and `__call__(images, tokens) ->
@@ -187,62 +186,3 @@ class AttentionCaptioner(_Captioner):
     def initial_carry(self, memory):
         mean = memory.mean(axis=1)
         return jnp.tanh(self.init_c(mean)), jnp.tanh(self.init_h(mean))
-
-
-def greedy_decode(step_fn: Callable, carry, batch: int, start: int, end: int, max_length: int):
-    """`(tokens (B, max_length), alphas (B, max_length, L))`: the likeliest word at every step;
-    after `end` every position holds `end`. `step_fn(carry, tokens (B,)) -> (carry, logits, alpha)`."""
-    def step(state, _):
-        carry, last, done = state
-        carry, logits, alpha = step_fn(carry, last)
-        token = jnp.where(done, end, jnp.argmax(logits, -1))
-        return (carry, token, done | (token == end)), (token, alpha)
-
-    start_tokens = jnp.full((batch,), start, jnp.int32)
-    _, (tokens, alphas) = jax.lax.scan(step, (carry, start_tokens, jnp.zeros((batch,), bool)), length=max_length)
-    return tokens.T, jnp.swapaxes(alphas, 0, 1)
-
-
-def beam_search(step_fn: Callable, carry, batch: int, start: int, end: int, max_length: int, width: int,
-                length_penalty: float = 0.0):
-    """`(tokens (B, max_length), score (B,))`: the best of `width` beams per example.
-
-    At every step each live beam is extended by every word and the `width` best partial
-    captions (by total log-probability) are kept; a beam that emitted `end` is finished and
-    carried unchanged (only `end` may follow, at no cost). The winner maximizes
-    `log p / length ** length_penalty` (length counts words up to and including `end`; 0 gives the
-    raw log-probability, 1 the per-word mean). `carry` is for `batch` rows; it is repeated per
-    beam, so `step_fn` sees `batch * width` rows.
-    """
-    tile = lambda a: jnp.repeat(a, width, axis=0)
-    carry = jax.tree.map(tile, carry)
-    scores = jnp.tile(jnp.array([0.0] + [-jnp.inf] * (width - 1)), (batch, 1))          # one live beam at first
-    tokens = jnp.full((batch, width, max_length), end, jnp.int32)
-    last = jnp.full((batch * width,), start, jnp.int32)
-    finished = jnp.zeros((batch, width), bool)
-    lengths = jnp.zeros((batch, width), jnp.int32)
-
-    def step(t, state):
-        carry, scores, tokens, last, finished, lengths = state
-        carry, logits, _ = step_fn(carry, last)
-        vocab = logits.shape[-1]
-        logp = jax.nn.log_softmax(logits.astype(jnp.float32), -1).reshape(batch, width, vocab)
-        only_end = jnp.where(jnp.arange(vocab) == end, 0.0, -jnp.inf)
-        logp = jnp.where(finished[..., None], only_end, logp)
-        candidates = (scores[..., None] + logp).reshape(batch, width * vocab)
-        scores, flat = jax.lax.top_k(candidates, width)
-        beam, word = flat // vocab, flat % vocab
-        pick = lambda a: jnp.take_along_axis(a, beam.reshape(batch, width, *([1] * (a.ndim - 2))), axis=1)
-        was_finished = pick(finished)
-        tokens = pick(tokens).at[:, :, t].set(word)
-        lengths = pick(lengths) + (~was_finished)
-        rows = (jnp.arange(batch)[:, None] * width + beam).reshape(-1)
-        carry = jax.tree.map(lambda a: a[rows], carry)
-        return carry, scores, tokens, word.reshape(-1), was_finished | (word == end), lengths
-
-    state = (carry, scores, tokens, last, finished, lengths)
-    _, scores, tokens, _, _, lengths = jax.lax.fori_loop(0, max_length, step, state)
-    normalized = scores / jnp.maximum(lengths, 1).astype(jnp.float32) ** length_penalty
-    best = jnp.argmax(normalized, axis=1)
-    return (jnp.take_along_axis(tokens, best[:, None, None], 1)[:, 0],
-            jnp.take_along_axis(normalized, best[:, None], 1)[:, 0])

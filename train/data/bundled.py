@@ -202,4 +202,50 @@ class ShapesCaptions(_Bundled):
                 for i, (split, count) in enumerate(self.builder_config.sizes.items())}
 
 
-BUNDLED = {cls.name: cls for cls in (Digits, Mnist1d, PydocTopics, SampleImages, ShapesCaptions)}
+class _TextPairs(_Bundled):
+    """`source -> target` string pairs (`train.data.translation`), 20,000/1,000/1,000
+    train/validation/test; subclasses define `pair(rng, split, count)`."""
+
+    SIZES = {"train": 20_000, "validation": 1_000, "test": 1_000}
+
+    def features(self):
+        return tfds.features.FeaturesDict({"source": tfds.features.Text(), "target": tfds.features.Text()})
+
+    def splits(self):
+        out = {}
+        for i, (split, count) in enumerate(self.SIZES.items()):
+            pairs = self.pairs(np.random.default_rng([len(self.name), i]), split, count)
+            out[split] = [{"source": s, "target": t} for s, t in pairs]
+        return out
+
+    def pairs(self, rng, split, count):
+        raise NotImplementedError
+
+
+class Dates(_TextPairs):
+    """Human-readable dates (12 formats, English month and weekday names, varied case) -> ISO
+    `YYYY-MM-DD`; the calendar days of validation and test never occur in training."""
+
+    name = "dates"
+    DESCRIPTION = "Date normalization for character-level translation (generated locally)."
+
+    def pairs(self, rng, split, count):
+        from train.data.translation import date_days, date_pair
+
+        return [date_pair(rng, day) for day in date_days(rng, split, count)]
+
+
+class Addition(_TextPairs):
+    """`"123+4567" -> "4690"`, operands of 1 to 4 digits."""
+
+    name = "addition"
+    DESCRIPTION = "Addition written as text, for character-level translation (generated locally)."
+
+    def pairs(self, rng, split, count):
+        from train.data.translation import addition_pair
+
+        return [addition_pair(rng) for _ in range(count)]
+
+
+BUNDLED = {cls.name: cls for cls in (Digits, Mnist1d, PydocTopics, SampleImages, ShapesCaptions, Dates,
+                                           Addition)}

@@ -9,11 +9,12 @@ from train.tasks.classification import Classification
 from train.tasks.distillation import Distillation
 from train.tasks.gan import GANTask
 from train.tasks.language_model import LanguageModel
+from train.tasks.translation import Translation
 from train.tasks.vae import VAETask
 
 TASKS = {"classification": Classification, "distillation": Distillation, "language_model": LanguageModel,
          "autoencoder": AutoencoderTask, "vae": VAETask, "gan": GANTask, "autoregressive": AutoregressiveTask,
-         "captioning": Captioning}
+         "captioning": Captioning, "translation": Translation}
 
 
 def make_task(config) -> Task:

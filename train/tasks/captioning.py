@@ -141,22 +141,16 @@ class Captioning(Task):
 
         def prepare(params, images):
             memory = model.apply({"params": params}, images, method="encode")
-            step = lambda carry, tokens: model.apply({"params": params}, carry, tokens, memory_for(carry, memory),
-                                                     method="step")
-            return memory, model.apply({"params": params}, memory, method="initial_carry"), step
-
-        def memory_for(carry, memory):
-            rows = jax.tree.leaves(carry)[0].shape[0]                       # beam search widens the batch
-            return memory if rows == memory.shape[0] else jnp.repeat(memory, rows // memory.shape[0], axis=0)
+            return model.apply({"params": params}, memory, method="initial_carry"), zoo.model_stepper(model, params, memory)
 
         @jax.jit
         def greedy(params, images):
-            _, carry, step = prepare(params, images)
+            carry, step = prepare(params, images)
             return zoo.greedy_decode(step, carry, images.shape[0], start, end, length)
 
         @functools.partial(jax.jit, static_argnums=2)
         def beam(params, images, width):
-            _, carry, step = prepare(params, images)
+            carry, step = prepare(params, images)
             return zoo.beam_search(step, carry, images.shape[0], start, end, length, width,
                                    self.config.decode.length_penalty)[0]
 

@@ -1,0 +1,80 @@
+"""Decoding: beam search against exhaustive search on a tiny vocabulary; width 1 equals greedy;
+`model_stepper` widens a model's memory to the beams."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from zoo.captioning import AttentionCaptioner
+from zoo.decoding import beam_search, greedy_decode, model_stepper
+
+VOCAB, START, END = 5, 3, 4     # words 0..2, then <start>, <end>
+
+
+def toy_step(seed=0, dim=6):
+    """A fixed random recurrent 'language model' over VOCAB words: logits depend on the whole prefix."""
+    k = jax.random.split(jax.random.key(seed), 4)
+    emb, out, rec = (jax.random.normal(k[0], (VOCAB, dim)), 2 * jax.random.normal(k[1], (dim, VOCAB)),
+                     jax.random.normal(k[2], (dim, dim)))
+
+    def step(carry, tokens):
+        carry = jnp.tanh(carry @ rec + emb[tokens])
+        return carry, carry @ out, jnp.zeros((tokens.shape[0], 1))
+
+    return step, jax.random.normal(k[3], (2, dim))
+
+
+def exhaustive_best(step, carry, row, max_length, length_penalty):
+    """Score every caption (words until the first END, or max_length words) one at a time."""
+    best = (-np.inf, None)
+    for seq in itertools.product(range(VOCAB), repeat=max_length):
+        if START in seq:
+            continue
+        if END in seq and any(t != END for t in seq[seq.index(END):]):
+            continue                                                      # only END after END
+        c, last, logp = carry[row:row + 1], jnp.array([START]), 0.0
+        length = seq.index(END) + 1 if END in seq else max_length
+        for t in seq[:length]:
+            c, logits, _ = step(c, last)
+            logp += float(jax.nn.log_softmax(logits[0])[t])
+            last = jnp.array([t])
+        score = logp / length ** length_penalty
+        if score > best[0]:
+            best = (score, seq)
+    return best
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+def test_wide_beam_search_finds_the_exhaustive_best(length_penalty):
+    step, carry = toy_step()
+    max_length = 3
+    tokens, scores = jax.jit(lambda c: beam_search(step, c, 2, START, END, max_length, width=VOCAB ** 2,
+                                                   length_penalty=length_penalty))(carry)
+    for row in range(2):
+        score, seq = exhaustive_best(step, carry, row, max_length, length_penalty)
+        assert tuple(np.asarray(tokens[row])) == seq
+        assert float(scores[row]) == pytest.approx(score, abs=1e-4)
+
+
+def test_beam_width_one_is_greedy():
+    step, carry = toy_step(seed=3)
+    greedy, _ = greedy_decode(step, carry, 2, START, END, 6)
+    beam, _ = beam_search(step, carry, 2, START, END, 6, width=1)
+    np.testing.assert_array_equal(greedy, beam)
+
+
+def test_model_stepper_repeats_memory_rows_for_beams():
+    model = AttentionCaptioner(VOCAB, features=8, embed_dim=8, attention_dim=8, encoder_features=(4,))
+    images = jax.random.uniform(jax.random.key(0), (2, 8, 8, 3))
+    params = model.init(jax.random.key(1), images, jnp.zeros((2, 3), jnp.int32))["params"]
+    memory = model.apply({"params": params}, images, method="encode")
+    carry = model.apply({"params": params}, memory, method="initial_carry")
+    step = model_stepper(model, params, memory)
+    tokens = jnp.array([START, START])
+    _, logits, _ = step(carry, tokens)
+    wide_carry = jax.tree.map(lambda a: jnp.repeat(a, 3, axis=0), carry)
+    _, wide_logits, _ = step(wide_carry, jnp.repeat(tokens, 3))
+    np.testing.assert_allclose(wide_logits, jnp.repeat(logits, 3, axis=0), atol=1e-6)

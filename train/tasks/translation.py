@@ -1,0 +1,152 @@
+"""Character-level sequence-to-sequence translation (`zoo.Seq2Seq`): teacher forcing with a masked
+cross-entropy, and a report with the exact-match accuracy of greedy and beam decoding and a figure
+of the attention alignments.
+
+Config: dataset (a bundled `source -> target` text dataset: `dates`, `addition`), data_dir,
+max_source / max_target (characters, `<end>` included; 0 = the longest training string + 1), model
+(cell `gru` | `lstm`, attention, sizes), decode (beam_width, length_penalty), batch_size,
+eval_batch_size. Both vocabularies (characters of the training split) are saved with every
+checkpoint.
+"""
+
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import zoo
+from train import data
+from train.captions import END, PAD, START, Vocabulary
+from train.errors import UserError
+from train.state import TrainState
+from train.tasks.base import Task
+
+
+def translation_losses(model, params, batch, pad: int):
+    """Per-example `(cross-entropy per character, character accuracy, exact match)` of the
+    teacher-forced `batch["target"]: (B, T + 1)` given `batch["source"]: (B, S)`."""
+    inputs, targets = batch["target"][:, :-1], batch["target"][:, 1:]
+    logits, _ = model.apply({"params": params}, batch["source"], inputs)
+    mask = (targets != pad).astype(jnp.float32)
+    count = jnp.maximum(mask.sum(1), 1)
+    ce = (optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), targets) * mask).sum(1) / count
+    right = (jnp.argmax(logits, -1) == targets) * mask
+    return ce, right.sum(1) / count, (right.sum(1) == mask.sum(1)).astype(jnp.float32)
+
+
+class Translation(Task):
+    """Teacher-forced `source -> target` translation; `vocab` (a checkpoint's meta `{"source": [...],
+    "target": [...]}`) replaces the vocabularies built from the training split."""
+
+    primary_metric = "exact_match"
+
+    def __init__(self, config, vocab: dict | None = None):
+        super().__init__(config)
+        train = self.split_raw("train")
+        self.vocab = ({k: Vocabulary(v) for k, v in vocab.items()} if vocab is not None else
+                      {k: Vocabulary.build([list(s) for s in train[k]]) for k in ("source", "target")})
+        self.max_source = config.max_source or max(map(len, train["source"])) + 1
+        self.max_target = config.max_target or max(map(len, train["target"])) + 1
+        m = config.model
+        self.model = zoo.Seq2Seq(len(self.vocab["source"]), len(self.vocab["target"]), features=m.features,
+                                 embed_dim=m.embed_dim, attention_dim=m.attention_dim, cell=m.cell,
+                                 attention=m.attention)
+
+    @functools.cache
+    def split_raw(self, name: str) -> dict:
+        arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
+        if "source" not in arrays or "target" not in arrays:
+            raise UserError(f"dataset '{self.config.dataset}' has features {', '.join(arrays)}; translation needs "
+                            f"'source' and 'target' text (bundled: dates, addition)")
+        return arrays
+
+    def encode_source(self, texts: list[str]) -> np.ndarray:
+        """`(N, max_source)` ids: the characters, `<end>`, padding (0); too long strings are cut."""
+        return np.stack([self.vocab["source"].encode(list(t), self.max_source)[1:] for t in texts])
+
+    @functools.cache
+    def arrays(self, name: str) -> dict:
+        raw = self.split_raw(name)
+        target = np.stack([self.vocab["target"].encode(list(t), self.max_target) for t in raw["target"]])
+        return {"source": self.encode_source(raw["source"]), "target": target}
+
+    def train_batches(self, start_step):
+        yield from data.train_batches(self.arrays("train"), self.config.batch_size, self.config.seed, start_step)
+
+    def eval_batches(self, split):
+        yield from data.eval_batches(self.arrays(split), self.config.eval_batch_size)
+
+    def create_state(self, rng, tx):
+        variables = self.model.init(rng, jnp.zeros((1, self.max_source), jnp.int32),
+                                    jnp.zeros((1, self.max_target), jnp.int32))
+        return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
+
+    def loss_fn(self, params, state, batch, rng):
+        ce, accuracy, exact = translation_losses(self.model, params, batch, self.vocab["target"].index[PAD])
+        return jnp.mean(ce), ({"char_accuracy": jnp.mean(accuracy), "exact_match": jnp.mean(exact)}, {})
+
+    def eval_metrics(self, state, batch):
+        ce, accuracy, exact = translation_losses(self.model, state.params, batch, self.vocab["target"].index[PAD])
+        return {"loss": ce, "char_accuracy": accuracy, "exact_match": exact}
+
+    @functools.cached_property
+    def _decoders(self):
+        start, end = self.vocab["target"].index[START], self.vocab["target"].index[END]
+        model, length = self.model, self.max_target
+
+        def prepare(params, source):
+            memory = model.apply({"params": params}, source, method="encode")
+            return model.apply({"params": params}, memory, method="initial_carry"), zoo.model_stepper(model, params, memory)
+
+        @jax.jit
+        def greedy(params, source):
+            carry, step = prepare(params, source)
+            return zoo.greedy_decode(step, carry, source.shape[0], start, end, length)
+
+        @functools.partial(jax.jit, static_argnums=2)
+        def beam(params, source, width):
+            carry, step = prepare(params, source)
+            return zoo.beam_search(step, carry, source.shape[0], start, end, length, width,
+                                   self.config.decode.length_penalty)[0]
+
+        return greedy, beam
+
+    def translate(self, params, texts: list[str], beam_width: int = 1, batch: int = 500):
+        """`(translations, alphas (N, max_target, max_source) or None)`: greedy (width 1, with the
+        attention weights) or beam-search outputs for the source strings `texts`."""
+        greedy, beam = self._decoders
+        source = self.encode_source(texts)
+        outputs, alphas = [], []
+        for i in range(0, len(source), batch):
+            chunk = jnp.asarray(source[i:i + batch])
+            if beam_width == 1:
+                tokens, a = greedy(params, chunk)
+                alphas.append(np.asarray(a))
+            else:
+                tokens = beam(params, chunk, beam_width)
+            outputs += ["".join(self.vocab["target"].decode(t)) for t in np.asarray(tokens)]
+        return outputs, (np.concatenate(alphas) if alphas else None)
+
+    def report(self, state, workdir):
+        from train.figures import plot_alignment
+
+        split = self.config.test_split
+        raw = self.split_raw(split)
+        width = self.config.decode.beam_width
+        greedy, alphas = self.translate(state.params, raw["source"])
+        beam = self.translate(state.params, raw["source"], width)[0] if width > 1 else greedy
+        exact = lambda outputs: float(np.mean([o == t for o, t in zip(outputs, raw["target"])]))
+        result = {"greedy_exact_match": exact(greedy), f"beam_{width}_exact_match": exact(beam),
+                  "errors": [{"source": s, "target": t, "output": o}
+                             for s, t, o in zip(raw["source"], raw["target"], greedy) if o != t][:5]}
+        result["headline"] = (f"{split} exact match greedy {result['greedy_exact_match']:.4f}, beam {width} "
+                              f"{result[f'beam_{width}_exact_match']:.4f}")
+        if self.config.model.attention:
+            plot_alignment(raw["source"][:4], greedy[:4], alphas[:4], os.path.join(workdir, "figures", "alignment.png"))
+        return result
+
+    def meta(self):
+        return {"vocab": {k: v.words for k, v in self.vocab.items()}}
