@@ -86,3 +86,70 @@ def plot_alignment(sources: list[str], outputs: list[str], alphas, path: str) ->
         ax.set_title(f"{source} -> {output}", fontsize=7)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_frame_labels(videos, labels, predicted, path: str) -> str:
+    """One row per video `(N, T, H, W, 1)`: every frame titled `true/predicted`, red where they differ."""
+    import matplotlib.pyplot as plt
+
+    n, t = labels.shape
+    fig, axes = plt.subplots(n, t, figsize=(0.8 * t, 0.95 * n), squeeze=False)
+    for i in range(n):
+        for j in range(t):
+            ax = axes[i, j]
+            ax.imshow(videos[i, j, ..., 0], cmap="gray", vmin=0, vmax=1)
+            ax.set_title(f"{labels[i, j]}/{predicted[i, j]}", fontsize=7,
+                         color="black" if labels[i, j] == predicted[i, j] else "red")
+            ax.axis("off")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_glimpses(images, locations, predicted, labels, patch: int, scales: int, path: str) -> str:
+    """One panel per image `(N, S, S, 1)`: the glimpse path (`locations: (N, G, 2)` in [-1, 1]),
+    the finest patch at every glimpse (numbered) and the largest at the last; `true/predicted`."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    n, size = len(images), images.shape[1]
+    fig, axes = plt.subplots(1, n, figsize=(1.8 * n, 2.0), squeeze=False)
+    for ax, image, where, guess, label in zip(axes[0], images, locations, predicted, labels):
+        ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=1)
+        centres = (where + 1) / 2 * size - 0.5                          # (row, col) in pixel coordinates
+        ax.plot(centres[:, 1], centres[:, 0], "-", color="tab:orange", lw=1)
+        for g, (r, c) in enumerate(centres):
+            for side in ((patch,) if g < len(centres) - 1 else (patch, patch * 2 ** (scales - 1))):
+                ax.add_patch(Rectangle((c - side / 2, r - side / 2), side, side, fill=False, lw=0.8,
+                                       color="tab:orange" if side == patch else "tab:cyan"))
+            ax.text(c, r, str(g + 1), color="yellow", fontsize=6, ha="center", va="center")
+        ax.set_title(f"{label}/{guess}", fontsize=8, color="black" if label == guess else "red")
+        ax.set_xlim(-0.5, size - 0.5)
+        ax.set_ylim(size - 0.5, -0.5)
+        ax.axis("off")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_canvases(panels: dict, path: str) -> str:
+    """DRAW's canvas after each step: for each `{title: (N, steps, H, W)}` panel, one row per image,
+    one column per step."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = sum(len(v) for v in panels.values())
+    steps = next(iter(panels.values())).shape[1]
+    fig, axes = plt.subplots(rows, steps, figsize=(0.7 * steps, 0.75 * rows), squeeze=False)
+    row = 0
+    for title, canvases in panels.items():
+        for i, images in enumerate(np.asarray(canvases)):
+            for t in range(steps):
+                axes[row, t].imshow(images[t], cmap="gray", vmin=0, vmax=1)
+                axes[row, t].axis("off")
+                if row == 0:
+                    axes[row, t].set_title(f"t={t + 1}", fontsize=7)
+            if i == 0:
+                axes[row, 0].text(-0.6, 0.5, title, fontsize=7, rotation=90, ha="right", va="center",
+                                  transform=axes[row, 0].transAxes)
+            row += 1
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -8,6 +8,7 @@ from zoo.autoencoder import VAE, Autoencoder, ConvDecoder, ConvEncoder
 from zoo.captioning import AttentionCaptioner, CaptioningRNN, ImageEncoder
 from zoo.decoding import beam_search, greedy_decode, model_stepper
 from zoo.cnn import CNN
+from zoo.draw import DRAW
 from zoo.gan import Discriminator, Generator
 from zoo.mlp import MLP
 from zoo.pixelcnn import GatedPixelCNN, MaskedConv, PixelCNN
@@ -15,12 +16,14 @@ from zoo.pixelrnn import PixelRNN, RowLSTM
 from zoo.parzen import ParzenParams, parzen_logits, parzen_params
 from zoo.rbf import RBFNetwork
 from zoo.seq2seq import Seq2Seq
+from zoo.ram import RecurrentAttentionModel, glimpse_sensor
 from zoo.resnet import ResNet, ResNetBlock, resnet_cifar
+from zoo.video import FrameEncoder, FrameLabeller
 from zoo.vgg import VGG16, from_torchvision, load_torchvision_vgg16
 from zoo.rnn import (GRUCell, LSTMCell, ManyToMany, ManyToOne, OneToMany, Recurrent, RecurrentStack,
                      VanillaRNNCell)
 
-__all__ = ["AttentionCaptioner", "CaptioningRNN", "ImageEncoder", "beam_search", "greedy_decode", "model_stepper", "VAE", "Autoencoder", "ConvDecoder", "ConvEncoder", "Discriminator", "GatedPixelCNN", "Generator",
+__all__ = ["AttentionCaptioner", "CaptioningRNN", "ImageEncoder", "beam_search", "greedy_decode", "model_stepper", "VAE", "Autoencoder", "DRAW", "ConvDecoder", "ConvEncoder", "Discriminator", "GatedPixelCNN", "Generator",
            "MaskedConv", "PixelCNN", "PixelRNN", "RowLSTM", "CNN", "GRUCell", "LSTMCell", "MLP", "ManyToMany", "ManyToOne", "OneToMany", "ParzenParams",
-           "RBFNetwork", "Recurrent", "RecurrentStack", "ResNet", "ResNetBlock", "Seq2Seq", "VGG16", "VanillaRNNCell", "from_torchvision", "load_torchvision_vgg16", "parzen_logits",
+           "RBFNetwork", "Recurrent", "RecurrentStack", "ResNet", "ResNetBlock", "RecurrentAttentionModel", "glimpse_sensor", "Seq2Seq", "FrameEncoder", "FrameLabeller", "VGG16", "VanillaRNNCell", "from_torchvision", "load_torchvision_vgg16", "parzen_logits",
            "parzen_params", "resnet_cifar"]

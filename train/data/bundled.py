@@ -46,6 +46,19 @@ def _image_label_examples(images, labels):
     return [{"image": x, "label": int(y)} for x, y in zip(images, labels)]
 
 
+def _digit_arrays():
+    """`(x_train, y_train, x_test, y_test)`: scikit-learn's digits as `(N, 8, 8, 1)` float32 in [0, 1],
+    the fixed stratified 80/20 split that `digits` and `moving_digits` share."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    images = (digits.images / 16.0).astype(np.float32)[..., None]
+    x_tr, x_te, y_tr, y_te = train_test_split(images, digits.target, test_size=0.2, stratify=digits.target,
+                                              random_state=0)
+    return x_tr, y_tr, x_te, y_te
+
+
 class Digits(_Bundled):
     """scikit-learn's 1,797 handwritten digits: 8x8x1 float32 in [0, 1], stratified 80/20 split."""
 
@@ -59,13 +72,7 @@ class Digits(_Bundled):
         })
 
     def splits(self):
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-
-        digits = load_digits()
-        images = (digits.images / 16.0).astype(np.float32)[..., None]
-        x_tr, x_te, y_tr, y_te = train_test_split(images, digits.target, test_size=0.2,
-                                                  stratify=digits.target, random_state=0)
+        x_tr, y_tr, x_te, y_te = _digit_arrays()
         return {"train": _image_label_examples(x_tr, y_tr), "test": _image_label_examples(x_te, y_te)}
 
 
@@ -247,5 +254,65 @@ class Addition(_TextPairs):
         return [addition_pair(rng) for _ in range(count)]
 
 
+class MovingDigits(_Bundled):
+    """Videos of `digits` drifting across a 32x32 frame (`train.data.moving_digits`): `video: (16, 32,
+    32, 1)` uint8, `label: (16,)` the digit on each frame, `corruption: (16,)` 0 clean, 1 occluded,
+    2 noised. 4,000/500/1,000 train/validation/test; test videos use only `digits`' test images."""
+
+    name = "moving_digits"
+    DESCRIPTION = "Moving digits with segment boundaries and corrupted frames, for frame-level labelling."
+    SIZES = {"train": 4_000, "validation": 500, "test": 1_000}
+
+    def features(self):
+        from train.data.moving_digits import FRAMES, SIZE
+
+        return tfds.features.FeaturesDict({
+            "video": tfds.features.Tensor(shape=(FRAMES, SIZE, SIZE, 1), dtype=np.uint8, encoding="zlib"),
+            "label": tfds.features.Tensor(shape=(FRAMES,), dtype=np.int64),
+            "corruption": tfds.features.Tensor(shape=(FRAMES,), dtype=np.int64),
+        })
+
+    def splits(self):
+        from train.data.moving_digits import video
+
+        x_tr, y_tr, x_te, y_te = _digit_arrays()
+        out = {}
+        for i, (split, count) in enumerate(self.SIZES.items()):
+            x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
+            rng = np.random.default_rng([13, i])
+            out[split] = [video(rng, x[..., 0], y) for _ in range(count)]
+        return out
+
+
+class ClutteredDigits(_Bundled):
+    """`digits` at a random place on a 40x40 canvas with six digit fragments as clutter
+    (`train.data.cluttered_digits`): `image: (40, 40, 1)`, `label`. 60,000/1,000/2,000
+    train/validation/test; test canvases use only `digits`' test images."""
+
+    name = "cluttered_digits"
+    DESCRIPTION = "Cluttered digits for glimpse-based (recurrent attention) classifiers."
+    SIZES = {"train": 60_000, "validation": 1_000, "test": 2_000}
+
+    def features(self):
+        from train.data.cluttered_digits import SIZE
+
+        return tfds.features.FeaturesDict({
+            "image": tfds.features.Tensor(shape=(SIZE, SIZE, 1), dtype=np.uint8, encoding="zlib"),
+            "label": tfds.features.ClassLabel(num_classes=10),
+        })
+
+    def splits(self):
+        from train.data.cluttered_digits import canvas
+
+        x_tr, y_tr, x_te, y_te = _digit_arrays()
+        out = {}
+        for i, (split, count) in enumerate(self.SIZES.items()):
+            x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
+            rng = np.random.default_rng([17, i])
+            picks = rng.integers(len(x), size=count)
+            out[split] = [{"image": canvas(rng, x[..., 0], k), "label": int(y[k])} for k in picks]
+        return out
+
+
 BUNDLED = {cls.name: cls for cls in (Digits, Mnist1d, PydocTopics, SampleImages, ShapesCaptions, Dates,
-                                           Addition)}
+                                           Addition, MovingDigits, ClutteredDigits)}

@@ -7,14 +7,19 @@ from train.tasks.base import Task
 from train.tasks.captioning import Captioning
 from train.tasks.classification import Classification
 from train.tasks.distillation import Distillation
+from train.tasks.draw import DRAWTask
 from train.tasks.gan import GANTask
+from train.tasks.glimpses import GlimpseClassification
 from train.tasks.language_model import LanguageModel
 from train.tasks.translation import Translation
 from train.tasks.vae import VAETask
+from train.tasks.video import FrameClassification
 
 TASKS = {"classification": Classification, "distillation": Distillation, "language_model": LanguageModel,
          "autoencoder": AutoencoderTask, "vae": VAETask, "gan": GANTask, "autoregressive": AutoregressiveTask,
-         "captioning": Captioning, "translation": Translation}
+         "captioning": Captioning, "translation": Translation,
+         "frame_classification": FrameClassification, "glimpses": GlimpseClassification,
+         "draw": DRAWTask}
 
 
 def make_task(config) -> Task:

@@ -1,0 +1,13 @@
+"""DRAW (Gregor et al. 2015): recurrent VAE with Gaussian read/write attention drawing binarized digits in 8 steps; the bound in nats."""
+
+from train.configs._common import generative
+
+
+def get_config():
+    c = generative("draw", steps=8,            # canvas updates
+                   read_n=3, write_n=3,        # attention grid sides (N x N Gaussian filters)
+                   encoder_features=128, decoder_features=128,
+                   latent=8,                   # z per step
+                   attention=True)             # False: read the whole image, write with a dense layer
+    c.num_steps = 4000
+    return c

@@ -1,0 +1,9 @@
+"""The frame CNN alone (no recurrence) labelling every frame of moving_digits: the baseline for label_frames_rnn."""
+
+from train.configs import label_frames_rnn
+
+
+def get_config():
+    c = label_frames_rnn.get_config()
+    c.model.cell = "none"
+    return c

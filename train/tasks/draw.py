@@ -1,0 +1,52 @@
+"""The DRAW task (`zoo.DRAW`): the negative variational bound in nats as the loss (reconstruction
+`-log p(x | sigmoid(c_T))` plus the steps' summed KL), and a report with the test bound, the
+independent-pixels baseline and a figure of canvases being drawn step by step (samples from the
+prior and reconstructions of test images)."""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import zoo
+from train.generative_eval import bernoulli_nll, independent_pixels_nll
+from train.state import TrainState
+from train.tasks.images import ImageTask, model_fields
+
+
+class DRAWTask(ImageTask):
+    """Config (beyond `train.tasks.images`): model (steps, read_n, write_n, encoder_features,
+    decoder_features, latent, attention). Binarized images (Bernoulli likelihood)."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.model = zoo.DRAW(self.shape, **model_fields(config))
+
+    def create_state(self, rng, tx):
+        x = jnp.asarray(self.split("train")["inputs"][:1])
+        params = self.model.init(rng, x, jax.random.key(0))["params"]
+        return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx)
+
+    def bound_terms(self, params, x, rng):
+        """Per image `(reconstruction nats, KL nats)`; their sum is the negative variational bound."""
+        logits, kl, _ = self.model.apply({"params": params}, x, rng)
+        return bernoulli_nll(logits, x), kl
+
+    def loss_fn(self, params, state, batch, rng):
+        recon, kl = self.bound_terms(params, batch["inputs"], rng)
+        return (recon + kl).mean(), ({"reconstruction": recon.mean(), "kl": kl.mean()}, {})
+
+    def eval_metrics(self, state, batch):
+        recon, kl = self.bound_terms(state.params, batch["inputs"], jax.random.key(0))
+        return {"negative_bound": recon + kl, "kl": kl}
+
+    def report(self, state, workdir):
+        from train.figures import plot_canvases
+
+        test, train = self.split(self.config.test_split), self.split("train")
+        samples = self.model.apply({"params": state.params}, jax.random.key(1), 8, method="generate")
+        _, _, canvases = self.model.apply({"params": state.params}, jnp.asarray(test["inputs"][:8]), jax.random.key(2))
+        plot_canvases({"samples": np.asarray(samples), "reconstructions": np.asarray(jax.nn.sigmoid(canvases))},
+                      os.path.join(workdir, "figures", "draw.png"))
+        return {"independent_pixels_nll_nats": independent_pixels_nll(train["inputs"], test["inputs"])}

@@ -1,0 +1,143 @@
+"""DRAW (Gregor et al. 2015, "DRAW: A Recurrent Neural Network For Image Generation"): a recurrent
+VAE that builds an image on a canvas over `steps` steps, reading and writing through differentiable
+Gaussian attention.
+
+At step t, with `c` the canvas, `x_hat = x - sigmoid(c)` the error image and `h_dec` the previous
+decoder state:
+
+    r = read(x, x_hat, h_dec)                     # N x N glimpses of x and x_hat (attention)
+    h_enc = LSTM_enc(h_enc, [r, h_dec])
+    z ~ Q(z | h_enc) = N(mu, sigma)               # mu, log sigma linear in h_enc
+    h_dec = LSTM_dec(h_dec, z)
+    c = c + write(h_dec)                           # an N x N patch placed by attention
+
+`read`/`write` use separable filterbanks `F_y (N, H)`, `F_x (N, W)` of Gaussians whose centre grid
+(`g_y, g_x`), stride `delta`, variance `sigma^2` and intensity `gamma` are linear in `h_dec`
+(section 3.2): `read = gamma [F_y x F_x^T, F_y x_hat F_x^T]`, `write = F_y^T w F_x / gamma`. With
+`attention=False` the read is the whole `[x, x_hat]` and the write a dense layer (section 3.1).
+The loss is the negative variational bound in nats: `-log p(x | sigmoid(c_T)) + sum_t KL(Q_t || N(0, I))`.
+"""
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from zoo.rnn import LSTMCell
+
+
+def filterbank(centre, delta, variance, n: int, size: int):
+    """`(B, n, size)` rows of normalized Gaussians: filter `i` centred at `centre + (i - n/2 + 1/2) delta`
+    (pixel units, `centre, delta, variance: (B,)`)."""
+    mu = centre[:, None] + (jnp.arange(n) - n / 2 + 0.5) * delta[:, None]            # (B, n)
+    f = jnp.exp(-((jnp.arange(size)[None, None, :] - mu[..., None]) ** 2) / (2 * variance[:, None, None]))
+    return f / jnp.maximum(f.sum(-1, keepdims=True), 1e-8)
+
+
+class _Attention(nn.Module):
+    """`h -> (F_y (B, n, H), F_x (B, n, W), gamma (B,))` from one linear layer (section 3.2)."""
+
+    n: int
+    height: int
+    width: int
+    param_dtype: Any
+
+    @nn.compact
+    def __call__(self, h):
+        gy, gx, log_var, log_delta, log_gamma = jnp.split(
+            nn.Dense(5, param_dtype=self.param_dtype)(h).astype(jnp.float32), 5, axis=-1)
+        centre_y = (self.height - 1) / 2 * (gy[:, 0] + 1)
+        centre_x = (self.width - 1) / 2 * (gx[:, 0] + 1)
+        delta = (max(self.height, self.width) - 1) / max(self.n - 1, 1) * jnp.exp(log_delta[:, 0])
+        variance = jnp.exp(log_var[:, 0])
+        return (filterbank(centre_y, delta, variance, self.n, self.height),
+                filterbank(centre_x, delta, variance, self.n, self.width), jnp.exp(log_gamma[:, 0]))
+
+
+class _DrawStep(nn.Module):
+    """One read-encode-sample-decode-write step; `generate` (a scalar bool) ignores the encoder's
+    posterior and uses `eps` as `z` (sampling from the prior)."""
+
+    height: int
+    width: int
+    read_n: int
+    write_n: int
+    encoder_features: int
+    decoder_features: int
+    latent: int
+    attention: bool
+    param_dtype: Any
+
+    @nn.compact
+    def __call__(self, state, eps, x, generate):
+        canvas, enc, dec = state
+        h_dec = dec[1]
+        x_hat = x - jax.nn.sigmoid(canvas)
+        if self.attention:
+            fy, fx, gamma = _Attention(self.read_n, self.height, self.width, self.param_dtype, name="read")(h_dec)
+            glimpse = lambda image: jnp.einsum("bnh,bhw,bmw->bnm", fy, image, fx) * gamma[:, None, None]
+            r = jnp.concatenate([glimpse(x), glimpse(x_hat)], -1).reshape(x.shape[0], -1)
+        else:
+            r = jnp.concatenate([x, x_hat], -1).reshape(x.shape[0], -1)
+        enc, h_enc = LSTMCell(self.encoder_features, param_dtype=self.param_dtype, name="encoder")(
+            enc, jnp.concatenate([r, h_dec], -1))
+        mu = nn.Dense(self.latent, param_dtype=self.param_dtype, name="mu")(h_enc)
+        log_sigma = nn.Dense(self.latent, param_dtype=self.param_dtype, name="log_sigma")(h_enc)
+        z = jnp.where(generate, eps, mu + jnp.exp(log_sigma) * eps)
+        kl = 0.5 * jnp.sum(mu ** 2 + jnp.exp(2 * log_sigma) - 1 - 2 * log_sigma, -1)
+        dec, h_dec = LSTMCell(self.decoder_features, param_dtype=self.param_dtype, name="decoder")(dec, z)
+        if self.attention:
+            fy, fx, gamma = _Attention(self.write_n, self.height, self.width, self.param_dtype, name="write")(h_dec)
+            w = nn.Dense(self.write_n ** 2, param_dtype=self.param_dtype, name="write_patch")(h_dec)
+            update = jnp.einsum("bnh,bnm,bmw->bhw", fy, w.reshape(-1, self.write_n, self.write_n), fx)
+            update = update / gamma[:, None, None]
+        else:
+            update = nn.Dense(self.height * self.width, param_dtype=self.param_dtype,
+                              name="write_patch")(h_dec).reshape(-1, self.height, self.width)
+        canvas = canvas + update
+        return (canvas, enc, dec), (canvas, kl)
+
+
+class DRAW(nn.Module):
+    """See the module docstring. `shape`: `(H, W, 1)` images (one channel, values in [0, 1])."""
+
+    shape: tuple
+    steps: int = 8
+    read_n: int = 3
+    write_n: int = 3
+    encoder_features: int = 128
+    decoder_features: int = 128
+    latent: int = 8
+    attention: bool = True
+    param_dtype: Any = jnp.float32
+
+    def setup(self):
+        if len(self.shape) != 3 or self.shape[-1] != 1:
+            raise ValueError(f"DRAW draws one-channel images (H, W, 1); got shape {self.shape}")
+        self.step = nn.scan(_DrawStep, variable_broadcast="params", split_rngs={"params": False},
+                            in_axes=(1, nn.broadcast, nn.broadcast), out_axes=1, length=self.steps)(
+            self.shape[0], self.shape[1], self.read_n, self.write_n, self.encoder_features, self.decoder_features,
+            self.latent, self.attention, self.param_dtype)
+
+    def _run(self, x, eps, generate: bool):
+        b = x.shape[0]
+        zeros = lambda n: (jnp.zeros((b, n)), jnp.zeros((b, n)))
+        state = (jnp.zeros((b, *self.shape[:2])), zeros(self.encoder_features), zeros(self.decoder_features))
+        _, (canvases, kl) = self.step(state, eps, x, jnp.asarray(generate))
+        return canvases, kl
+
+    def __call__(self, images, rng):
+        """`(logits (B, H, W, 1), kl (B,), canvases (B, steps, H, W))` for `images: (B, H, W, 1)`;
+        `kl` sums the steps' KL terms, `canvases` are the logits after each step."""
+        if images.shape[1:] != tuple(self.shape):
+            raise ValueError(f"DRAW built for images {tuple(self.shape)}; got {images.shape[1:]}")
+        eps = jax.random.normal(rng, (images.shape[0], self.steps, self.latent))
+        canvases, kl = self._run(images[..., 0], eps, generate=False)
+        return canvases[:, -1, ..., None], kl.sum(1), canvases
+
+    def generate(self, rng, count: int):
+        """`(count, steps, H, W)` canvas probabilities after each step, `z_t ~ N(0, I)`."""
+        eps = jax.random.normal(rng, (count, self.steps, self.latent))
+        canvases, _ = self._run(jnp.zeros((count, *self.shape[:2])), eps, generate=True)
+        return jax.nn.sigmoid(canvases)
