@@ -264,6 +264,14 @@ def _pixelcnn(mode: str, side: int = 8):
                     "images", jax_step, cost=1 if mode == "forward" else 10)
 
 
+def _loss_step(model, params, loss_fn, batch):
+    """`(step, state, compiled)` for `loss_fn(params, state, batch, rng)` on a fixed device batch (Adam)."""
+    state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.adam(1e-3))
+    key = jax.random.key(1)
+    compiled = jax.jit(make_train_step(loss_fn), donate_argnums=0).lower(state, batch, key).compile()
+    return (lambda state: compiled(state, batch, key)[0]), state, compiled
+
+
 def _captioning(name: str):
     """A `caption_shapes` (LSTM) or `caption_shapes_attention` train step with the recipes' default
     sizes on 64 random 64x64 images and 20-word captions over a 40-word vocabulary."""
@@ -276,18 +284,59 @@ def _captioning(name: str):
         batch = jax.device_put({"image": rng.random((64, 64, 64, 3), dtype=np.float32),
                                 "tokens": rng.integers(1, vocab, (64, 21)).astype(np.int32)})
         params = model.init(jax.random.key(0), batch["image"][:1], batch["tokens"][:1, :-1])["params"]
-        state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.adam(1e-3))
 
         def loss_fn(params, state, batch, rng):
             ce, penalty, _ = caption_losses(model, params, batch, 0, name == "attention")
             return jnp.mean(ce) + jnp.mean(penalty), ({}, {})
 
-        key = jax.random.key(1)
-        compiled = jax.jit(make_train_step(loss_fn), donate_argnums=0).lower(state, batch, key).compile()
-        return (lambda state: compiled(state, batch, key)[0]), state, compiled
+        return _loss_step(model, params, loss_fn, batch)
 
     return Workload(f"caption_{name}", f"captioning train step ({name} decoder), 64 images of 64x64, 20 words",
                     64, "images", jax_step)
+
+
+def _seq2seq(attention: bool):
+    """A `translate_dates` / `translate_dates_attention` train step with the recipes' default sizes:
+    128 random pairs of 33 source and 11 target characters (vocabularies of 60 and 14)."""
+    def jax_step():
+        from train.tasks.translation import translation_losses
+
+        model = zoo.Seq2Seq(60, 14, attention=attention)
+        rng = np.random.default_rng(0)
+        batch = jax.device_put({"source": rng.integers(1, 60, (128, 33)).astype(np.int32),
+                                "target": rng.integers(1, 14, (128, 12)).astype(np.int32)})
+        params = model.init(jax.random.key(0), batch["source"][:1], batch["target"][:1, :-1])["params"]
+
+        def loss_fn(params, state, batch, rng):
+            return jnp.mean(translation_losses(model, params, batch, 0)[0]), ({}, {})
+
+        return _loss_step(model, params, loss_fn, batch)
+
+    name = "attention" if attention else "plain"
+    return Workload(f"seq2seq_{name}", f"seq2seq GRU train step ({'with' if attention else 'without'} attention), "
+                    f"128 pairs, 33 -> 11 characters", 128, "pairs", jax_step)
+
+
+def _ram(policy: str):
+    """A `ram_cluttered` train step (hybrid loss: cross-entropy + REINFORCE + baseline) with the recipe's
+    default sizes, 6 glimpses, on 64 random 40x40 canvases."""
+    def jax_step():
+        from train.tasks.glimpses import glimpse_losses
+
+        model = zoo.RecurrentAttentionModel(policy=policy)
+        batch = jax.device_put(_random_batch(64, (40, 40, 1)))
+        noise = lambda rng: (jax.random.uniform(rng, (64, 6, 2), minval=-1, maxval=1) if policy == "random"
+                             else jax.random.normal(rng, (64, 6, 2)))
+        params = model.init(jax.random.key(0), batch["inputs"][:1], noise(jax.random.key(0))[:1])["params"]
+
+        def loss_fn(params, state, batch, rng):
+            ce, reinforce, baseline, _, _ = glimpse_losses(model, params, batch["inputs"], batch["label"], noise(rng))
+            return jnp.mean(ce + reinforce + baseline), ({}, {})
+
+        return _loss_step(model, params, loss_fn, batch)
+
+    return Workload(f"ram_{policy}", f"recurrent attention model train step ({policy} locations), 64 canvases "
+                    f"of 40x40, 6 glimpses", 64, "images", jax_step)
 
 
 PPO_STEPS_PER_SEED = 32_768  # 64 PPO updates of 4 environments x 128 steps
@@ -316,4 +365,5 @@ WORKLOADS = {w.name: w for w in (_digits_cnn(), *(_resnet(d, p) for d in (20, 56
                                  *(_conv3x3(m) for m in ("lax", "winograd2", "winograd4")),
                                  *(_matmul(k) for k in ("float32", "bfloat16", "int8", "int8_prequantized", "int8_naive")),
                                  *(_pixelcnn(m, s) for m in ("forward", "sample") for s in (8, 28)),
-                                 _saliency("vmap"), _saliency("loop"), _captioning("lstm"), _captioning("attention"))}
+                                 _saliency("vmap"), _saliency("loop"), _captioning("lstm"), _captioning("attention"),
+                                 _seq2seq(False), _seq2seq(True), _ram("learned"), _ram("random"))}

@@ -1,4 +1,5 @@
-"""Strict JAX flags, 8 simulated CPU devices, and a private TFDS data dir for the session.
+"""Strict JAX flags, 8 simulated CPU devices, a private TFDS data dir and JAX compilation cache for
+the session.
 
 The bundled datasets are prepared once here, in the controlling process, before pytest-xdist
 starts its workers (which inherit the environment), so workers never race to build them.
@@ -12,6 +13,10 @@ os.environ["XLA_FLAGS"] = " ".join(filter(None, [os.environ.get("XLA_FLAGS", "")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 if "PYTEST_XDIST_WORKER" not in os.environ:
     os.environ["JAXZOO_TEST_TFDS_DIR"] = tempfile.mkdtemp(prefix="jaxzoo-tfds-")
+    # one persistent compilation cache for the session: workers and the CLI subprocesses that tests
+    # start compile the same train steps again and again
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxzoo-jax-cache-")
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.3"
 os.environ["TFDS_DATA_DIR"] = os.environ["JAXZOO_TEST_TFDS_DIR"]
 
 import jax  # noqa: E402
@@ -34,3 +39,4 @@ def pytest_unconfigure(config):
         import shutil
 
         shutil.rmtree(os.environ["JAXZOO_TEST_TFDS_DIR"], ignore_errors=True)
+        shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)

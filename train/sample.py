@@ -3,7 +3,9 @@
 - a language model (e.g. `charrnn`): continue `--prompt` for `--length` characters;
 - a captioner (`caption_shapes`, `caption_shapes_attention`): caption the first `--count` images of
   `--split` (greedy and beam search) and score the whole split's BLEU with the vocabulary saved in
-  the checkpoint.
+  the checkpoint;
+- a translator (`translate_dates`, `translate_dates_attention`, `translate_addition`): translate each
+  `--text`, or the first `--count` sources of `--split`, greedily and with beam search.
 """
 
 import jax
@@ -13,7 +15,7 @@ from train.errors import UserError
 
 
 def main(argv: list[str]) -> None:
-    parser = ArgumentParser(prog="python -m train sample", description="Sample from a trained language model or captioner.")
+    parser = ArgumentParser(prog="python -m train sample", description="Sample from a trained language model, captioner or translator.")
     parser.add_argument("--workdir", required=True, help="directory of a finished or interrupted run")
     parser.add_argument("--prompt", default="The ", help="language models: text to continue (default 'The ')")
     parser.add_argument("--length", type=int, default=400, help="language models: characters to generate")
@@ -22,7 +24,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--num_samples", type=int, default=1, help="language models: independent continuations")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     parser.add_argument("--split", default="test", help="captioners: split to caption and score")
-    parser.add_argument("--count", type=int, default=5, help="captioners: images whose captions are printed")
+    parser.add_argument("--count", type=int, default=5, help="captioners, translators: examples of --split printed")
+    parser.add_argument("--text", action="append", default=[], help="translators: a string to translate (repeatable)")
     args = parser.parse_args(argv)
     if args.num_samples < 1 or args.count < 0:
         raise UserError("--num_samples must be >= 1 and --count >= 0")
@@ -30,11 +33,12 @@ def main(argv: list[str]) -> None:
     from train.restore import load_run
 
     task, state, meta = load_run(args.workdir)
-    if task.config.task == "captioning":
-        _captions(task, state, args)
+    if task.config.task in ("captioning", "translation"):
+        (_captions if task.config.task == "captioning" else _translations)(task, state, args)
         return
     if task.config.task != "language_model":
-        raise UserError(f"{args.workdir} holds a '{task.config.task}' run; sample needs a language model or a captioner")
+        raise UserError(f"{args.workdir} holds a '{task.config.task}' run; sample needs a language model, a captioner "
+                        f"or a translator")
     from train.tasks.language_model import generate
 
     texts = generate(task, state.params, args.prompt, args.length, jax.random.key(args.seed), args.temperature,
@@ -57,3 +61,12 @@ def _captions(task, state, args):
     scores = task.scores(state.params, args.split)
     scores.pop("examples")
     print(json.dumps({"split": args.split, **scores}))
+
+
+def _translations(task, state, args):
+    texts = args.text or task.split_raw(args.split)["source"][:args.count]
+    width = task.config.decode.beam_width
+    greedy, _ = task.translate(state.params, texts)
+    beam = task.translate(state.params, texts, width)[0] if width > 1 else greedy
+    for text, g, b in zip(texts, greedy, beam):
+        print(f"{text} -> {g}" + (f"   (beam {width}: {b})" if b != g else ""))

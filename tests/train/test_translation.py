@@ -2,6 +2,9 @@
 never occur in training, and a short attention run on `dates` learns to translate."""
 
 import datetime
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -61,3 +64,10 @@ def test_attention_translator_learns_dates(tmp_path):
     # small model get 0.45 here (the full recipe reaches 1.0)
     assert summary["report"]["greedy_exact_match"] > 0.3, summary["report"]
     assert (tmp_path / "figures" / "alignment.png").exists()
+    mine = ["Mar 3, 1998", "tuesday 3rd of march 1998"]
+    result = subprocess.run([sys.executable, "-m", "train", "sample", "--workdir", str(tmp_path),
+                             *(a for text in mine for a in ("--text", text))],
+                            capture_output=True, text=True, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split(" -> ")[0] for line in lines] == mine and all(len(line.split(" -> ")[1]) >= 10 for line in lines)

@@ -28,6 +28,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.glimpses = 6            # glimpses per image, the first at the centre
     c.model.patch = 8               # glimpse patch side; scale k covers patch * 2^k pixels
     c.model.scales = 3              # patches per glimpse (8, 16 and 32 pixels wide here)
+    c.model.glimpse_net = "dense"   # 'what' pathway: dense (the paper's) | conv (two 3x3 convs over the stacked scales)
     c.model.glimpse_hidden = 128    # 'what' and 'where' layer widths
     c.model.features = 256          # glimpse vector and LSTM core size
     c.model.std = 0.15              # location policy standard deviation (in [-1, 1] units)

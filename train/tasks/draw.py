@@ -49,4 +49,6 @@ class DRAWTask(ImageTask):
         _, _, canvases = self.model.apply({"params": state.params}, jnp.asarray(test["inputs"][:8]), jax.random.key(2))
         plot_canvases({"samples": np.asarray(samples), "reconstructions": np.asarray(jax.nn.sigmoid(canvases))},
                       os.path.join(workdir, "figures", "draw.png"))
-        return {"independent_pixels_nll_nats": independent_pixels_nll(train["inputs"], test["inputs"])}
+        baseline = independent_pixels_nll(train["inputs"], test["inputs"])
+        return {"independent_pixels_nll_nats": baseline,
+                "headline": f"independent-pixels baseline {baseline:.2f} nats; figure: figures/draw.png"}
