@@ -30,7 +30,7 @@ from zoo.rnn import LSTMCell
 def filterbank(centre, delta, variance, n: int, size: int):
     """`(B, n, size)` rows of normalized Gaussians: filter `i` centred at `centre + (i - n/2 + 1/2) delta`
     (pixel units, `centre, delta, variance: (B,)`)."""
-    mu = centre[:, None] + (jnp.arange(n) - n / 2 + 0.5) * delta[:, None]            # (B, n)
+    mu = centre[:, None] + (jnp.arange(n) - n / 2 + 0.5)[None, :] * delta[:, None]      # (B, n)
     f = jnp.exp(-((jnp.arange(size)[None, None, :] - mu[..., None]) ** 2) / (2 * variance[:, None, None]))
     return f / jnp.maximum(f.sum(-1, keepdims=True), 1e-8)
 
@@ -104,8 +104,8 @@ class DRAW(nn.Module):
 
     shape: tuple
     steps: int = 8
-    read_n: int = 3
-    write_n: int = 3
+    read_n: int = 4
+    write_n: int = 5
     encoder_features: int = 128
     decoder_features: int = 128
     latent: int = 8

@@ -52,7 +52,6 @@ class _GlimpseStep(nn.Module):
     features: int
     std: float
     learned: bool
-    conv: bool
     dtype: Any
     param_dtype: Any
 
@@ -60,14 +59,8 @@ class _GlimpseStep(nn.Module):
     def __call__(self, state, noise, images):
         dense = lambda n, name: nn.Dense(n, dtype=self.dtype, param_dtype=self.param_dtype, name=name)
         carry, location = state
-        patches = glimpse_sensor(images, location, self.patch, self.scales)          # (B, scales, p, p, C)
-        if self.conv:                                   # the scales stacked as channels, two 3x3 convs
-            x = jnp.moveaxis(patches, 1, -2).reshape(*patches.shape[:1], self.patch, self.patch, -1)
-            for i, width in enumerate((32, 64)):
-                x = nn.relu(nn.Conv(width, (3, 3), dtype=self.dtype, param_dtype=self.param_dtype,
-                                    name=f"glimpse_conv{i}")(x))
-            patches = nn.max_pool(x, (2, 2), strides=(2, 2))
-        what = nn.relu(dense(self.glimpse_hidden, "glimpse_what")(patches.reshape(images.shape[0], -1)))
+        patches = glimpse_sensor(images, location, self.patch, self.scales).reshape(images.shape[0], -1)
+        what = nn.relu(dense(self.glimpse_hidden, "glimpse_what")(patches))
         where = nn.relu(dense(self.glimpse_hidden, "glimpse_where")(location))
         g = nn.relu(dense(self.features, "glimpse_what_out")(what) + dense(self.features, "glimpse_where_out")(where))
         carry, h = LSTMCell(self.features, dtype=self.dtype, param_dtype=self.param_dtype, name="core")(carry, g)
@@ -96,9 +89,8 @@ class RecurrentAttentionModel(nn.Module):
     scales: int = 3
     glimpse_hidden: int = 128
     features: int = 256
-    std: float = 0.15
+    std: float = 0.2
     policy: str = "learned"
-    glimpse_net: str = "dense"
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
@@ -112,7 +104,7 @@ class RecurrentAttentionModel(nn.Module):
         scan = nn.scan(_GlimpseStep, variable_broadcast="params", split_rngs={"params": False},
                        in_axes=(1, nn.broadcast), out_axes=1, length=self.glimpses)
         step = scan(self.patch, self.scales, self.glimpse_hidden, self.features, self.std, self.policy == "learned",
-                    self.glimpse_net == "conv", self.dtype, self.param_dtype, name="step")
+                    self.dtype, self.param_dtype, name="step")
         carry = (jnp.zeros((b, self.features), self.dtype), jnp.zeros((b, self.features), self.dtype))
         (carry, _), out = step((carry, jnp.zeros((b, 2), images.dtype)), noise, images.astype(self.dtype))
         logits = nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="classifier")(carry[1])

@@ -5,7 +5,7 @@ from train.configs._common import generative
 
 def get_config():
     c = generative("draw", steps=8,            # canvas updates
-                   read_n=3, write_n=3,        # attention grid sides (N x N Gaussian filters)
+                   read_n=4, write_n=5,        # attention grid sides (N x N Gaussian filters)
                    encoder_features=128, decoder_features=128,
                    latent=8,                   # z per step
                    attention=True)             # False: read the whole image, write with a dense layer

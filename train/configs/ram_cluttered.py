@@ -18,20 +18,19 @@ def get_config() -> ml_collections.ConfigDict:
     c.model_parallel = 1
     c.batch_size = 64
     c.eval_batch_size = 500
-    c.num_steps = 6000
+    c.num_steps = 10000
     c.log_every = 200
-    c.eval_every = 2000
-    c.checkpoint_every = 2000
+    c.eval_every = 2500
+    c.checkpoint_every = 2500
 
     c.model = ml_collections.ConfigDict()
     c.model.policy = "learned"      # learned (REINFORCE) | random (uniform locations, the control)
     c.model.glimpses = 6            # glimpses per image, the first at the centre
     c.model.patch = 8               # glimpse patch side; scale k covers patch * 2^k pixels
     c.model.scales = 3              # patches per glimpse (8, 16 and 32 pixels wide here)
-    c.model.glimpse_net = "dense"   # 'what' pathway: dense (the paper's) | conv (two 3x3 convs over the stacked scales)
     c.model.glimpse_hidden = 128    # 'what' and 'where' layer widths
     c.model.features = 256          # glimpse vector and LSTM core size
-    c.model.std = 0.15              # location policy standard deviation (in [-1, 1] units)
+    c.model.std = 0.2               # location policy standard deviation (in [-1, 1] units)
 
-    c.optimizer = optimizer(learning_rate=1e-3, warmup_steps=200, grad_clip_norm=5.0)
+    c.optimizer = optimizer(learning_rate=3e-3, warmup_steps=200, grad_clip_norm=5.0)
     return c

@@ -47,7 +47,7 @@ class GlimpseClassification(Task):
             raise UserError(f"unknown model.policy '{m.policy}'; choose learned or random")
         self.model = zoo.RecurrentAttentionModel(glimpses=m.glimpses, patch=m.patch, scales=m.scales,
                                                  glimpse_hidden=m.glimpse_hidden, features=m.features, std=m.std,
-                                                 policy=m.policy, glimpse_net=m.get("glimpse_net", "dense"))
+                                                 policy=m.policy)
 
     @functools.cache
     def split(self, name: str) -> dict:
