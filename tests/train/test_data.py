@@ -108,7 +108,7 @@ def test_unknown_split_names_the_real_ones():
 
 
 def test_unknown_dataset_names_bundled_alternatives():
-    with pytest.raises(DatasetUnavailable, match="digits, mnist1d, pydoc_topics, sample_images, shapes_captions"):
+    with pytest.raises(DatasetUnavailable, match="addition, cluttered_digits, dates, digits, mnist1d, moving_digits, pydoc_topics, sample_images, shapes_captions"):
         data.load("no_such_dataset_xyz", "train")
 
 
