@@ -71,3 +71,18 @@ def test_attention_translator_learns_dates(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert [line.split(" -> ")[0] for line in lines] == mine and all(len(line.split(" -> ")[1]) >= 10 for line in lines)
+
+
+@pytest.mark.parametrize("recipe, key, value, message", [
+    ("translate_dates", "model.cell", "rnn", "unknown model.cell 'rnn'; choose gru or lstm"),
+    ("translate_dates", "dataset", "digits", "translation needs 'source' and 'target'"),
+    ("label_frames_rnn", "model.cell", "xx", "unknown model.cell 'xx'"),
+    ("ram_cluttered", "model.policy", "x", "unknown model.policy 'x'"),
+    ("draw_digits", "dataset", "shapes_captions/single", "DRAW draws one-channel images"),
+])
+def test_bad_sequence_configs_are_one_line_user_errors(recipe, key, value, message):
+    from train.errors import UserError
+    from train.tasks import make_task
+
+    with pytest.raises(UserError, match=message):
+        make_task(apply_overrides(configs.get_config(recipe), {key: value}))

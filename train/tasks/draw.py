@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import zoo
+from train.errors import UserError
 from train.generative_eval import bernoulli_nll, independent_pixels_nll
 from train.state import TrainState
 from train.tasks.images import ImageTask, model_fields
@@ -21,6 +22,8 @@ class DRAWTask(ImageTask):
 
     def __init__(self, config):
         super().__init__(config)
+        if self.shape[-1] != 1:
+            raise UserError(f"DRAW draws one-channel images; '{config.dataset}' images have shape {self.shape}")
         self.model = zoo.DRAW(self.shape, **model_fields(config))
 
     def create_state(self, rng, tx):

@@ -51,6 +51,8 @@ class Translation(Task):
         self.max_source = config.max_source or max(map(len, train["source"])) + 1
         self.max_target = config.max_target or max(map(len, train["target"])) + 1
         m = config.model
+        if m.cell not in ("gru", "lstm"):
+            raise UserError(f"unknown model.cell '{m.cell}'; choose gru or lstm")
         self.model = zoo.Seq2Seq(len(self.vocab["source"]), len(self.vocab["target"]), features=m.features,
                                  embed_dim=m.embed_dim, attention_dim=m.attention_dim, cell=m.cell,
                                  attention=m.attention)
