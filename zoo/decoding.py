@@ -2,9 +2,11 @@
 maximum length: `greedy_decode` and `beam_search` (width, length normalization, end-token
 handling). Captioners (`zoo.captioning`) and translators (`zoo.seq2seq`) share them through
 `model_stepper`, which turns a model's `step(carry, tokens, memory)` into the `step_fn(carry,
-tokens) -> (carry, logits (B, V), alpha (B, L))` they call.
+tokens) -> (carry, logits (B, V), alpha (B, L))` they call; `jitted_decoders` compiles both decoders
+from a model's inputs.
 """
 
+import functools
 from typing import Callable
 
 import flax.linen as nn
@@ -21,6 +23,27 @@ def model_stepper(model: nn.Module, params, memory) -> Callable:
         widened = memory if rows == batch else jax.tree.map(lambda a: jnp.repeat(a, rows // batch, axis=0), memory)
         return model.apply({"params": params}, carry, tokens, widened, method="step")
     return step_fn
+
+
+def jitted_decoders(model: nn.Module, start: int, end: int, max_length: int, length_penalty: float = 0.0):
+    """`(greedy, beam)` for a model with `encode`, `initial_carry` and `step`: `greedy(params, inputs) ->
+    (tokens (B, max_length), alphas)` and `beam(params, inputs, width) -> tokens`, each one jit-compiled
+    call from the model's inputs (images, source ids) to tokens."""
+    def prepare(params, inputs):
+        memory = model.apply({"params": params}, inputs, method="encode")
+        return model.apply({"params": params}, memory, method="initial_carry"), model_stepper(model, params, memory)
+
+    @jax.jit
+    def greedy(params, inputs):
+        carry, step = prepare(params, inputs)
+        return greedy_decode(step, carry, inputs.shape[0], start, end, max_length)
+
+    @functools.partial(jax.jit, static_argnums=2)
+    def beam(params, inputs, width):
+        carry, step = prepare(params, inputs)
+        return beam_search(step, carry, inputs.shape[0], start, end, max_length, width, length_penalty)[0]
+
+    return greedy, beam
 
 
 def greedy_decode(step_fn: Callable, carry, batch: int, start: int, end: int, max_length: int):

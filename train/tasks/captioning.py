@@ -135,26 +135,8 @@ class Captioning(Task):
 
     @functools.cached_property
     def _decoders(self):
-        start, end = self.vocab.index[START], self.vocab.index[END]
-        length = self.config.max_length
-        model = self.model
-
-        def prepare(params, images):
-            memory = model.apply({"params": params}, images, method="encode")
-            return model.apply({"params": params}, memory, method="initial_carry"), zoo.model_stepper(model, params, memory)
-
-        @jax.jit
-        def greedy(params, images):
-            carry, step = prepare(params, images)
-            return zoo.greedy_decode(step, carry, images.shape[0], start, end, length)
-
-        @functools.partial(jax.jit, static_argnums=2)
-        def beam(params, images, width):
-            carry, step = prepare(params, images)
-            return zoo.beam_search(step, carry, images.shape[0], start, end, length, width,
-                                   self.config.decode.length_penalty)[0]
-
-        return greedy, beam
+        return zoo.jitted_decoders(self.model, self.vocab.index[START], self.vocab.index[END], self.config.max_length,
+                                   self.config.decode.length_penalty)
 
     def caption(self, params, images, beam_width: int = 1, batch: int = 250):
         """`(word lists, alphas (N, T, L) or None)`: greedy (width 1, with attention) or beam captions."""

@@ -12,7 +12,6 @@ checkpoint.
 import functools
 import os
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -96,25 +95,9 @@ class Translation(Task):
 
     @functools.cached_property
     def _decoders(self):
-        start, end = self.vocab["target"].index[START], self.vocab["target"].index[END]
-        model, length = self.model, self.max_target
-
-        def prepare(params, source):
-            memory = model.apply({"params": params}, source, method="encode")
-            return model.apply({"params": params}, memory, method="initial_carry"), zoo.model_stepper(model, params, memory)
-
-        @jax.jit
-        def greedy(params, source):
-            carry, step = prepare(params, source)
-            return zoo.greedy_decode(step, carry, source.shape[0], start, end, length)
-
-        @functools.partial(jax.jit, static_argnums=2)
-        def beam(params, source, width):
-            carry, step = prepare(params, source)
-            return zoo.beam_search(step, carry, source.shape[0], start, end, length, width,
-                                   self.config.decode.length_penalty)[0]
-
-        return greedy, beam
+        target = self.vocab["target"]
+        return zoo.jitted_decoders(self.model, target.index[START], target.index[END], self.max_target,
+                                   self.config.decode.length_penalty)
 
     def translate(self, params, texts: list[str], beam_width: int = 1, batch: int = 500):
         """`(translations, alphas (N, max_target, max_source) or None)`: greedy (width 1, with the
