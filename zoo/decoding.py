@@ -3,7 +3,7 @@ maximum length: `greedy_decode` and `beam_search` (width, length normalization, 
 handling). Captioners (`zoo.captioning`) and translators (`zoo.seq2seq`) share them through
 `model_stepper`, which turns a model's `step(carry, tokens, memory)` into the `step_fn(carry,
 tokens) -> (carry, logits (B, V), alpha (B, L))` they call; `jitted_decoders` compiles both decoders
-from a model's inputs.
+from a model's inputs and `decode_in_chunks` runs them over many examples.
 """
 
 import functools
@@ -12,6 +12,7 @@ from typing import Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def model_stepper(model: nn.Module, params, memory) -> Callable:
@@ -44,6 +45,23 @@ def jitted_decoders(model: nn.Module, start: int, end: int, max_length: int, len
         return beam_search(step, carry, inputs.shape[0], start, end, max_length, width, length_penalty)[0]
 
     return greedy, beam
+
+
+def decode_in_chunks(decoders, params, inputs, beam_width: int = 1, batch: int = 250):
+    """`(tokens (N, max_length), alphas (N, max_length, L) or None)` as numpy for the `N` rows of
+    `inputs`, `batch` rows per call of `decoders = jitted_decoders(...)`: greedy (with the attention
+    weights) when `beam_width == 1`, else beam search of that width."""
+    greedy, beam = decoders
+    tokens, alphas = [], []
+    for i in range(0, len(inputs), batch):
+        chunk = jnp.asarray(inputs[i:i + batch])
+        if beam_width == 1:
+            t, a = greedy(params, chunk)
+            alphas.append(np.asarray(a))
+        else:
+            t = beam(params, chunk, beam_width)
+        tokens.append(np.asarray(t))
+    return np.concatenate(tokens), (np.concatenate(alphas) if alphas else None)
 
 
 def greedy_decode(step_fn: Callable, carry, batch: int, start: int, end: int, max_length: int):

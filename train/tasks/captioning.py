@@ -140,17 +140,8 @@ class Captioning(Task):
 
     def caption(self, params, images, beam_width: int = 1, batch: int = 250):
         """`(word lists, alphas (N, T, L) or None)`: greedy (width 1, with attention) or beam captions."""
-        greedy, beam = self._decoders
-        words, alphas = [], []
-        for i in range(0, len(images), batch):
-            chunk = jnp.asarray(images[i:i + batch])
-            if beam_width == 1:
-                tokens, a = greedy(params, chunk)
-                alphas.append(np.asarray(a))
-            else:
-                tokens = beam(params, chunk, beam_width)
-            words += [self.vocab.decode(t) for t in np.asarray(tokens)]
-        return words, (np.concatenate(alphas) if alphas else None)
+        tokens, alphas = zoo.decode_in_chunks(self._decoders, params, images, beam_width, batch)
+        return [self.vocab.decode(t) for t in tokens], alphas
 
     def scores(self, params, split: str) -> dict:
         """BLEU of greedy and beam captions of `split`, and attention correctness where masks exist."""

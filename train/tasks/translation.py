@@ -102,18 +102,8 @@ class Translation(Task):
     def translate(self, params, texts: list[str], beam_width: int = 1, batch: int = 500):
         """`(translations, alphas (N, max_target, max_source) or None)`: greedy (width 1, with the
         attention weights) or beam-search outputs for the source strings `texts`."""
-        greedy, beam = self._decoders
-        source = self.encode_source(texts)
-        outputs, alphas = [], []
-        for i in range(0, len(source), batch):
-            chunk = jnp.asarray(source[i:i + batch])
-            if beam_width == 1:
-                tokens, a = greedy(params, chunk)
-                alphas.append(np.asarray(a))
-            else:
-                tokens = beam(params, chunk, beam_width)
-            outputs += ["".join(self.vocab["target"].decode(t)) for t in np.asarray(tokens)]
-        return outputs, (np.concatenate(alphas) if alphas else None)
+        tokens, alphas = zoo.decode_in_chunks(self._decoders, params, self.encode_source(texts), beam_width, batch)
+        return ["".join(self.vocab["target"].decode(t)) for t in tokens], alphas
 
     def report(self, state, workdir):
         from train.figures import plot_alignment
