@@ -1,8 +1,9 @@
 """Strict JAX flags, 8 simulated CPU devices, a private TFDS data dir and JAX compilation cache for
 the session.
 
-The bundled datasets are prepared once here, in the controlling process, before pytest-xdist
-starts its workers (which inherit the environment), so workers never race to build them.
+The bundled datasets are prepared once here, before pytest-xdist starts its workers (which inherit
+the environment), so workers never race to build them: `cluttered_digits` (the slowest, ~12 s) in a
+subprocess while the controlling process builds the rest.
 """
 
 import os
@@ -27,11 +28,20 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 def pytest_configure(config):
     if "PYTEST_XDIST_WORKER" in os.environ:
         return
+    import subprocess
+    import sys
+
     from train.data import BUNDLED, builder
 
+    slowest = "cluttered_digits"
+    second = subprocess.Popen([sys.executable, "-c", f"from train.data import builder; builder({slowest!r})"],
+                              stdout=subprocess.DEVNULL)
     for name, cls in BUNDLED.items():
-        for config in cls.BUILDER_CONFIGS or [None]:
-            builder(name if config is None else f"{name}/{config.name}")
+        for c in cls.BUILDER_CONFIGS or [None]:
+            if name != slowest:
+                builder(name if c is None else f"{name}/{c.name}")
+    if second.wait() != 0:
+        raise RuntimeError(f"preparing the bundled dataset {slowest} failed (its error is above)")
 
 
 def pytest_unconfigure(config):

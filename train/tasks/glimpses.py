@@ -5,8 +5,11 @@ one jit-compiled step. The report draws the glimpse paths on test images.
 
 Config: dataset (`cluttered_digits`, or any square-image dataset with labels), data_dir, model
 (policy `learned` | `random`, glimpses, patch, scales, glimpse_hidden, features, std),
-batch_size, eval_batch_size. Evaluation follows the location network's mean (no sampling) for
-the learned policy and fixed random locations for the random one.
+eval_samples, batch_size, eval_batch_size. Evaluation averages the log-probabilities of `1 +
+eval_samples` glimpse paths per image (the location network's mean and `eval_samples` sampled
+paths for the learned policy; that many fixed random paths for the random one), a Monte Carlo
+estimate of the prediction under the policy that was trained; `single_path_accuracy` is the
+first path's alone.
 """
 
 import functools
@@ -84,9 +87,18 @@ class GlimpseClassification(Task):
                        "baseline_error": jnp.mean(baseline)}, {})
 
     def eval_metrics(self, state, batch):
-        noise = self.noise(jax.random.key(self.config.seed), batch["image"].shape[0], False)
-        ce, _, _, reward, _ = glimpse_losses(self.model, state.params, batch["image"], batch["label"], noise)
-        return {"loss": ce, "accuracy": reward}
+        images, labels = batch["image"], batch["label"]
+        paths = self.config.eval_samples + 1
+        noise = self.noise(jax.random.key(self.config.seed), paths * images.shape[0], True)
+        noise = noise.reshape(paths, images.shape[0], *noise.shape[1:])
+        if self.config.model.policy == "learned":
+            noise = noise.at[0].set(0.0)                                          # path 0 follows the mean
+        log_probs = jax.lax.map(lambda n: jax.nn.log_softmax(
+            self.model.apply({"params": state.params}, images, n)["logits"].astype(jnp.float32)), noise)
+        averaged = jax.nn.log_softmax(log_probs.mean(0))
+        return {"loss": optax.softmax_cross_entropy_with_integer_labels(averaged, labels),
+                "accuracy": (jnp.argmax(averaged, -1) == labels).astype(jnp.float32),
+                "single_path_accuracy": (jnp.argmax(log_probs[0], -1) == labels).astype(jnp.float32)}
 
     def report(self, state, workdir):
         from train.figures import plot_glimpses
