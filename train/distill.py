@@ -52,7 +52,7 @@ def run_study(recipe: str, config, workdir: str, progress: bool = True) -> dict:
 
     start = time.perf_counter()
     n_test = len(data.load(config.dataset, config.test_split, config.data_dir or None)["label"])
-    errors_of = lambda summary: int(round((1 - summary["test"][f"{config.test_split}_accuracy"]) * n_test))
+    errors_of = lambda summary: int(round((1 - summary["test"][f"{data.split_name(config.test_split)}_accuracy"]) * n_test))
     teachers = list(config.teachers)
     teacher_errors = []
     if not teachers:

@@ -14,6 +14,7 @@ import ml_collections
 import numpy as np
 from tqdm.auto import tqdm
 
+from train import data
 from train.checkpoint import Checkpointer
 from train.errors import Interrupted, TrainingDiverged, UserError
 from train.figures import plot_learning_curves
@@ -90,7 +91,7 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
             "compile_time_s": round(loop.compile_s, 3),
             "train": log.last_train(),
             "test": task.evaluate(state, config.test_split),
-            "primary_metric": f"{config.test_split}_{task.primary_metric}",
+            "primary_metric": f"{data.split_name(config.test_split)}_{task.primary_metric}",
             "wall_time_s": round(time.perf_counter() - start_time, 3),
             "devices": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
             "config": config.to_dict(),

@@ -1,8 +1,17 @@
-"""Training state."""
+"""Training state, and model initialization compiled once."""
 
+import functools
 from typing import Any
 
+import jax
 from flax.training import train_state
+
+
+def init_variables(model, rngs, *inputs, **kwargs) -> dict:
+    """`model.init(rngs, *inputs, **kwargs)` under `jax.jit`: the same variables as the eager call,
+    from one XLA program instead of hundreds of small ops compiled one by one (2-4 s per model on
+    a CPU), and one that the persistent compilation cache can keep. `kwargs` are static."""
+    return jax.jit(functools.partial(model.init, **kwargs))(rngs, *inputs)
 
 
 class TrainState(train_state.TrainState):

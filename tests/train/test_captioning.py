@@ -1,4 +1,4 @@
-"""Captioning end to end: the overfit check (50 images, one caption each, loss near zero), and a
+"""Captioning end to end: the overfit check (25 images, one caption each, loss near zero), and a
 checkpoint scored in a new process gives the BLEU the run reported (the vocabulary travels with it)."""
 
 import json
@@ -19,14 +19,14 @@ SMALL = {"model.features": "128", "model.embed_dim": "64", "model.encoder_featur
 def overfit_run(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("caption"))
     config = apply_overrides(configs.get_config("caption_shapes"),
-                             {"overfit": "50", "batch_size": "50", "num_steps": "400", "eval_every": "0",
-                              "checkpoint_every": "400", "log_every": "50", **SMALL})
+                             {"overfit": "25", "batch_size": "25", "num_steps": "250", "eval_every": "0",
+                              "checkpoint_every": "250", "log_every": "50", **SMALL})
     summary = run("caption_shapes", config, workdir, progress=False)
     return workdir, summary
 
 
 @pytest.mark.slow
-def test_fifty_images_are_memorized(overfit_run):
+def test_twenty_five_images_are_memorized(overfit_run):
     workdir, summary = overfit_run
     assert summary["train"]["word_loss"] < 0.1, summary["train"]
     assert summary["train"]["word_accuracy"] > 0.97

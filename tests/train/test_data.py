@@ -107,6 +107,14 @@ def test_unknown_split_names_the_real_ones():
         data.load("digits", "validation")
 
 
+def test_split_slices_read_part_of_a_split(digits):
+    part = data.load("digits", "test[10:30]")
+    np.testing.assert_array_equal(part["image"], digits["test"]["image"][10:30])
+    np.testing.assert_array_equal(part["label"], digits["test"]["label"][10:30])
+    with pytest.raises(DatasetUnavailable, match=r"slices look like test\[:200\]"):
+        data.load("digits", "test[:many]")
+
+
 def test_unknown_dataset_names_bundled_alternatives():
     with pytest.raises(DatasetUnavailable, match="addition, cluttered_digits, dates, digits, mnist1d, moving_digits, pydoc_topics, sample_images, shapes_captions"):
         data.load("no_such_dataset_xyz", "train")

@@ -95,11 +95,16 @@ def _has_tensorflow() -> bool:
 
 def _records(name: str, split: str, path: str | None) -> list[dict]:
     b = builder(name, path)
-    if split not in b.info.splits:
-        raise DatasetUnavailable(f"dataset '{name}' has no split '{split}'; its splits are "
+    base = split_name(split)
+    if base not in b.info.splits:
+        raise DatasetUnavailable(f"dataset '{name}' has no split '{base}'; its splits are "
                                  f"{', '.join(sorted(b.info.splits))}")
     if b.info.file_format.value == "array_record":
-        source = b.as_data_source(split=split)
+        try:
+            source = b.as_data_source(split=split)
+        except (ValueError, AssertionError) as e:
+            raise DatasetUnavailable(f"cannot read split '{split}' of '{name}' ({str(e).splitlines()[0][:120]}); "
+                                     f"slices look like {base}[:200] or {base}[10%:20%]") from None
         return source.__getitems__(list(range(len(source))))
     if not _has_tensorflow():
         raise DatasetUnavailable(f"TFDS dataset '{name}' is stored as {b.info.file_format.value}, which "
@@ -109,8 +114,15 @@ def _records(name: str, split: str, path: str | None) -> list[dict]:
     return list(tfds.as_numpy(b.as_dataset(split=split)))
 
 
+def split_name(split: str) -> str:
+    """`split` without its TFDS slice (`"test[:200]"` -> `"test"`): the prefix of metric names."""
+    return split.partition("[")[0]
+
+
 def load(name: str, split: str, path: str | None = None) -> dict[str, np.ndarray]:
     """The whole `split` of dataset `name` as numpy arrays keyed like its TFDS features.
+
+    `split` may carry a TFDS slice, e.g. `"test[:200]"` or `"train[10%:20%]"`.
 
     `image`: float32 `(N, H, W, C)` in [0, 1] (uint8 images are divided by 255);
     `label`: int32 `(N,)`; other features are stacked as stored. Text features (decoded to

@@ -9,7 +9,7 @@ import numpy as np
 
 import zoo
 from train.generative_eval import bernoulli_nll, save_grids
-from train.state import TrainState
+from train.state import TrainState, init_variables
 from train.tasks.images import ImageTask, model_fields
 
 
@@ -22,7 +22,7 @@ class AutoencoderTask(ImageTask):
         self.model = zoo.Autoencoder(self.shape, **model_fields(config))
 
     def create_state(self, rng, tx):
-        variables = self.model.init(rng, jnp.asarray(self.split("train")["inputs"][:1]))
+        variables = init_variables(self.model, rng, jnp.asarray(self.split("train")["inputs"][:1]))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
     def loss_fn(self, params, state, batch, rng):

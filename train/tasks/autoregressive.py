@@ -12,7 +12,7 @@ import zoo
 from train.errors import UserError
 from train.generative_eval import independent_pixels_nll, sample_quality, save_grids
 from train.sampling import sample_pixels
-from train.state import TrainState
+from train.state import TrainState, init_variables
 from train.tasks.images import ImageTask, model_fields
 
 
@@ -35,7 +35,7 @@ class AutoregressiveTask(ImageTask):
         self.model = AUTOREGRESSIVE[name](**model_fields(config))
 
     def create_state(self, rng, tx):
-        params = self.model.init(rng, jnp.asarray(self.split("train")["inputs"][:1]))["params"]
+        params = init_variables(self.model, rng, jnp.asarray(self.split("train")["inputs"][:1]))["params"]
         return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx)
 
     def nll(self, params, x, rng=None):

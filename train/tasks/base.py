@@ -9,6 +9,7 @@ import jax
 import ml_collections
 import optax
 
+from train.data import split_name
 from train.state import TrainState
 from train.steps import make_eval_step, mean_over_batches
 
@@ -58,9 +59,10 @@ class Task(abc.ABC):
         return jax.jit(make_eval_step(self.eval_metrics))
 
     def evaluate(self, state: TrainState, split: str) -> dict[str, float]:
-        """Mean metrics over one pass of `split`, keyed `{split}_{name}`."""
+        """Mean metrics over one pass of `split`, keyed `{split}_{name}` (`split` without any slice:
+        `"test[:200]"` gives `test_accuracy`)."""
         means = mean_over_batches(self._eval_step, state, self.eval_batches(split))
-        return {f"{split}_{k}": v for k, v in means.items()}
+        return {f"{split_name(split)}_{k}": v for k, v in means.items()}
 
     def report(self, state: TrainState, workdir: str) -> dict:
         """Results beyond the test metrics, computed once after training and stored as

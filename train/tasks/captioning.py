@@ -21,7 +21,7 @@ import zoo
 from train import data
 from train.captions import END, PAD, START, Vocabulary, attention_correctness, corpus_bleu, tokenize
 from train.errors import UserError
-from train.state import TrainState
+from train.state import TrainState, init_variables
 from train.tasks.base import ACTIVATIONS, Task
 
 MODELS = ("rnn", "lstm", "attention")
@@ -118,7 +118,7 @@ class Captioning(Task):
 
     def create_state(self, rng, tx):
         size = self.split_raw("train")["image"].shape[1:]
-        variables = self.model.init(rng, jnp.zeros((1, *size)), jnp.zeros((1, self.config.max_length), jnp.int32))
+        variables = init_variables(self.model, rng, jnp.zeros((1, *size)), jnp.zeros((1, self.config.max_length), jnp.int32))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
     def _losses(self, params, batch):

@@ -12,7 +12,7 @@ from train.augment import augment_images
 from train.errors import UserError
 from train.losses import cross_entropy_loss
 from train.precision import compute_dtype, loss_scale
-from train.state import TrainState
+from train.state import TrainState, init_variables
 from train.tasks.base import ACTIVATIONS, Task
 
 MODELS = {"mlp": zoo.MLP, "cnn": zoo.CNN, "resnet": zoo.resnet_cifar, "rnn": zoo.ManyToOne, "rbf": zoo.RBFNetwork}
@@ -66,7 +66,7 @@ class Classification(Task):
     def create_state(self, rng, tx) -> TrainState:
         example = self.split("train")["inputs"][:1]
         params_rng, dropout_rng = jax.random.split(rng)
-        variables = self.model.init({"params": params_rng, "dropout": dropout_rng}, jnp.asarray(example))
+        variables = init_variables(self.model, {"params": params_rng, "dropout": dropout_rng}, jnp.asarray(example))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx,
                                  batch_stats=variables.get("batch_stats"), loss_scale=loss_scale(self.config.precision))
 

@@ -9,9 +9,10 @@ import numpy as np
 import optax
 
 import zoo
+from train.data import split_name
 from train.errors import UserError
 from train.generative_eval import sample_quality, save_grids
-from train.state import TrainState
+from train.state import TrainState, init_variables
 from train.tasks.images import ImageTask
 
 
@@ -67,8 +68,8 @@ class GANTask(ImageTask):
         g_rng, d_rng = jax.random.split(rng)
         z = jnp.zeros((1, self.config.gan.latent))
         labels = jnp.zeros((1,), jnp.int32)
-        g_vars = self.generator.init(g_rng, z, labels, train=False)
-        d_vars = self.discriminator.init(d_rng, jnp.zeros((1, *self.shape)), labels)
+        g_vars = init_variables(self.generator, g_rng, z, labels, train=False)
+        d_vars = init_variables(self.discriminator, d_rng, jnp.zeros((1, *self.shape)), labels)
         tx_d, _ = make_optimizer(self.config.discriminator_optimizer, self.config.num_steps)
         params = {"generator": g_vars["params"], "discriminator": d_vars["params"]}
         both = optax.multi_transform({"generator": tx, "discriminator": tx_d},
@@ -109,8 +110,8 @@ class GANTask(ImageTask):
         fake, _ = self.generate(state.params, state.batch_stats, self._fixed_z, self._fixed_labels, train=False)
         self.snapshots[int(state.step)] = np.asarray(fake)
         critic = lambda x, y: self.discriminator.apply({"params": state.params["discriminator"]}, x, y)
-        return {f"{split}_d_real": float(critic(x, labels).mean()),
-                f"{split}_d_fake": float(critic(fake, self._fixed_labels).mean())}
+        return {f"{split_name(split)}_d_real": float(critic(x, labels).mean()),
+                f"{split_name(split)}_d_fake": float(critic(fake, self._fixed_labels).mean())}
 
     def samples(self, state, n: int, seed: int = 0):
         """`n` generated images (classes cycled when conditional)."""

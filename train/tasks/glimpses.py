@@ -23,7 +23,7 @@ import optax
 import zoo
 from train import data
 from train.errors import UserError
-from train.state import TrainState
+from train.state import TrainState, init_variables
 from train.tasks.base import Task
 
 
@@ -76,7 +76,7 @@ class GlimpseClassification(Task):
 
     def create_state(self, rng, tx):
         images = jnp.asarray(self.split("train")["image"][:1])
-        variables = self.model.init(rng, images, self.noise(rng, 1, True))
+        variables = init_variables(self.model, rng, images, self.noise(rng, 1, True))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
     def loss_fn(self, params, state, batch, rng):

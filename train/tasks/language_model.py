@@ -20,7 +20,7 @@ import optax
 from train import data
 from train.errors import UserError
 from train.precision import compute_dtype, loss_scale
-from train.state import TrainState
+from train.state import TrainState, init_variables
 from train.tasks.base import ACTIVATIONS, Task
 from zoo.rnn import CELLS, ManyToMany
 
@@ -89,7 +89,7 @@ class LanguageModel(Task):
     def create_state(self, rng, tx) -> LMState:
         batch = self.config.batch_size
         tokens = jnp.zeros((batch, self.config.seq_len), jnp.int32)
-        params = self.model.init(rng, tokens)["params"]
+        params = init_variables(self.model, rng, tokens)["params"]
         return LMState.create(apply_fn=self.model.apply, params=params, tx=tx,
                               carry=self.model.initialize_carry(batch), loss_scale=loss_scale(self.config.precision))
 
@@ -130,8 +130,8 @@ class LanguageModel(Task):
     def evaluate(self, state, split):
         """Bits per character over `split`, cut into `eval_batch_size` streams scored from a zero state."""
         rows = jnp.asarray(streams(self.ids(split), self.config.eval_batch_size))
-        return {f"{split}_bits_per_char": float(self._score(state.params, rows)),
-                f"{split}_bigram_bits_per_char": self.bigram_bits_per_char(split)}
+        return {f"{data.split_name(split)}_bits_per_char": float(self._score(state.params, rows)),
+                f"{data.split_name(split)}_bigram_bits_per_char": self.bigram_bits_per_char(split)}
 
     def meta(self) -> dict:
         return {"vocab": self.vocab}

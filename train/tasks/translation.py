@@ -20,7 +20,7 @@ import zoo
 from train import data
 from train.captions import END, PAD, START, Vocabulary
 from train.errors import UserError
-from train.state import TrainState
+from train.state import TrainState, init_variables
 from train.tasks.base import Task
 
 
@@ -81,7 +81,7 @@ class Translation(Task):
         yield from data.eval_batches(self.arrays(split), self.config.eval_batch_size)
 
     def create_state(self, rng, tx):
-        variables = self.model.init(rng, jnp.zeros((1, self.max_source), jnp.int32),
+        variables = init_variables(self.model, rng, jnp.zeros((1, self.max_source), jnp.int32),
                                     jnp.zeros((1, self.max_target), jnp.int32))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 

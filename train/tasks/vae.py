@@ -10,7 +10,7 @@ import numpy as np
 import zoo
 from train.errors import UserError
 from train.generative_eval import bernoulli_nll, bits_per_dim, independent_pixels_nll, sample_quality, save_grids
-from train.state import TrainState
+from train.state import TrainState, init_variables
 from train.tasks.images import ImageTask, model_fields
 
 
@@ -31,7 +31,7 @@ class VAETask(ImageTask):
 
     def create_state(self, rng, tx):
         x = jnp.asarray(self.split("train")["inputs"][:1])
-        params = self.model.init(rng, x, jax.random.key(0))["params"]
+        params = init_variables(self.model, rng, x, jax.random.key(0))["params"]
         return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx)
 
     def log_likelihood(self, logits, x):

@@ -17,7 +17,7 @@ import optax
 import zoo
 from train import data
 from train.errors import UserError
-from train.state import TrainState
+from train.state import TrainState, init_variables
 from train.tasks.base import ACTIVATIONS, Task
 
 CELLS = ("none", "gru", "lstm", "rnn")
@@ -59,7 +59,7 @@ class FrameClassification(Task):
         yield from data.eval_batches(self._arrays(split), self.config.eval_batch_size)
 
     def create_state(self, rng, tx):
-        variables = self.model.init(rng, jnp.asarray(self.split("train")["video"][:1]))
+        variables = init_variables(self.model, rng, jnp.asarray(self.split("train")["video"][:1]))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
     def _frame_losses(self, params, batch):
