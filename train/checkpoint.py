@@ -1,12 +1,16 @@
 """Checkpoints in `<workdir>/checkpoints` through orbax.
 
 Saves are synchronous and atomic (orbax writes to a temporary directory and renames it on
-commit), so an interrupted save never shadows the previous good checkpoint. Each
+commit), so an interrupted save never shadows the previous good checkpoint. Ctrl-C during a
+save is held until the save has committed (orbax's wait for the commit would swallow it). Each
 checkpoint holds the train state and a JSON `meta` record (step, recipe, config, and
 whatever a task needs to reload the run, such as a vocabulary).
 """
 
+import contextlib
 import os
+import signal
+import threading
 
 import orbax.checkpoint as ocp
 
@@ -26,9 +30,11 @@ class Checkpointer:
         return self._manager.latest_step()
 
     def save(self, step: int, state, meta: dict) -> None:
-        self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                                         meta=ocp.args.JsonSave(meta)), force=True)
-        self._manager.wait_until_finished()
+        """Write checkpoint `step`; a Ctrl-C that arrives meanwhile is raised once it is committed."""
+        with _sigint_held():
+            self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                                             meta=ocp.args.JsonSave(meta)), force=True)
+            self._manager.wait_until_finished()
 
     def restore(self, template, step: int | None = None):
         """`(state, meta)` of checkpoint `step` (default: latest), shaped like `template`."""
@@ -52,3 +58,19 @@ class Checkpointer:
 
     def close(self) -> None:
         self._manager.close()
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Defer SIGINT to the end of the block (main thread only), then raise `KeyboardInterrupt`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt

@@ -1,6 +1,9 @@
 """cluttered_digits and glimpse classification: canvases are deterministic by seed and hold the
-digit; a short recurrent-attention run learns beyond chance and draws its glimpse paths."""
+digit; a short recurrent-attention run learns beyond chance, draws its glimpse paths, and its
+evaluation averages paths around the policy's mean."""
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -9,6 +12,8 @@ from train.data import cluttered_digits as cd
 from train.data.bundled import _digit_arrays
 from train.loop import run
 from train.overrides import apply_overrides
+from train.restore import load_run
+from train.tasks.glimpses import GlimpseClassification
 
 IMAGES = _digit_arrays()[0][..., 0]
 
@@ -37,3 +42,13 @@ def test_recurrent_attention_learns_beyond_chance(tmp_path):
     summary = run("ram_cluttered", config, str(tmp_path), progress=False)
     assert summary["test"]["test_accuracy"] > 0.2, summary["test"]          # chance: 0.1
     assert (tmp_path / "figures" / "glimpses.png").exists()
+
+    # evaluation: path 0 follows the policy's mean whatever the number of sampled paths; with none,
+    # the averaged prediction is that path's
+    _, state, _ = load_run(str(tmp_path))
+    batch = {k: jnp.asarray(v[:200]) for k, v in GlimpseClassification(config).split("test").items()}
+    metrics = {n: jax.jit(GlimpseClassification(apply_overrides(config, {"eval_samples": str(n)})).eval_metrics)(state, batch)
+               for n in (0, 16)}
+    np.testing.assert_array_equal(metrics[0]["accuracy"], metrics[0]["single_path_accuracy"])
+    np.testing.assert_array_equal(metrics[0]["single_path_accuracy"], metrics[16]["single_path_accuracy"])
+    assert not np.array_equal(metrics[0]["loss"], metrics[16]["loss"])

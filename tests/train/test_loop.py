@@ -118,3 +118,32 @@ def test_ctrl_c_saves_and_rerun_ends_like_an_uninterrupted_run(tmp_path):
     ours, theirs = (json.load(open(os.path.join(d, "summary.json"))) for d in (workdir, str(tmp_path / "reference")))
     assert ours["resumed_from_step"] == saved
     assert ours["test"] == theirs["test"]
+
+
+_INTERRUPTED_SAVE = """
+import os, signal, sys
+import jax.numpy as jnp
+from train.checkpoint import Checkpointer
+
+ckpt = Checkpointer(sys.argv[1])
+wait, finished = ckpt._manager.wait_until_finished, []
+
+def interrupted_wait():  # Ctrl-C lands while orbax waits for the commit
+    os.kill(os.getpid(), signal.SIGINT)
+    wait()
+    finished.append(True)
+
+ckpt._manager.wait_until_finished = interrupted_wait
+try:
+    ckpt.save(7, {"w": jnp.arange(3.0)}, {"step": 7})
+except KeyboardInterrupt:
+    restored, meta = ckpt.restore({"w": jnp.zeros(3)})
+    print(bool(finished), ckpt.latest_step(), restored["w"].tolist(), meta)
+"""
+
+
+def test_ctrl_c_during_a_save_waits_for_the_commit_then_raises(tmp_path):
+    # in a subprocess: signal handlers belong to the main thread, which pytest-xdist keeps
+    result = subprocess.run([sys.executable, "-c", _INTERRUPTED_SAVE, str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True 7 [0.0, 1.0, 2.0] {'step': 7}", result.stdout
