@@ -2,7 +2,7 @@
 
 Saves are synchronous and atomic (orbax writes to a temporary directory and renames it on
 commit), so an interrupted save never shadows the previous good checkpoint. Ctrl-C during a
-save is held until the save has committed (orbax's wait for the commit would swallow it). Each
+save or close is held until orbax has committed (its wait for the commit would swallow it). Each
 checkpoint holds the train state and a JSON `meta` record (step, recipe, config, and
 whatever a task needs to reload the run, such as a vocabulary).
 """
@@ -57,7 +57,8 @@ class Checkpointer:
         return self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
 
     def close(self) -> None:
-        self._manager.close()
+        with _sigint_held():
+            self._manager.close()
 
 
 @contextlib.contextmanager
