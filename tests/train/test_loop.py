@@ -101,9 +101,11 @@ def test_ctrl_c_saves_and_rerun_ends_like_an_uninterrupted_run(tmp_path):
     reference = subprocess.run(train_cli(str(tmp_path / "reference")), capture_output=True, text=True)
     assert reference.returncode == 0, reference.stderr
     workdir = str(tmp_path / "interrupted")
-    # Ctrl-C's default action in the child even where this runs with SIGINT ignored (a background job)
-    proc = subprocess.Popen(train_cli(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # Python's Ctrl-C handler in the child even where this runs with SIGINT ignored (a background job)
+    with_handler = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                    "runpy.run_module('train', run_name='__main__', alter_sys=True)")
+    proc = subprocess.Popen([sys.executable, "-c", with_handler, *train_cli(workdir)[3:]], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     # interrupt as soon as the first checkpoint lands (older ones are rotated away as training goes on)
     while not any(name.isdigit() for name in _listdir(os.path.join(workdir, "checkpoints"))) and time.time() < deadline:
