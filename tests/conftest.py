@@ -40,7 +40,7 @@ def pytest_configure(config):
         for c in cls.BUILDER_CONFIGS or [None]:
             if name != slowest:
                 builder(name if c is None else f"{name}/{c.name}")
-    if second.wait() != 0:
+    if second.wait(timeout=600) != 0:
         raise RuntimeError(f"preparing the bundled dataset {slowest} failed (its error is above)")
 
 

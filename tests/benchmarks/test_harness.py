@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.harness import benchmark, format_table
 from benchmarks.workloads import WORKLOADS
+from tests.helpers import require_torch
 
 
 def test_report_has_throughput_and_ratio_per_workload():
@@ -32,7 +33,7 @@ def test_report_has_throughput_and_ratio_per_workload():
 
 
 def test_every_workload_has_a_torch_twin_with_the_same_parameter_count():
-    pytest.importorskip("torch")
+    require_torch()
     import jax
     import jax.numpy as jnp
 
@@ -56,8 +57,9 @@ def test_every_workload_has_a_torch_twin_with_the_same_parameter_count():
 def test_cli_writes_json_and_rejects_unknown_workloads(tmp_path):
     out = tmp_path / "bench.json"
     ok = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "digits_cnn", "--steps", "1", "--warmup", "0",
-                         "--repeats", "1", "--json", str(out)], capture_output=True, text=True)
+                         "--repeats", "1", "--json", str(out)], capture_output=True, text=True,
+                        timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(out.read_text())["results"][0]["workload"] == "digits_cnn"
-    bad = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nope"], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nope"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "invalid choice: 'nope'" in bad.stderr

@@ -12,7 +12,7 @@ from tests.helpers import train_digits
 
 
 def interpret(*args):
-    return subprocess.run([sys.executable, "-m", "interpret", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "interpret", *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ def test_twenty_five_images_are_memorized(overfit_run):
 def test_a_new_process_scores_the_checkpoint_like_the_run_did(overfit_run):
     workdir, summary = overfit_run
     result = subprocess.run([sys.executable, "-m", "train", "sample", "--workdir", workdir, "--count", "2"],
-                            capture_output=True, text=True, env=dict(os.environ))
+                            capture_output=True, text=True, env=dict(os.environ), timeout=300)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("image 0: greedy: ")
@@ -48,6 +48,7 @@ def test_a_new_process_scores_the_checkpoint_like_the_run_did(overfit_run):
 
 def test_unknown_model_is_one_line():
     result = subprocess.run([sys.executable, "-m", "train", "caption_shapes", "--config.model.name=gru",
-                             "--config.num_steps=1"], capture_output=True, text=True)
+                             "--config.num_steps=1"], capture_output=True, text=True,
+                            timeout=300)
     assert result.returncode == 2 and result.stderr.strip() == (
         "error: unknown model.name 'gru'; choose one of rnn, lstm, attention")

@@ -12,7 +12,8 @@ from train.overrides import apply_overrides, flat_keys, parse_value
 
 
 def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "train", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "train", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
 
 
 def test_list_names_every_recipe_with_its_description():

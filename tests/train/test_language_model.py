@@ -82,7 +82,8 @@ def test_sample_logits_respects_temperature_and_top_k():
 
 
 def sample_cli(*args):
-    return subprocess.run([sys.executable, "-m", "train", "sample", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "train", "sample", *args], capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_sample_cli_continues_the_prompt(lm_run):
@@ -109,7 +110,7 @@ def test_sample_cli_errors_are_one_line(lm_run, tmp_path):
 
 def test_gradient_flow_cli_writes_numbers_and_figure(tmp_path):
     result = subprocess.run([sys.executable, "-m", "train", "gradient_flow", "--workdir", str(tmp_path),
-                             "--steps", "20"], capture_output=True, text=True)
+                             "--steps", "20"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     numbers = json.load(open(tmp_path / "summary.json"))
     first = dict(zip(numbers["sigma_sweep"], numbers["first_step_norm"]))

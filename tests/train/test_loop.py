@@ -98,7 +98,7 @@ def train_cli(workdir, *extra):
 
 @pytest.mark.slow
 def test_ctrl_c_saves_and_rerun_ends_like_an_uninterrupted_run(tmp_path):
-    reference = subprocess.run(train_cli(str(tmp_path / "reference")), capture_output=True, text=True)
+    reference = subprocess.run(train_cli(str(tmp_path / "reference")), capture_output=True, text=True, timeout=300)
     assert reference.returncode == 0, reference.stderr
     workdir = str(tmp_path / "interrupted")
     # Python's Ctrl-C handler in the child even where this runs with SIGINT ignored (a background job)
@@ -117,7 +117,7 @@ def test_ctrl_c_saves_and_rerun_ends_like_an_uninterrupted_run(tmp_path):
     assert "interrupted; latest checkpoint is step" in err.strip().splitlines()[-1]
     saved = max(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit())
     assert 100 <= saved < 900
-    resumed = subprocess.run(train_cli(workdir), capture_output=True, text=True)
+    resumed = subprocess.run(train_cli(workdir), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     ours, theirs = (json.load(open(os.path.join(d, "summary.json"))) for d in (workdir, str(tmp_path / "reference")))
     assert ours["resumed_from_step"] == saved
@@ -148,6 +148,7 @@ except KeyboardInterrupt:
 
 def test_ctrl_c_during_a_save_waits_for_the_commit_then_raises(tmp_path):
     # in a subprocess: signal handlers belong to the main thread, which pytest-xdist keeps
-    result = subprocess.run([sys.executable, "-c", _INTERRUPTED_SAVE, str(tmp_path)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", _INTERRUPTED_SAVE, str(tmp_path)], capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True 7 [0.0, 1.0, 2.0] {'step': 7}", result.stdout

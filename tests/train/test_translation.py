@@ -67,7 +67,7 @@ def test_attention_translator_learns_dates(tmp_path):
     mine = ["Mar 3, 1998", "tuesday 3rd of march 1998"]
     result = subprocess.run([sys.executable, "-m", "train", "sample", "--workdir", str(tmp_path),
                              *(a for text in mine for a in ("--text", text))],
-                            capture_output=True, text=True, env=dict(os.environ))
+                            capture_output=True, text=True, env=dict(os.environ), timeout=300)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert [line.split(" -> ")[0] for line in lines] == mine and all(len(line.split(" -> ")[1]) >= 10 for line in lines)

@@ -5,6 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.helpers import require_torch
+from zoo import load_torchvision_vgg16
 from zoo.vgg import VGG16, from_torchvision
 
 
@@ -27,7 +29,7 @@ def test_conversion_names_what_is_missing():
 def _torch_vgg16():
     """torchvision's VGG-16 with random weights; where torchvision is not importable, a torch
     module with exactly its layers and state-dict keys (features.N, avgpool, classifier.N)."""
-    torch = pytest.importorskip("torch", reason="the conversion test needs torch (pip install torch==2.13.0)")
+    torch = require_torch()
     try:
         import torchvision
         return torchvision.models.vgg16(weights=None)
@@ -54,17 +56,26 @@ def _torch_vgg16():
     return TorchvisionLayoutVGG16()
 
 
-def test_torchvision_weights_give_the_same_logits():
+# torchvision's VGG-16 state-dict keys (torchvision/models/vgg.py, cfg "D"): conv layers at these
+# indices of `features`, dense layers at 0, 3, 6 of `classifier`.
+TORCHVISION_KEYS = [f"{part}.{i}.{kind}" for part, indices in (("features", (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)),
+                                                               ("classifier", (0, 3, 6)))
+                    for i in indices for kind in ("weight", "bias")]
+
+
+def test_a_torchvision_pth_file_gives_the_same_logits(tmp_path):
     torch_model = _torch_vgg16().eval()
     import torch
 
     torch.manual_seed(0)
+    assert list(torch_model.state_dict()) == TORCHVISION_KEYS
+    path = tmp_path / "vgg16-random.pth"
+    torch.save(torch_model.state_dict(), path)
     # 80x80 leaves a 2x2 map before the 7x7 adaptive pool, so the pooling windows overlap.
     images = np.random.default_rng(0).uniform(size=(2, 80, 80, 3)).astype(np.float32)
     mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
     with torch.no_grad():
         expected = torch_model(torch.from_numpy(((images - mean) / std).transpose(0, 3, 1, 2))).numpy()
-    variables = from_torchvision(torch_model.state_dict())
-    got = np.asarray(jax.jit(VGG16().apply)(variables, jnp.asarray(images)))
+    got = np.asarray(jax.jit(VGG16().apply)(load_torchvision_vgg16(str(path)), jnp.asarray(images)))
     scale = np.abs(expected).max()
     np.testing.assert_allclose(got / scale, expected / scale, atol=1e-4)
