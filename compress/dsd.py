@@ -23,6 +23,7 @@ import optax
 
 from compress.fit import accuracy, cross_entropy, fit
 from compress.prune import magnitude_masks
+from train.files import make_workdir
 
 
 class DSDState(NamedTuple):
@@ -106,7 +107,7 @@ def run(config, workdir: str, progress: bool = True) -> dict:
     verdict = ("DSD helped" if gain > max(std["dsd"], std["baseline"]) else
                "DSD hurt" if -gain > max(std["dsd"], std["baseline"]) else
                "no difference beyond the seed-to-seed spread")
-    os.makedirs(workdir, exist_ok=True)
+    make_workdir(workdir)
     rows = "".join(f"| {k} | {', '.join(f'{a:.4f}' for a in v)} | {mean[k]:.4f} | {std[k]:.4f} |\n"
                    for k, v in results.items())
     with open(os.path.join(workdir, "dsd.md"), "w") as f:

@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from interpret.inputs import finite_images
+
 NORMS = ("linf", "l2")
 
 
@@ -64,6 +66,7 @@ def success_flags(apply_fn, params, x_adv, labels, targeted: bool = False):
     return pred == labels if targeted else pred != labels
 
 
+@finite_images
 @partial(jax.jit, static_argnames=("apply_fn", "norm", "targeted", "lo", "hi"))
 def fgsm(apply_fn: Callable, params, x, labels, eps, norm: str = "linf", targeted: bool = False,
          lo: float = 0.0, hi: float = 1.0):
@@ -76,6 +79,7 @@ def fgsm(apply_fn: Callable, params, x, labels, eps, norm: str = "linf", targete
     return x_adv, success_flags(apply_fn, params, x_adv, labels, targeted)
 
 
+@finite_images
 @partial(jax.jit, static_argnames=("apply_fn", "steps", "restarts", "norm", "targeted", "random_start", "lo", "hi",
                                    "unroll"))
 def pgd(apply_fn: Callable, params, x, labels, eps, step_size, steps: int, rng, restarts: int = 1,

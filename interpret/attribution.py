@@ -24,6 +24,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from interpret.inputs import finite_images
+
 
 def _per_example(fn: Callable, *arrays, batch_size: int | None = None):
     """`vmap(fn)` over the leading axis of `arrays`, in `lax.map` chunks of `batch_size`."""
@@ -47,11 +49,13 @@ def to_map(attributions):
     return jnp.max(jnp.abs(attributions), axis=-1)
 
 
+@finite_images
 def saliency(apply_fn, params, x, labels, batch_size=None):
     """`(B, H, W)` saliency maps `max_c |dS_label / dx|`."""
     return to_map(input_gradient(apply_fn, params, x, labels, batch_size))
 
 
+@finite_images
 def smoothgrad(apply_fn, params, x, labels, rng, samples: int = 25, sigma: float = 0.15, batch_size=None):
     """`(B, H, W, C)` gradients averaged over `samples` copies with N(0, sigma^2 (max - min)^2) noise."""
     grad = jax.grad(class_score(apply_fn, params))
@@ -64,6 +68,7 @@ def smoothgrad(apply_fn, params, x, labels, rng, samples: int = 25, sigma: float
     return _per_example(one, x, labels, jax.random.split(rng, x.shape[0]), batch_size=batch_size)
 
 
+@finite_images
 def integrated_gradients(apply_fn, params, x, labels, baseline=None, steps: int = 64, batch_size=None):
     """`(B, H, W, C)` attributions along the straight path from `baseline` (default: black) to `x`."""
     baseline = jnp.zeros_like(x) if baseline is None else jnp.broadcast_to(baseline, x.shape)
@@ -94,6 +99,7 @@ def _guided_bwd(x, g):
 guided_relu.defvjp(_guided_fwd, _guided_bwd)
 
 
+@finite_images
 def guided_backprop(model: nn.Module, variables, x, labels, batch_size=None, **apply_kwargs):
     """`(B, H, W, C)` guided-backpropagation gradients of `model` (a Flax module with an `act`
     field), computed on a clone whose `act` is `guided_relu`."""
@@ -112,6 +118,7 @@ def _at_layer(path: str, transform: Callable):
     return interceptor
 
 
+@finite_images
 def layer_gradient(apply_fn, params, x, labels, layer: str):
     """`(activations, gradients)` of the class score at the output of layer `layer`, both shaped
     like that output `(B, ...)`, by adding a zero perturbation there and differentiating."""
@@ -141,6 +148,7 @@ def layer_gradient(apply_fn, params, x, labels, layer: str):
     return activations, grads
 
 
+@finite_images
 def grad_cam(apply_fn, params, x, labels, layer: str):
     """`(B, H, W)` Grad-CAM maps: `relu(sum_k w_k A_k)` with `w_k` the spatial mean of the
     score's gradient at channel `k` of layer `layer` (a conv output `(B, h, w, K)`), resized to
@@ -150,6 +158,7 @@ def grad_cam(apply_fn, params, x, labels, layer: str):
     return jax.image.resize(cam, (x.shape[0], *x.shape[1:3]), "bilinear")
 
 
+@finite_images
 def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
     """`(B, H, W, C)` gradient of one unit of layer `layer` (`index` into its per-example
     output, e.g. `(row, col, channel)`) with respect to each image."""
@@ -169,6 +178,7 @@ def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
     return jax.grad(unit)(x)
 
 
+@finite_images
 def occlusion(apply_fn, params, x, labels, size: int = 3, stride: int = 1, value: float = 0.0,
               batch_size: int | None = None):
     """`(B, H, W)` mean drop of the class score when a `size x size` patch set to `value` covers

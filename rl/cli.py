@@ -18,6 +18,7 @@ import time
 
 from train.arguments import ArgumentParser
 from train.errors import Interrupted, UserError
+from train.files import make_workdir
 from train.overrides import apply_overrides, split_config_args
 
 ALGOS = {  # name: (module:function, config module, description)
@@ -199,7 +200,7 @@ def run(algo: str, config, seeds: int, workdir: str, seed: int = 0, progress: bo
     if seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {seeds}")
     _validate(algo, config)
-    os.makedirs(workdir, exist_ok=True)
+    make_workdir(workdir)
     summary_path = os.path.join(workdir, "summary.json")
     if os.path.exists(summary_path):
         with open(summary_path) as f:

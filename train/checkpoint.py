@@ -5,13 +5,22 @@ commit), so an interrupted save never shadows the previous good checkpoint. Ctrl
 save or close is held until orbax has committed (its wait for the commit would swallow it). Each
 checkpoint holds the train state and a JSON `meta` record (step, recipe, config, and
 whatever a task needs to reload the run, such as a vocabulary).
+
+After the commit, the size of every file in the step is listed in `<step>/FILES.json`, so a
+checkpoint damaged later (a truncated or deleted file) is recognised before orbax reads it
+(`damage`); restoring checks the stored array shapes against the template first
+(`shape_mismatches`), so neither case reaches orbax's reader, whose failures end in tracebacks
+from its background threads.
 """
 
 import contextlib
+import json
 import os
+import shutil
 import signal
 import threading
 
+import jax
 import orbax.checkpoint as ocp
 
 from train.errors import UserError
@@ -24,10 +33,67 @@ class Checkpointer:
         self.directory = os.path.abspath(directory)
         options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
                                                enable_async_checkpointing=False)
-        self._manager = ocp.CheckpointManager(self.directory, options=options)
+        self._manager = ocp.CheckpointManager(self.directory, options=options, item_handlers={
+            "state": ocp.StandardCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()})
 
     def latest_step(self) -> int | None:
         return self._manager.latest_step()
+
+    def all_steps(self) -> list[int]:
+        return sorted(self._manager.all_steps())
+
+    def damage(self, step: int) -> str | None:
+        """What is wrong with the files of checkpoint `step` (None if they are as saved).
+
+        A step without a file list (written before lists existed) is trusted as orbax left it."""
+        root = os.path.join(self.directory, str(step))
+        listing = os.path.join(root, FILE_LIST)
+        if not os.path.exists(listing):
+            return None
+        try:
+            with open(listing) as f:
+                sizes = json.load(f)
+        except (OSError, ValueError):
+            return f"its file list {FILE_LIST} is unreadable"
+        for name, size in sizes.items():
+            path = os.path.join(root, name)
+            if not os.path.isfile(path):
+                return f"{name} is missing"
+            if os.path.getsize(path) != size:
+                return f"{name} has {os.path.getsize(path)} bytes, {size} were saved"
+        return None
+
+    def latest_intact_step(self, log=print) -> int | None:
+        """The newest step whose files are as saved; newer damaged steps are moved to
+        `<workdir>/damaged_checkpoints/` (kept for inspection) and `log`ged. A `UserError` if
+        every step is damaged."""
+        steps, problems = self.all_steps(), []
+        for step in reversed(steps):
+            why = self.damage(step)
+            if why is None:
+                break
+            problems.append(f"checkpoint {step} ({why})")
+        else:
+            if steps:
+                raise UserError(f"every checkpoint in {self.directory} is damaged: {'; '.join(problems)}; "
+                                f"rerun with --fresh to start afresh, or remove that directory")
+            return None
+        aside = os.path.join(os.path.dirname(self.directory), "damaged_checkpoints")
+        for problem, bad in zip(problems, reversed(steps)):
+            os.makedirs(aside, exist_ok=True)
+            shutil.move(os.path.join(self.directory, str(bad)), os.path.join(aside, f"{bad}"))
+            log(f"warning: {problem} in {self.directory} is damaged; moved to {aside}, resuming from step {step}")
+        if problems:
+            self._manager.reload()
+        return step
+
+    def shape_mismatches(self, template, step: int) -> list[str]:
+        """`'path: saved (a, b), now (c, d)'` for each array of `template` whose stored shape
+        differs in checkpoint `step` (arrays present on one side only count too)."""
+        saved = _shapes(self._manager.item_metadata(step)["state"])
+        now = _shapes(template)
+        return [f"{k}: saved {saved.get(k)}, now {now.get(k)}" for k in sorted(saved.keys() | now.keys())
+                if saved.get(k) != now.get(k)]
 
     def save(self, step: int, state, meta: dict) -> None:
         """Write checkpoint `step`; a Ctrl-C that arrives meanwhile is raised once it is committed."""
@@ -35,6 +101,8 @@ class Checkpointer:
             self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                                              meta=ocp.args.JsonSave(meta)), force=True)
             self._manager.wait_until_finished()
+            if jax.process_index() == 0:
+                _write_file_list(os.path.join(self.directory, str(step)))
 
     def restore(self, template, step: int | None = None):
         """`(state, meta)` of checkpoint `step` (default: latest), shaped like `template`."""
@@ -59,6 +127,31 @@ class Checkpointer:
     def close(self) -> None:
         with _sigint_held():
             self._manager.close()
+
+
+FILE_LIST = "FILES.json"
+
+
+def _write_file_list(root: str) -> None:
+    sizes = {os.path.relpath(os.path.join(d, name), root): os.path.getsize(os.path.join(d, name))
+             for d, _, names in os.walk(root) for name in names if name != FILE_LIST}
+    with open(os.path.join(root, f"{FILE_LIST}.tmp"), "w") as f:
+        json.dump(sizes, f)
+    os.replace(os.path.join(root, f"{FILE_LIST}.tmp"), os.path.join(root, FILE_LIST))
+
+
+def _shapes(tree) -> dict[str, tuple]:
+    """`{'params/dense/kernel': shape}` for the arrays of a train state or of orbax's metadata
+    of one (attribute, key and index path entries all become plain names; Python scalars
+    such as a fresh state's `step` are shape `()`)."""
+    def name(entry):
+        for attr in ("name", "key", "idx"):
+            if hasattr(entry, attr):
+                return str(getattr(entry, attr))
+        return str(entry)
+
+    leaves = jax.tree_util.tree_leaves_with_path(tree)
+    return {"/".join(name(e) for e in path): tuple(getattr(leaf, "shape", ())) for path, leaf in leaves}
 
 
 @contextlib.contextmanager

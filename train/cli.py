@@ -22,6 +22,8 @@ def parse_args(argv: list[str]):
     parser.add_argument("--workdir", help="run directory (default runs/RECIPE); rerunning resumes it")
     parser.add_argument("--list", action="store_true", help="list recipes and exit")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start afresh: remove the workdir's checkpoints, metrics and summary first")
     overrides, rest = split_config_args(argv)
     args, unknown = parser.parse_known_args(rest)
     if unknown:
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         config = apply_overrides(configs.get_config(args.recipe), overrides)
         workdir = args.workdir or os.path.join("runs", args.recipe)
+        if args.fresh:
+            clear_run(workdir)
         if "study" in config:  # a recipe that trains and compares several models
             summary = importlib.import_module(config.study).run_study(args.recipe, config, workdir,
                                                                       progress=not args.no_progress)
@@ -56,6 +60,21 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     print(format_summary(summary, workdir))
     return 0
+
+
+RUN_OUTPUTS = ("checkpoints", "damaged_checkpoints", "models", "metrics.jsonl", "summary.json")
+
+
+def clear_run(workdir: str) -> None:
+    """Remove what a run wrote in `workdir` (`RUN_OUTPUTS`), leaving anything else there alone."""
+    import shutil
+
+    for name in RUN_OUTPUTS:
+        path = os.path.join(workdir, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
 
 
 def format_summary(summary: dict, workdir: str) -> str:

@@ -15,6 +15,10 @@ class DatasetUnavailable(UserError):
     """The dataset is unknown, or needs TensorFlow / a network / a prepared data_dir to load."""
 
 
+class EmptySplit(DatasetUnavailable, ValueError):
+    """A split or slice that selects no examples (`test[:0]`); a `ValueError` for library callers."""
+
+
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 

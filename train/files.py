@@ -3,6 +3,21 @@
 import json
 import os
 
+from train.errors import UserError
+
+
+def make_workdir(workdir: str) -> None:
+    """Create `workdir` (and parents) and check that files can be written there; a `UserError`
+    naming the directory otherwise."""
+    try:
+        os.makedirs(workdir, exist_ok=True)
+        probe = os.path.join(workdir, f".write-test-{os.getpid()}")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        raise UserError(f"cannot write to --workdir {workdir} ({e.strerror or e}); choose a writable directory") from None
+
 
 def write_json_atomic(path: str, obj) -> None:
     """Write JSON to `path` through a temporary file and a rename: never half-written."""

@@ -6,6 +6,7 @@ log or eval step), `checkpoints/` (orbax), `figures/learning_curves.png`.
 
 import json
 import os
+import sys
 import time
 
 import jax
@@ -18,8 +19,9 @@ from train import data
 from train.checkpoint import Checkpointer
 from train.errors import Interrupted, TrainingDiverged, UserError
 from train.figures import plot_learning_curves
-from train.files import write_json_atomic
+from train.files import make_workdir, write_json_atomic
 from train.optim import make_optimizer
+from train.precision import compute_dtype
 from train.parallel import data_parallel_step, make_mesh, place_state, process_rows, replicate, shard_batch
 from train.steps import make_train_step
 from train.tasks import make_task
@@ -58,6 +60,8 @@ def _validate(config: ml_collections.ConfigDict) -> None:
             raise UserError(f"--config.{key} must be a positive integer; got {config[key]}")
     if config.eval_every < 0:
         raise UserError(f"--config.eval_every must be >= 0 (0 disables periodic evaluation); got {config.eval_every}")
+    if "precision" in config:
+        compute_dtype(config.precision)  # unknown names stop here, whatever the task does with them
 
 
 def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: bool = True) -> dict:
@@ -68,8 +72,11 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     a NaN/inf loss (`TrainingDiverged`, last good checkpoint kept) and Ctrl-C (after saving).
     """
     _validate(config)
+    if config.get("dataset"):  # an empty slice stops before training, not after
+        for split in {config.eval_split, config.test_split}:
+            data.check_split(config.dataset, split, config.get("data_dir") or None)
     start_time = time.perf_counter()
-    os.makedirs(workdir, exist_ok=True)
+    make_workdir(workdir)
     task = make_task(config)
     tx, schedule = make_optimizer(config.optimizer, config.num_steps)
     init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
@@ -78,8 +85,9 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
     try:
         start = 0
-        if ckpt.latest_step() is not None:
-            state, _ = ckpt.restore(state)
+        if (resume := ckpt.latest_intact_step(log=lambda line: print(line, file=sys.stderr))) is not None:
+            _check_resumable(ckpt, resume, state, config)
+            state, _ = ckpt.restore(state, resume)
             start = int(state.step)
         log = MetricsLog(os.path.join(workdir, "metrics.jsonl"), start)
         loop = _Loop(task, config, recipe, ckpt, log, progress)
@@ -108,6 +116,50 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     return summary
 
 
+def _check_resumable(ckpt: Checkpointer, step: int, state, config: ml_collections.ConfigDict) -> None:
+    """A `UserError` naming the config fields that differ from the checkpoint's when they change
+    the shapes of the train state (a config that only trains longer resumes)."""
+    mismatches = ckpt.shape_mismatches(state, step)
+    if not mismatches:
+        return
+    saved, now = _flatten(ckpt.read_meta(step).get("config", {})), _flatten(config.to_dict())
+    changed = [f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in sorted(saved.keys() | now.keys())
+               if saved.get(k) != now.get(k)]
+    raise UserError(f"checkpoint {step} in {ckpt.directory} has other shapes than this config "
+                    f"({mismatches[0]}{f' and {len(mismatches) - 1} more' if len(mismatches) > 1 else ''}); "
+                    f"changed fields: {', '.join(changed) or 'none (the recipe itself changed)'}; "
+                    f"use the run's own config, a new --workdir, or --fresh to start afresh")
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}`; tuples and lists compare as lists (JSON has no tuples)."""
+    flat = {}
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            flat.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            flat[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
+    return flat
+
+
+def _all_finite(tree) -> jax.Array:
+    leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(jnp.result_type(x), jnp.inexact)]
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.bool_(True)
+
+
+def make_health_check(loss_fn):
+    """`healthy(state, batch, rng) -> bool array`: the parameters, optimizer state and batch
+    statistics are finite, and so is the loss the next step would compute from them on `batch`
+    (a step's own loss is computed before its update, so it cannot vouch for the state it
+    produced). The loop runs it before every save."""
+
+    def healthy(state, batch, rng):
+        loss, _ = loss_fn(state.params, state, batch, jax.random.fold_in(rng, state.step))
+        return _all_finite((state.params, state.opt_state, state.batch_stats)) & jnp.isfinite(loss)
+
+    return healthy
+
+
 class _Loop:
     """The step loop of one `run`: holds what the loop body needs between syncs."""
 
@@ -117,11 +169,23 @@ class _Loop:
         self.compile_s = 0.0
         self.pending = []  # device metrics since the last log line
         self.checked = 0   # how many of `pending` are known finite
+        self.healthy = jax.jit(make_health_check(task.loss_fn))
+        self.batch = self.rng = None  # the batch the next step trains on, and the step key
 
     def save(self, state) -> None:
+        """Checkpoint `state` if it is healthy (`make_health_check`), else raise `TrainingDiverged`."""
         step = int(state.step)
+        if not bool(self.healthy(state, self.batch, self.rng)):
+            raise TrainingDiverged(
+                f"parameters or loss became NaN/inf by step {step}; {self._kept()}; "
+                f"lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm")
         self.ckpt.save(step, state, {"step": step, "recipe": self.recipe, "config": self.config.to_dict(),
                                      **self.task.meta()})
+
+    def _kept(self) -> str:
+        last = self.ckpt.latest_step()
+        return f"last good checkpoint: step {last} in {self.ckpt.directory}" if last is not None else \
+            f"no checkpoint was written in {self.ckpt.directory}"
 
     def check_finite(self, step: int) -> None:
         """Host sync: raise `TrainingDiverged` if any loss since the last check is NaN/inf."""
@@ -130,10 +194,8 @@ class _Loop:
         losses = np.asarray(jax.device_get(jnp.stack([m["loss"] for m in self.pending[self.checked:]])))
         self.checked = len(self.pending)
         if not np.all(np.isfinite(losses)):
-            last = self.ckpt.latest_step()
-            kept = f"last good checkpoint: step {last}" if last is not None else "no checkpoint was written"
             raise TrainingDiverged(
-                f"loss became {losses[~np.isfinite(losses)][0]} by step {step}; {kept} in {self.ckpt.directory}; "
+                f"loss became {losses[~np.isfinite(losses)][0]} by step {step}; {self._kept()}; "
                 f"lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm")
 
     def flush_log(self, step: int) -> dict:
@@ -162,6 +224,7 @@ class _Loop:
         else:
             batches = self.task.train_batches(start)
         first = next(batches)
+        self.batch, self.rng = first, rng
         t0 = time.perf_counter()
         if mesh is not None:
             jitted = data_parallel_step(train_step, mesh, state, first)
@@ -191,10 +254,10 @@ class _Loop:
                     postfix.update({k: f"{v:.4f}" for k, v in scores.items()})
                 if is_log or is_eval:
                     bar.set_postfix(postfix, refresh=False)
+                if step < config.num_steps:
+                    batch = self.batch = next(batches)
                 if is_ckpt:
                     self.save(state)
-                if step < config.num_steps:
-                    batch = next(batches)
         except KeyboardInterrupt:
             bar.close()
             raise Interrupted(self._interrupted(state)) from None

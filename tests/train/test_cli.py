@@ -33,6 +33,8 @@ def test_list_names_every_recipe_with_its_description():
     (["--bogus"], "unrecognized argument '--bogus'"),
     (["--config.model.name=transformer", "--config.num_steps=1"], "unknown model.name 'transformer'; choose one of mlp, cnn, resnet"),
     (["classify_cifar10", "--config.num_steps=1"], "cifar10"),
+    (["--config.test_split=test[:0]"], "split 'test[:0]' of 'digits' selects no examples"),
+    (["caption_shapes", "--config.precision=fp8"], "unknown precision 'fp8'; choose one of fp32, bf16, fp16"),
 ])
 def test_user_mistakes_get_one_line_and_exit_2(args, message, tmp_path):
     result = cli(*args, "--workdir", str(tmp_path / "run"))
@@ -41,6 +43,13 @@ def test_user_mistakes_get_one_line_and_exit_2(args, message, tmp_path):
     assert lines[-1].startswith("error: ") and message in lines[-1]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "checkpoints").exists() or not any((tmp_path / "run" / "checkpoints").iterdir())
+
+
+def test_an_unwritable_workdir_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "a_file").write_text("")  # a directory cannot be made below a file, even by root
+    result = cli("--workdir", str(tmp_path / "a_file" / "run"), "--config.num_steps=1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: cannot write to --workdir {tmp_path}")
 
 
 def test_overrides_parse_to_the_default_types():

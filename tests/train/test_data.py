@@ -115,6 +115,14 @@ def test_split_slices_read_part_of_a_split(digits):
         data.load("digits", "test[:many]")
 
 
+@pytest.mark.parametrize("split", ["test[:0]", "test[50%:50%]"])
+def test_a_slice_that_selects_nothing_is_a_value_error(split):
+    for check in (data.load, data.check_split):
+        with pytest.raises(ValueError, match=r"selects no examples; slices look like test\[:200\]"):
+            check("digits", split)
+    data.check_split("digits", "test[:1]")
+
+
 def test_unknown_dataset_names_bundled_alternatives():
     with pytest.raises(DatasetUnavailable, match="addition, cluttered_digits, dates, digits, mnist1d, moving_digits, pydoc_topics, sample_images, shapes_captions"):
         data.load("no_such_dataset_xyz", "train")

@@ -8,12 +8,16 @@ import subprocess
 import sys
 import time
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
-from train import configs
-from train.errors import TrainingDiverged
+from train import configs, data
+from train.errors import TrainingDiverged, UserError
 from train.loop import run
 from train.overrides import apply_overrides
+from train.restore import load_run
 
 SHORT = {"num_steps": "300", "log_every": "50", "eval_every": "150", "checkpoint_every": "150"}
 
@@ -87,6 +91,65 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(digits_run, tmp_path)
     assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["150", "300"]
 
 
+def _finite(tree):
+    return all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree.leaves(tree))
+
+
+def test_a_divergence_on_a_checkpoint_step_keeps_a_finite_checkpoint(tmp_path):
+    # a checkpoint every step: the step that blows the parameters up is itself a checkpoint step,
+    # and its own loss (computed before its update) is still finite
+    bad = config(num_steps="50", checkpoint_every="1", log_every="1", eval_every="0",
+                 **{"optimizer.learning_rate": "1e30", "optimizer.schedule": "constant"})
+    with pytest.raises(TrainingDiverged, match="(?i)nan|inf"):
+        run("classify_digits", bad, str(tmp_path), progress=False)
+    task, state, meta = load_run(str(tmp_path))
+    assert _finite(state.params) and _finite(state.opt_state)
+    images = data.load("digits", "test[:64]")
+    batch = {"inputs": jnp.asarray(images["image"]), "label": jnp.asarray(images["label"])}
+    loss, _ = task.loss_fn(state.params, state, batch, jax.random.key(0))
+    assert np.isfinite(float(loss)), f"checkpoint {meta['step']} has a non-finite loss"
+
+
+def _truncate_a_file(step_dir):
+    path = os.path.join(step_dir, "state", "_METADATA")
+    with open(path, "r+b") as f:
+        f.truncate(10)
+
+
+def test_a_damaged_latest_checkpoint_resumes_from_the_previous_one(digits_run, tmp_path, capsys):
+    workdir = str(tmp_path / "damaged")
+    shutil.copytree(digits_run[0], workdir)
+    _truncate_a_file(os.path.join(workdir, "checkpoints", "300"))
+    os.makedirs(os.path.join(workdir, "checkpoints", "450.orbax-checkpoint-tmp-17", "state"))  # a crashed save
+    summary = run("classify_digits", config(num_steps="450"), workdir, progress=False)
+    assert summary["resumed_from_step"] == 150 and summary["steps"] == 450
+    assert "checkpoint 300 (state/_METADATA has 10 bytes" in capsys.readouterr().err
+    assert os.listdir(os.path.join(workdir, "damaged_checkpoints")) == ["300"]
+
+
+def test_every_checkpoint_damaged_is_one_line_and_exit_2(digits_run, tmp_path):
+    workdir = str(tmp_path / "damaged")
+    shutil.copytree(digits_run[0], workdir)
+    for step in ("150", "300"):
+        _truncate_a_file(os.path.join(workdir, "checkpoints", step))
+    result = subprocess.run(train_cli(workdir), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "every checkpoint in" in line and workdir in line and "--fresh" in line
+    fresh = subprocess.run(train_cli(workdir, "--fresh"), capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 0, fresh.stderr
+    assert json.load(open(os.path.join(workdir, "summary.json")))["resumed_from_step"] == 0
+
+
+def test_resuming_with_other_shapes_names_the_changed_fields(digits_run, tmp_path):
+    workdir = str(tmp_path / "wider")
+    shutil.copytree(digits_run[0], workdir)
+    with pytest.raises(UserError, match=r"changed fields: model\.hidden 128 -> 32, num_steps 300 -> 450; "):
+        run("classify_digits", config(num_steps="450", **{"model.hidden": "32"}), workdir, progress=False)
+    longer = run("classify_digits", config(num_steps="450"), workdir, progress=False)
+    assert longer["resumed_from_step"] == 300 and longer["steps"] == 450
+
+
 def _listdir(path):
     return os.listdir(path) if os.path.isdir(path) else []
 
@@ -97,30 +160,37 @@ def train_cli(workdir, *extra):
 
 
 @pytest.mark.slow
-def test_ctrl_c_saves_and_rerun_ends_like_an_uninterrupted_run(tmp_path):
-    reference = subprocess.run(train_cli(str(tmp_path / "reference")), capture_output=True, text=True, timeout=300)
+def test_ctrl_c_saves_the_interrupted_step_and_rerun_ends_like_an_uninterrupted_run(tmp_path):
+    # no periodic checkpoint before the end (checkpoint_every > num_steps): any checkpoint found after
+    # the interrupt was written by the Ctrl-C handler, and it must hold the step the run had reached
+    no_periodic = "--config.checkpoint_every=1000"
+    reference = subprocess.run(train_cli(str(tmp_path / "reference"), no_periodic), capture_output=True, text=True,
+                               timeout=300)
     assert reference.returncode == 0, reference.stderr
     workdir = str(tmp_path / "interrupted")
     # Python's Ctrl-C handler in the child even where this runs with SIGINT ignored (a background job)
     with_handler = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
                     "runpy.run_module('train', run_name='__main__', alter_sys=True)")
-    proc = subprocess.Popen([sys.executable, "-c", with_handler, *train_cli(workdir)[3:]], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", with_handler, *train_cli(workdir, no_periodic)[3:]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    # interrupt as soon as the first checkpoint lands (older ones are rotated away as training goes on)
-    while not any(name.isdigit() for name in _listdir(os.path.join(workdir, "checkpoints"))) and time.time() < deadline:
+    while not os.path.exists(os.path.join(workdir, "metrics.jsonl")) and time.time() < deadline:  # step 50 logged
         time.sleep(0.02)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert "interrupted; latest checkpoint is step" in err.strip().splitlines()[-1]
-    saved = max(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit())
-    assert 100 <= saved < 900
-    resumed = subprocess.run(train_cli(workdir), capture_output=True, text=True, timeout=300)
+    message = err.strip().splitlines()[-1]
+    assert "interrupted; latest checkpoint is step" in message
+    saved = [int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()]
+    assert len(saved) == 1 and 50 <= saved[0] < 900, saved
+    assert f"step {saved[0]} in" in message
+    logged = read_lines(os.path.join(workdir, "metrics.jsonl"))
+    assert logged[-1]["step"] <= saved[0] < logged[-1]["step"] + 50  # the step it reached, not a logged one
+    resumed = subprocess.run(train_cli(workdir, no_periodic), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     ours, theirs = (json.load(open(os.path.join(d, "summary.json"))) for d in (workdir, str(tmp_path / "reference")))
-    assert ours["resumed_from_step"] == saved
+    assert ours["resumed_from_step"] == saved[0]
     assert ours["test"] == theirs["test"]
 
 

@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from train.data.bundled import BUNDLED
-from train.errors import DatasetUnavailable
+from train.errors import DatasetUnavailable, EmptySplit
 
 _ALTERNATIVES = f"bundled datasets that need no download: {', '.join(sorted(BUNDLED))}"
 
@@ -99,6 +99,7 @@ def _records(name: str, split: str, path: str | None) -> list[dict]:
     if base not in b.info.splits:
         raise DatasetUnavailable(f"dataset '{name}' has no split '{base}'; its splits are "
                                  f"{', '.join(sorted(b.info.splits))}")
+    _check_nonempty(b, name, split)
     if b.info.file_format.value == "array_record":
         try:
             source = b.as_data_source(split=split)
@@ -112,6 +113,24 @@ def _records(name: str, split: str, path: str | None) -> list[dict]:
     import tensorflow_datasets as tfds
 
     return list(tfds.as_numpy(b.as_dataset(split=split)))
+
+
+def check_split(name: str, split: str, path: str | None = None) -> None:
+    """Raise `EmptySplit` (a `ValueError`) if `split` of `name` selects no examples, from the
+    dataset's metadata alone (no records are read)."""
+    b = builder(name, path)
+    if split_name(split) in b.info.splits:
+        _check_nonempty(b, name, split)
+
+
+def _check_nonempty(b, name: str, split: str) -> None:
+    try:
+        count = b.info.splits[split].num_examples
+    except (ValueError, AssertionError, KeyError):
+        return  # a malformed slice: reading it says what is wrong
+    if count == 0:
+        raise EmptySplit(f"split '{split}' of '{name}' selects no examples; slices look like "
+                         f"{split_name(split)}[:200] or {split_name(split)}[10%:20%]")
 
 
 def split_name(split: str) -> str:
