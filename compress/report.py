@@ -54,13 +54,17 @@ def relative_index(flat, index_bits: int) -> tuple[Gaps, np.ndarray]:
 
 def expand(gaps: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Inverse of `relative_index`: a flat `(n,)` array with `values` at the encoded positions."""
+    positions = np.cumsum(gaps + 1) - 1
+    if positions.size and positions[-1] >= n:
+        raise ValueError(f"the gaps point to position {positions[-1]} of an array of {n}: the encoding is damaged")
     flat = np.zeros(n, values.dtype)
-    flat[np.cumsum(gaps + 1) - 1] = values
+    flat[positions] = values
     return flat
 
 
-def _encode_layer(w: np.ndarray, shared: Shared | None, index_bits: int, bits: int) -> dict:
-    """Encoded bytes of one array at each stage, each decoded and checked against the weights."""
+def _encode_layer(w: np.ndarray, shared: Shared | None, index_bits: int, bits: int) -> tuple[dict, np.ndarray]:
+    """Encoded bytes of one array at each stage, each decoded and checked against the weights,
+    and the array decoded from the last stage's bytes (`w`'s shape)."""
     flat = w.ravel().astype(np.float32)
     sizes = {"dense": len(flat.tobytes())}
     gaps, pos = relative_index(flat, index_bits)
@@ -71,7 +75,7 @@ def _encode_layer(w: np.ndarray, shared: Shared | None, index_bits: int, bits: i
     _check(rebuilt, flat, "sparse")
     sizes["sparse"] = len(gap_bytes) + len(value_bytes) + 4
     if shared is None:
-        return sizes
+        return sizes, rebuilt.reshape(w.shape)
     codebook = np.asarray(shared.codebook, np.float32)
     k = codebook.size
     if k + 1 > 1 << bits:
@@ -85,9 +89,10 @@ def _encode_layer(w: np.ndarray, shared: Shared | None, index_bits: int, bits: i
     sizes["shared"] = len(gap_bytes) + len(index_bytes) + codebook.nbytes + 4
     coded_gaps, coded_symbols = huffman_encode(gaps.gaps, 1 << index_bits), huffman_encode(symbols, 1 << bits)
     decoded = table[huffman_decode(coded_symbols)]
-    _check(expand(huffman_decode(coded_gaps), decoded, flat.size), flat, "huffman")
+    rebuilt = expand(huffman_decode(coded_gaps), decoded, flat.size)
+    _check(rebuilt, flat, "huffman")
     sizes["huffman"] = coded_gaps.nbytes + coded_symbols.nbytes + codebook.nbytes + 4
-    return sizes
+    return sizes, rebuilt.reshape(w.shape)
 
 
 def _check(rebuilt: np.ndarray, flat: np.ndarray, stage: str) -> None:
@@ -96,7 +101,14 @@ def _check(rebuilt: np.ndarray, flat: np.ndarray, stage: str) -> None:
 
 
 def size_report(params, shared=None, index_bits: int = 5, bits: int = 5, min_ndim: int = 2) -> dict:
-    """Per-layer and total bytes of `params` at each stage (see module docstring).
+    """Per-layer and total bytes of `params` at each stage (see `encode_and_decode`)."""
+    return encode_and_decode(params, shared, index_bits, bits, min_ndim)[0]
+
+
+def encode_and_decode(params, shared=None, index_bits: int = 5, bits: int = 5, min_ndim: int = 2):
+    """`(report, decoded)`: per-layer and total bytes of `params` at each stage (see module
+    docstring), and the parameter tree decoded from the last stage's bytes (Huffman, or sparse
+    without `shared`), for evaluating the model the compressed bytes hold.
 
     `params`: the (pruned) weights as they will be used; `shared`: the same tree from
     `compress.share.share` (its reconstruction must equal `params`), or None to stop after
@@ -109,21 +121,24 @@ def size_report(params, shared=None, index_bits: int = 5, bits: int = 5, min_ndi
     if len(shared_leaves) != len(flat):
         raise ValueError("`shared` does not have the structure of `params`")
     stages = STAGES if shared is not None else STAGES[:2]
-    layers, total = [], dict.fromkeys(stages, 0)
+    layers, total, decoded = [], dict.fromkeys(stages, 0), []
     for (path, w), s in zip(flat, shared_leaves):
         w = np.asarray(w)
         name = "/".join(str(getattr(p, "key", p)) for p in path)
+        row = {"name": name, "shape": list(w.shape), "weights": int(w.size), "nonzero": int(np.count_nonzero(w))}
         if w.ndim >= min_ndim:
-            row = {"name": name, "shape": list(w.shape), "weights": int(w.size), "nonzero": int(np.count_nonzero(w)),
-                   **_encode_layer(w, s if isinstance(s, Shared) else None, index_bits, bits)}
+            sizes, rebuilt = _encode_layer(w, s if isinstance(s, Shared) else None, index_bits, bits)
         else:  # biases and norms stay float32
-            row = {"name": name, "shape": list(w.shape), "weights": int(w.size), "nonzero": int(np.count_nonzero(w)),
-                   **dict.fromkeys(stages, int(w.size) * 4)}
+            sizes, rebuilt = dict.fromkeys(stages, int(w.size) * 4), np.frombuffer(w.astype(np.float32).tobytes(),
+                                                                                 np.float32).reshape(w.shape)
+        row.update(sizes)
+        decoded.append(rebuilt)
         layers.append(row)
         for stage in stages:
             total[stage] += row[stage]
-    return {"layers": layers, "total": total, "ratio": {s: total["dense"] / total[s] for s in stages},
-            "index_bits": index_bits, "bits": bits}
+    report = {"layers": layers, "total": total, "ratio": {s: total["dense"] / total[s] for s in stages},
+              "index_bits": index_bits, "bits": bits}
+    return report, jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(params), decoded)
 
 
 def markdown_table(report: dict) -> str:

@@ -90,6 +90,19 @@ def test_int8_matmul_accumulates_integers_exactly():
     assert re.search(r"dot_general.*5x64xi8>, tensor<64x3xi8>\) -> tensor<5x3xi32>", hlo)  # int8 in, int32 out
 
 
+def test_integer_apply_runs_every_dense_layer_as_an_int8_dot_and_keeps_convolutions_in_float():
+    import zoo
+
+    x = jnp.asarray(np.random.default_rng(2).uniform(size=(4, 8, 8, 1)), jnp.float32)
+    for model, int_dots in ((zoo.MLP(features=(16, 8)), 3), (zoo.CNN(features=(4,), hidden=8), 2)):
+        variables = model.init(jax.random.key(0), x)
+        ranges = calibrate(model.apply, variables, [x])
+        hlo = jax.jit(lambda v, x: integer_apply(model.apply, v, x, ranges)).lower(variables, x).as_text()
+        integer = re.findall(r"dot_general[^\n]*xi8>, tensor<[^>]*xi8>\) -> tensor<[^>]*xi32>", hlo)
+        assert len(integer) == int_dots, type(model).__name__  # the dense layers and the head
+        assert re.findall(r"convolution[^\n]*xf32>", hlo) or int_dots == 3  # convolutions stay float
+
+
 @pytest.mark.slow
 def test_the_integer_path_matches_fake_quantization_on_the_digits_cnn(digits_cnn):
     apply_fn, variables, train, test = digits_cnn

@@ -1,12 +1,19 @@
 """Size accounting from real encodings: relative indices with filler zeros, every stage decodes
 to the same weights, and sizes shrink in the order of the paper."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
-from compress import prune, share
-from compress.report import expand, markdown_table, relative_index, size_report
+import zoo
+from compress import deep_compression, prune, share
+from compress import report as report_module
+from compress.configs.deep_compression import get_config as dc_config
+from compress.deep_compression import compress_params
+from compress.huffman import Huffman
+from compress.report import encode_and_decode, expand, markdown_table, relative_index, size_report
 
 
 def test_relative_index_inserts_fillers_for_long_gaps_and_expands_back():
@@ -36,3 +43,55 @@ def test_size_report_decodes_every_stage_and_sizes_shrink_stage_by_stage():
     assert "**total**" in markdown_table(report)
     no_sharing = size_report(pruned, index_bits=4)
     assert set(no_sharing["total"]) == {"dense", "sparse"}
+
+
+def _pruned_and_shared():
+    params = {"dense0": {"kernel": jax.random.normal(jax.random.key(0), (64, 32)), "bias": jnp.ones(32)},
+              "head": {"kernel": jax.random.normal(jax.random.key(1), (32, 10)), "bias": jnp.zeros(10)}}
+    masks = prune.magnitude_masks(params, 0.8)
+    shared = share.share(jax.tree.map(lambda p, m: p if m is None else p * m, params, masks,
+                                      is_leaf=lambda x: x is None), bits=4)
+    return share.reconstruct(shared), shared
+
+
+def test_the_decoded_tree_is_the_weights_the_bytes_hold():
+    weights, shared = _pruned_and_shared()
+    _, decoded = encode_and_decode(weights, shared, index_bits=4, bits=4)
+    chex.assert_trees_all_equal(decoded, jax.tree.map(np.asarray, weights))
+
+
+def _corrupt_one_byte(encode):
+    """`encode`, with one byte of each stream it returns flipped (the middle one)."""
+    def corrupted(*args, **kwargs):
+        out = encode(*args, **kwargs)
+        data = out.data if isinstance(out, Huffman) else out
+        flipped = bytearray(data)
+        flipped[len(flipped) // 2] ^= 0xFF
+        return out._replace(data=bytes(flipped)) if isinstance(out, Huffman) else bytes(flipped)
+    return corrupted
+
+
+@pytest.mark.parametrize("stream", ["pack_bits", "huffman_encode"])
+def test_a_corrupted_byte_in_an_encoded_stream_fails_the_decode_check(stream, monkeypatch):
+    weights, shared = _pruned_and_shared()
+    monkeypatch.setattr(report_module, stream, _corrupt_one_byte(getattr(report_module, stream)))
+    with pytest.raises((AssertionError, ValueError), match="did not decode to the same weights|stream ended|encoding is damaged"):
+        encode_and_decode(weights, shared, index_bits=4, bits=4)
+
+
+def test_deep_compression_scores_the_huffman_stage_on_the_decoded_weights(monkeypatch):
+    rng = np.random.default_rng(0)
+    inputs = rng.uniform(size=(256, 8, 8, 1)).astype(np.float32)
+    labels = (inputs[:, :4].mean((1, 2, 3)) > inputs[:, 4:].mean((1, 2, 3))).astype(np.int32)
+    splits = {name: {"inputs": inputs, "label": labels} for name in ("train", "test")}
+    model = zoo.MLP(features=(32,), num_classes=2)
+    variables = model.init(jax.random.key(0), inputs[:1])
+    config = dc_config()
+    config.retrain_steps, config.ramp_steps, config.prune_every, config.finetune_steps = 4, 2, 1, 2
+    _, acc, _ = compress_params(model.apply, variables, splits, config, progress=False)
+    assert acc["huffman"] == acc["fine_tuned"]  # exact decoding: the same model
+    # decoded weights that differ from the fine-tuned ones must show in the Huffman row
+    zeros = lambda *args, **kwargs: (lambda r, d: (r, jax.tree.map(np.zeros_like, d)))(*encode_and_decode(*args, **kwargs))
+    monkeypatch.setattr(deep_compression, "encode_and_decode", zeros)
+    _, acc, _ = compress_params(model.apply, variables, splits, config, progress=False)
+    assert acc["huffman"] == pytest.approx(1 - labels.mean())  # all-zero logits predict class 0

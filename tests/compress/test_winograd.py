@@ -41,8 +41,33 @@ def test_the_transforms_compute_a_one_dimensional_correlation_exactly():
         np.testing.assert_allclose(AT @ ((G @ g) * (BT @ d)), np.correlate(d, g, mode="valid"), rtol=1e-12)
 
 
-def test_multiplications_per_output_are_2_25_and_4_times_fewer_than_direct():
-    assert 9 / multiplications_per_output(2) == 2.25 and 9 / multiplications_per_output(4) == 4.0
+def _channel_mixing_products(m: int, size=8, channels=7, outputs=5) -> float:
+    """Multiplications per output per channel pair, counted in the traced computation: the
+    `dot_general`s that contract over the input channels (the transforms contract over tile
+    axes of other sizes) do `prod(output shape) * channels` multiplications."""
+    jaxpr = jax.make_jaxpr(lambda x, w: winograd_conv2d(x, w, m=m))(
+        jnp.zeros((1, size, size, channels)), jnp.zeros((3, 3, channels, outputs)))
+    products = 0
+
+    def walk(jaxpr):
+        nonlocal products
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name == "dot_general":
+                (lhs_contract, _), _ = eqn.params["dimension_numbers"]
+                if [eqn.invars[0].aval.shape[d] for d in lhs_contract] == [channels]:
+                    products += np.prod(eqn.outvars[0].aval.shape) * channels
+            for param in eqn.params.values():
+                if hasattr(param, "jaxpr"):
+                    walk(param.jaxpr)
+
+    walk(jaxpr.jaxpr)
+    return products / (size * size * channels * outputs)
+
+
+@pytest.mark.parametrize("m, fewer", [(2, 2.25), (4, 4.0)])
+def test_multiplications_per_output_are_counted_in_the_computation(m, fewer):
+    counted = _channel_mixing_products(m)
+    assert counted == multiplications_per_output(m) and 9 / counted == fewer
 
 
 def test_bad_shapes_are_clear_errors():

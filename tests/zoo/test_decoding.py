@@ -59,6 +59,40 @@ def test_wide_beam_search_finds_the_exhaustive_best(length_penalty):
         assert float(scores[row]) == pytest.approx(score, abs=1e-4)
 
 
+def reference_beam(step, carry, row, max_length, width, length_penalty):
+    """Beam search by its definition, one hypothesis at a time: extend every live beam by every
+    word, keep the `width` most probable prefixes (a finished beam is only followed by END, at
+    no cost), then pick the best of the last `width` by `log p / length ** length_penalty`."""
+    beams = [(0.0, (), carry[row:row + 1], START)]
+    for _ in range(max_length):
+        candidates = []
+        for logp, seq, c, last in beams:
+            if END in seq:
+                candidates.append((logp, seq + (END,), c, END))
+                continue
+            c2, logits, _ = step(c, jnp.array([last]))
+            word_logp = np.asarray(jax.nn.log_softmax(logits[0]))
+            candidates += [(logp + float(word_logp[w]), seq + (w,), c2, w) for w in range(VOCAB)]
+        beams = sorted(candidates, key=lambda b: -b[0])[:width]
+    length = lambda seq: seq.index(END) + 1 if END in seq else max_length
+    return max(((logp / length(seq) ** length_penalty, seq) for logp, seq, _, _ in beams), key=lambda b: b[0])
+
+
+@pytest.mark.parametrize("width, length_penalty", [(2, 0.0), (3, 1.0)])
+def test_a_beam_narrower_than_the_vocabulary_follows_its_definition_where_greedy_differs(width, length_penalty):
+    max_length, differs = 4, 0
+    for seed in range(4):
+        step, carry = toy_step(seed)
+        tokens, scores = beam_search(step, carry, 2, START, END, max_length, width, length_penalty)
+        greedy, _ = greedy_decode(step, carry, 2, START, END, max_length)
+        for row in range(2):
+            score, seq = reference_beam(step, carry, row, max_length, width, length_penalty)
+            assert tuple(np.asarray(tokens[row])) == seq, (seed, row)
+            assert float(scores[row]) == pytest.approx(score, abs=1e-4)
+            differs += tuple(np.asarray(greedy[row])) != seq
+    assert differs >= 1, "no case where the beam beats greedy decoding: the check would not see a greedy beam"
+
+
 def test_beam_width_one_is_greedy():
     step, carry = toy_step(seed=3)
     greedy, _ = greedy_decode(step, carry, 2, START, END, 6)

@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from zoo.draw import DRAW, filterbank
+from train.generative_eval import bernoulli_nll
+from zoo.draw import DRAW, _DrawStep, filterbank
 
 
 def test_filterbank_rows_are_normalized_gaussians_on_the_grid():
@@ -36,3 +37,40 @@ def test_bound_terms_and_canvases(attention):
     np.testing.assert_allclose(canvases[:, -1], logits[..., 0])
     samples = model.apply(variables, jax.random.key(3), 5, method="generate")
     assert samples.shape == (5, 3, 8, 8) and ((samples >= 0) & (samples <= 1)).all()
+
+
+def _kl_by_sampling(mu, sigma, samples=200_000, seed=0):
+    """`KL(N(mu, sigma^2) || N(0, I))` per row by its definition `E_q[log q(z) - log p(z)]`,
+    estimated from samples of q (float64 numpy, no closed form)."""
+    z = mu[:, None] + sigma[:, None] * np.random.default_rng(seed).standard_normal((mu.shape[0], samples, mu.shape[1]))
+    log_q = -0.5 * (((z - mu[:, None]) / sigma[:, None]) ** 2 + np.log(2 * np.pi * sigma[:, None] ** 2))
+    log_p = -0.5 * (z ** 2 + np.log(2 * np.pi))
+    return (log_q - log_p).sum(-1).mean(1)
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_the_bound_is_the_reconstruction_plus_each_steps_kl_by_definition(attention):
+    steps, latent = 3, 2
+    model = DRAW((8, 8, 1), steps=steps, read_n=2, write_n=3, encoder_features=8, decoder_features=8, latent=latent,
+                 attention=attention)
+    x = (jax.random.uniform(jax.random.key(0), (2, 8, 8, 1)) > 0.5).astype(jnp.float32)
+    rng = jax.random.key(2)
+    variables = model.init(jax.random.key(1), x, rng)
+    logits, kl, _ = model.apply(variables, x, rng)
+    # the steps unrolled by hand with the model's noise, reading each step's posterior off its layers
+    eps = jax.random.normal(rng, (2, steps, latent))
+    step = _DrawStep(8, 8, 2, 3, 8, 8, latent, attention, jnp.float32)
+    zeros = (jnp.zeros((2, 8)), jnp.zeros((2, 8)))
+    state, expected_kl = (jnp.zeros((2, 8, 8)), zeros, zeros), np.zeros(2)
+    for t in range(steps):
+        (state, _), seen = step.apply({"params": variables["params"]["step"]}, state, eps[:, t], x[..., 0],
+                                      jnp.asarray(False), capture_intermediates=True, mutable=["intermediates"])
+        mu, log_sigma = (np.asarray(seen["intermediates"][name]["__call__"][0], np.float64) for name in ("mu", "log_sigma"))
+        expected_kl += _kl_by_sampling(mu, np.exp(log_sigma), seed=t)
+    canvas = np.asarray(state[0], np.float64)
+    p = 1 / (1 + np.exp(-canvas))
+    target = np.asarray(x[..., 0], np.float64)
+    reconstruction = -(target * np.log(p) + (1 - target) * np.log(1 - p)).sum((1, 2))
+    np.testing.assert_allclose(np.asarray(logits[..., 0]), canvas, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(kl), expected_kl, rtol=0.02, atol=0.02)
+    np.testing.assert_allclose(np.asarray(bernoulli_nll(logits, x)), reconstruction, rtol=1e-5)
