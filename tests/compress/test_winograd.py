@@ -22,7 +22,8 @@ CASES = [  # (N, H, W, C, K): odd and even sizes, sizes not multiples of the til
 @pytest.mark.parametrize("shape", CASES)
 def test_winograd_equals_lax_conv(m, padding, shape):
     n, h, wd, c, k = shape
-    kx, kw = jax.random.split(jax.random.key(hash((m, padding, shape)) % 2 ** 31))
+    seed = 100 * CASES.index(shape) + 10 * m + (padding == "SAME")  # explicit: hash() is salted per process
+    kx, kw = jax.random.split(jax.random.key(seed))
     x = jax.random.normal(kx, (n, h, wd, c))
     w = jax.random.normal(kw, (3, 3, c, k)) / np.sqrt(9 * c)
     ref = reference(x, w, padding)

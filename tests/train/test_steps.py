@@ -39,14 +39,37 @@ def test_train_step_applies_the_hand_computed_gradient():
 
 
 def test_train_step_gradient_matches_finite_differences():
-    state = linear_state()
-    grads = jax.grad(lambda p: squared_loss(p, state, BATCH, None)[0])(state.params)["w"]
-    eps = 1e-3
-    for i in range(2):
-        bump = jnp.zeros((2, 1)).at[i, 0].set(eps)
-        up = squared_loss({"w": state.params["w"] + bump}, state, BATCH, None)[0]
-        down = squared_loss({"w": state.params["w"] - bump}, state, BATCH, None)[0]
-        np.testing.assert_allclose(grads[i, 0], (up - down) / (2 * eps), rtol=1e-3)
+    """The update that the real step (`make_train_step` around a task loss) applies with SGD at
+    learning rate 1 is minus the gradient: compare it with central differences of the loss,
+    computed in float64 numpy from the same weights, on a tanh MLP."""
+    from train.losses import cross_entropy_loss
+    from zoo import MLP
+
+    model = MLP(features=(5,), num_classes=3, act=jnp.tanh)
+    rng = np.random.default_rng(0)
+    batch = {"inputs": jnp.asarray(rng.normal(size=(6, 4)), jnp.float32), "label": jnp.asarray([0, 1, 2, 0, 1, 2])}
+    params = model.init(jax.random.key(0), batch["inputs"])["params"]
+    state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.sgd(1.0))
+    new_state, _ = jax.jit(make_train_step(cross_entropy_loss))(state, batch, jax.random.key(1))
+    update = jax.tree.map(lambda old, new: np.asarray(old, np.float64) - np.asarray(new, np.float64),
+                          params, new_state.params)
+
+    def loss64(p):
+        h = np.tanh(np.asarray(batch["inputs"], np.float64) @ p["dense0"]["kernel"] + p["dense0"]["bias"])
+        logits = h @ p["head"]["kernel"] + p["head"]["bias"]
+        logits = logits - logits.max(-1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        return -log_probs[np.arange(6), np.asarray(batch["label"])].mean()
+
+    p64 = jax.tree.map(lambda a: np.asarray(a, np.float64), params)
+    eps = 1e-6
+    for layer, name, index in [("dense0", "kernel", (1, 2)), ("dense0", "bias", (4,)), ("head", "kernel", (3, 0)),
+                               ("head", "bias", (2,))]:
+        up, down = jax.tree.map(np.copy, p64), jax.tree.map(np.copy, p64)
+        up[layer][name][index] += eps
+        down[layer][name][index] -= eps
+        numerical = (loss64(up) - loss64(down)) / (2 * eps)
+        assert update[layer][name][index] == pytest.approx(numerical, rel=1e-3, abs=1e-6), (layer, name)
 
 
 def test_step_key_is_folded_with_the_step():
