@@ -86,9 +86,12 @@ class FeatureClassifier:
         return np.concatenate(feats), np.concatenate(preds)
 
 
-def sample_quality(classifier: FeatureClassifier, samples, reference, num_classes: int = 10, seed: int = 0) -> dict:
+def sample_quality(classifier: FeatureClassifier, samples, reference, num_classes: int = 10, seed: int = 0,
+                   labels=None) -> dict:
     """Fréchet distance of `samples` to `reference` images, the same for uniform noise images,
-    their ratio, and the classifier's class histogram of the samples (mode coverage)."""
+    their ratio, and the classifier's class histogram of the samples (mode coverage). With the
+    conditioning `labels: (n,)` of class-conditional samples, also `conditional_accuracy`: how
+    often the classifier names the class a sample was drawn for (chance: 1 / num_classes)."""
     noise = np.random.default_rng(seed).random(np.shape(samples), dtype=np.float32)
     ref_features, _ = classifier(reference)
     sample_features, classes = classifier(samples)
@@ -97,7 +100,8 @@ def sample_quality(classifier: FeatureClassifier, samples, reference, num_classe
     share = np.bincount(classes, minlength=num_classes) / len(classes)
     return {"frechet_distance": fd, "frechet_distance_noise": fd_noise, "frechet_ratio": fd / fd_noise,
             "class_share": [round(float(s), 4) for s in share], "min_class_share": float(share.min()),
-            "classes_covered": int((share > 0).sum())}
+            "classes_covered": int((share > 0).sum()),
+            **({} if labels is None else {"conditional_accuracy": float(np.mean(classes == np.asarray(labels)))})}
 
 
 def image_grid(images, rows: int | None = None):

@@ -1,6 +1,9 @@
 """DCGAN generator and discriminator for small images (Radford et al. 2016), optionally
-class-conditional (labels as one-hot vectors joined to the noise and to the discriminator's
-features, as in conditional GANs, Mirza & Osindero 2014).
+class-conditional: the generator gets the label as a one-hot vector joined to the noise (Mirza &
+Osindero 2014); the discriminator adds the inner product of a learned class embedding with its
+features to the logit (the projection discriminator, Miyato & Koyama 2018). A one-hot label
+joined to the features before the linear output would only add a per-class bias that cannot
+depend on the image, and the generator would learn to ignore its label.
 
 Shapes: `Generator(z: (B, latent), labels: (B,) | None) -> images (B, H, W, C)` in [0, 1]
 (sigmoid); `Discriminator(x: (B, H, W, C), labels) -> logits (B,)`. H and W divisible by 4.
@@ -55,6 +58,9 @@ class Discriminator(nn.Module):
             x = self.act(nn.Conv(width, (4, 4), strides=2, dtype=self.dtype, param_dtype=self.param_dtype,
                                  name=f"conv{i}")(x))
         x = x.reshape(x.shape[0], -1)
+        logit = nn.Dense(1, dtype=self.dtype, param_dtype=self.param_dtype, name="out")(x)[:, 0]
         if self.num_classes:
-            x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes, dtype=x.dtype)], axis=-1)
-        return nn.Dense(1, dtype=self.dtype, param_dtype=self.param_dtype, name="out")(x)[:, 0].astype(jnp.float32)
+            embedding = nn.Embed(self.num_classes, x.shape[-1], dtype=self.dtype, param_dtype=self.param_dtype,
+                                 name="class_projection")(labels)
+            logit = logit + jnp.sum(embedding * x, axis=-1)
+        return logit.astype(jnp.float32)

@@ -71,3 +71,14 @@ def test_shapes_of_the_autoencoders_and_the_gan():
     assert d.init_with_output(jax.random.key(0), x, jnp.arange(3))[0].shape == (3,)
     with pytest.raises(ValueError, match="divisible by 4"):
         zoo.Autoencoder((6, 6, 1)).init(jax.random.key(0), jnp.zeros((1, 6, 6, 1)))
+
+
+def test_the_conditional_discriminator_judges_image_and_label_together():
+    """How much a label changes the logit must depend on the image; with the label only joined
+    to the features before a linear output it would be one constant per label pair."""
+    d = zoo.Discriminator(features=8, num_classes=10)
+    x = jax.random.uniform(jax.random.key(0), (2, 8, 8, 1))
+    params = d.init(jax.random.key(1), x, jnp.zeros(2, jnp.int32))
+    params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(2), p.shape), params)
+    gap = d.apply(params, x, jnp.full(2, 3)) - d.apply(params, x, jnp.full(2, 7))   # (2,): per image
+    assert abs(float(gap[0] - gap[1])) > 1e-3

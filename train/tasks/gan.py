@@ -127,4 +127,6 @@ class GANTask(ImageTask):
                    panels or {"samples": samples[:64]})
         save_grids(os.path.join(workdir, "figures", "samples.png"), {"samples": samples[:100]},
                    rows=10 if self.generator.num_classes else None)
-        return {"sample_quality": sample_quality(self.classifier(workdir), samples, test["inputs"])}
+        classes = self.generator.num_classes
+        labels = np.arange(len(samples)) % classes if classes else None  # `samples` cycles the classes
+        return {"sample_quality": sample_quality(self.classifier(workdir), samples, test["inputs"], labels=labels)}
