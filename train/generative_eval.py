@@ -27,6 +27,27 @@ def bernoulli_nll(logits, targets):
     return per_pixel.reshape(per_pixel.shape[0], -1).sum(-1)
 
 
+def importance_weighted_nll(encode, log_likelihood, x, rng, k: int):
+    """`-log (1/k) sum_i p(x, z_i) / q(z_i | x)` per example (Burda et al. 2016), `z_i ~ q(z | x)`.
+
+    `encode(x) -> (mu, logvar)`, each `(B, latent)`: the diagonal Gaussian posterior; the prior
+    is `N(0, I)`; `log_likelihood(z, x) -> (B,)` is `log p(x | z)`. The k samples are vmapped.
+    An upper bound on `-log p(x)` that tightens as k grows (k = 1: the negative ELBO).
+    """
+    mu, logvar = encode(x)
+    std = jnp.exp(0.5 * logvar)
+
+    def log_weight(key):
+        eps = jax.random.normal(key, mu.shape)
+        z = mu + std * eps
+        log_prior = -0.5 * jnp.sum(z ** 2 + jnp.log(2 * jnp.pi), -1)
+        log_q = -0.5 * jnp.sum(eps ** 2 + logvar + jnp.log(2 * jnp.pi), -1)
+        return log_likelihood(z, x) + log_prior - log_q
+
+    w = jax.vmap(log_weight)(jax.random.split(rng, k))  # (k, B)
+    return -(jax.scipy.special.logsumexp(w, axis=0) - jnp.log(k))
+
+
 def independent_pixels_nll(train_images, test_images, smoothing: float = 1.0) -> float:
     """Mean test NLL (nats/image) of the baseline that models every pixel as an independent
     Bernoulli with its (Laplace-smoothed) training frequency, through `bernoulli_nll`."""

@@ -150,3 +150,51 @@ def test_each_gan_player_is_updated_by_its_own_loss_alone(loss):
                  g_part["generator"])
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), total["discriminator"],
                  d_part["discriminator"])
+
+
+def test_the_importance_weighted_bound_converges_to_the_exact_likelihood_of_a_linear_gaussian_model():
+    """p(z) = N(0, I), p(x | z) = N(W z + b, s^2 I): the marginal is N(b, W W^T + s^2 I) in closed
+    form. With a posterior wider than the true one, k = 1 is a loose bound (the negative ELBO) and
+    the bound tightens towards -log p(x) as k grows."""
+    from scipy.stats import multivariate_normal
+
+    from train.generative_eval import importance_weighted_nll
+
+    rng = np.random.default_rng(0)
+    d, latent, s = 5, 2, 0.5
+    W, b = rng.normal(size=(d, latent)), rng.normal(size=d)
+    x = rng.normal(size=(4, d)) @ np.diag([1.5] * d) + b
+    exact = -multivariate_normal(b, W @ W.T + s ** 2 * np.eye(d)).logpdf(x)
+    # the true posterior N(P W^T (x - b) / s^2, P) with P = (I + W^T W / s^2)^-1, made 1.5x wider
+    P = np.linalg.inv(np.eye(latent) + W.T @ W / s ** 2)
+    encode = lambda x: ((x - b[None]) @ W @ P.T / s ** 2, jnp.broadcast_to(jnp.log(jnp.diag(P) * 1.5 ** 2), (x.shape[0], latent)))
+    log_lik = lambda z, x: jnp.sum(-0.5 * ((x - z @ W.T - b[None]) / s) ** 2 - np.log(s) - 0.5 * np.log(2 * np.pi), -1)
+    x = jnp.asarray(x, jnp.float32)
+    bound = {k: np.mean([np.asarray(importance_weighted_nll(encode, log_lik, x, jax.random.key(r), k))
+                         for r in range(20 if k < 1000 else 2)], 0) for k in (1, 10, 5000)}
+    assert np.all(bound[1] > bound[10]) and np.all(bound[10] > bound[5000] - 1e-3)
+    assert np.all(bound[1] - exact > 0.05)                       # the ELBO is visibly loose here
+    np.testing.assert_allclose(bound[5000], exact, atol=0.02)    # and the k = 5000 bound is tight
+
+
+def test_the_vae_kl_term_is_the_kl_divergence_by_its_definition():
+    import optax
+
+    import zoo
+    from train import configs
+    from train.overrides import apply_overrides
+    from train.tasks import make_task
+
+    task = make_task(apply_overrides(configs.get_config("vae_digits"), {"model.latent": "3"}))
+    params = task.create_state(jax.random.key(0), optax.sgd(0.1)).params
+    params = jax.tree.map(lambda p: p * 3.0, params)  # a posterior far from the prior
+    x = jnp.asarray(task.split("train")["inputs"][:3])
+    _, kl = task.elbo_terms(params, x, jax.random.key(1))
+    mu, logvar = (np.asarray(a, np.float64) for a in task.model.apply({"params": params}, x, method=zoo.VAE.encode))
+    sigma = np.exp(0.5 * logvar)
+    z = mu[:, None] + sigma[:, None] * np.random.default_rng(0).standard_normal((3, 400_000, 3))
+    log_q = -0.5 * (((z - mu[:, None]) / sigma[:, None]) ** 2 + np.log(2 * np.pi * sigma[:, None] ** 2))
+    log_p = -0.5 * (z ** 2 + np.log(2 * np.pi))
+    sampled = (log_q - log_p).sum(-1).mean(1)                     # E_q[log q - log p]
+    assert np.all(sampled > 0.5)
+    np.testing.assert_allclose(np.asarray(kl), sampled, rtol=0.02, atol=0.02)

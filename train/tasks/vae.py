@@ -9,7 +9,8 @@ import numpy as np
 
 import zoo
 from train.errors import UserError
-from train.generative_eval import bernoulli_nll, bits_per_dim, independent_pixels_nll, sample_quality, save_grids
+from train.generative_eval import (bernoulli_nll, bits_per_dim, importance_weighted_nll, independent_pixels_nll,
+                                  sample_quality, save_grids)
 from train.state import TrainState, init_variables
 from train.tasks.images import ImageTask, model_fields
 
@@ -56,20 +57,10 @@ class VAETask(ImageTask):
         return {"negative_elbo": recon + kl, "kl": kl}
 
     def iwae_nll(self, params, x, rng, k: int):
-        """`-log (1/k) sum_i p(x, z_i) / q(z_i | x)` per image, `z_i ~ q(z | x)`, the k samples vmapped."""
-        mu, logvar = self.model.apply({"params": params}, x, method=zoo.VAE.encode)
-        std = jnp.exp(0.5 * logvar)
-
-        def log_weight(key):
-            eps = jax.random.normal(key, mu.shape)
-            z = mu + std * eps
-            logits = self.model.apply({"params": params}, z, method=zoo.VAE.decode)
-            log_prior = -0.5 * jnp.sum(z ** 2 + jnp.log(2 * jnp.pi), -1)
-            log_q = -0.5 * jnp.sum(eps ** 2 + logvar + jnp.log(2 * jnp.pi), -1)
-            return self.log_likelihood(logits, x) + log_prior - log_q
-
-        w = jax.vmap(log_weight)(jax.random.split(rng, k))  # (k, B)
-        return -(jax.scipy.special.logsumexp(w, axis=0) - jnp.log(k))
+        """Importance-weighted NLL per image with `k` posterior samples (`importance_weighted_nll`)."""
+        encode = lambda x: self.model.apply({"params": params}, x, method=zoo.VAE.encode)
+        decode = lambda z: self.model.apply({"params": params}, z, method=zoo.VAE.decode)
+        return importance_weighted_nll(encode, lambda z, x: self.log_likelihood(decode(z), x), x, rng, k)
 
     def report(self, state, workdir):
         test, train = self.split(self.config.test_split), self.split("train")
