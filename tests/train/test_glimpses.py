@@ -13,7 +13,8 @@ from train.data.bundled import _digit_arrays
 from train.loop import run
 from train.overrides import apply_overrides
 from train.restore import load_run
-from train.tasks.glimpses import GlimpseClassification
+from train.tasks.glimpses import GlimpseClassification, glimpse_losses
+from zoo import RecurrentAttentionModel
 
 IMAGES = _digit_arrays()[0][..., 0]
 
@@ -52,3 +53,32 @@ def test_recurrent_attention_learns_beyond_chance(tmp_path):
     np.testing.assert_array_equal(metrics[0]["accuracy"], metrics[0]["single_path_accuracy"])
     np.testing.assert_array_equal(metrics[0]["single_path_accuracy"], metrics[16]["single_path_accuracy"])
     assert not np.array_equal(metrics[0]["loss"], metrics[16]["loss"])
+
+
+def test_the_reinforce_loss_has_the_score_function_gradient_of_its_definition():
+    """For `a = mu + std * n` with `mu = tanh(W h + c)` (the location head), the score of the
+    Gaussian policy is `d log N(a; mu, std^2) / d mu = (a - mu) / std^2 = n / std`, so the
+    REINFORCE loss `-(1/B) sum_b sum_t A_bt log pi(a_bt)` has the bias gradient
+    `-(1/B) sum_bt A_bt (n_bt / std) (1 - mu_bt^2)`, with the advantage A = reward - baseline held
+    constant. `mu` is read off the locations the model looked at (`a` clipped to [-1, 1]; the
+    noise is kept small enough that nothing is clipped)."""
+    model = RecurrentAttentionModel(glimpses=4, patch=4, scales=1, glimpse_hidden=8, features=8, std=0.2)
+    rng = np.random.default_rng(0)
+    images = jnp.asarray(rng.uniform(size=(6, 16, 16, 1)), jnp.float32)
+    labels = jnp.asarray(rng.integers(0, 10, 6))
+    noise = jnp.asarray(0.5 * rng.standard_normal((6, 4, 2)), jnp.float32)
+    params = model.init(jax.random.key(0), images, noise)["params"]
+    params = jax.tree.map(lambda p: p + 0.3 * jax.random.normal(jax.random.key(1), p.shape), params)
+
+    def reinforce_loss(p):
+        _, reinforce, _, reward, out = glimpse_losses(model, p, images, labels, noise)
+        return jnp.mean(reinforce), (reward, out)
+
+    grads, (reward, out) = jax.grad(reinforce_loss, has_aux=True)(params)
+    a = np.asarray(out["locations"][:, 1:], np.float64)                          # (B, G - 1, 2) chosen locations
+    n = np.asarray(noise[:, :-1], np.float64)
+    mu = a - 0.2 * n
+    assert np.abs(mu + 0.2 * n).max() < 1, "a location was clipped: choose smaller noise"
+    advantage = np.asarray(reward, np.float64)[:, None] - np.asarray(out["baselines"], np.float64)
+    expected = -(advantage[..., None] * (n / 0.2) * (1 - mu ** 2)).sum((0, 1)) / len(a)
+    np.testing.assert_allclose(np.asarray(grads["step"]["location"]["bias"]), expected, rtol=1e-4, atol=1e-6)
