@@ -97,6 +97,7 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
             "steps": int(state.step),
             "resumed_from_step": start,
             "compile_time_s": round(loop.compile_s, 3),
+            "data_parallel_replicas": loop.replicas,
             "train": log.last_train(),
             "test": task.evaluate(state, config.test_split),
             "primary_metric": f"{data.split_name(config.test_split)}_{task.primary_metric}",
@@ -167,6 +168,7 @@ class _Loop:
         self.task, self.config, self.recipe, self.ckpt, self.log = task, config, recipe, ckpt, log
         self.progress = progress
         self.compile_s = 0.0
+        self.replicas = 1  # data-parallel replicas the step ran on
         self.pending = []  # device metrics since the last log line
         self.checked = 0   # how many of `pending` are known finite
         self.healthy = jax.jit(make_health_check(task.loss_fn))
@@ -219,6 +221,7 @@ class _Loop:
                 raise UserError(f"data_parallel: batch_size {config.batch_size} must be divisible by the "
                                 f"{mesh.shape['data']} data-parallel replicas")
         if mesh is not None:  # data parallel: state replicated, each process feeds its rows of the batch
+            self.replicas = mesh.shape["data"]
             state, rng = place_state(state, mesh), replicate(rng, mesh)
             batches = (shard_batch(process_rows(b), mesh) for b in self.task.train_batches(start))
         else:

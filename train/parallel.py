@@ -6,8 +6,9 @@ The global batch is sharded over `data`, the train state is replicated, and the 
 `jax.jit` with those shardings: XLA inserts the gradient all-reduce itself, and BatchNorm
 statistics are those of the global batch, so the result equals one device stepping on the
 whole batch (up to floating-point summation order). With several processes
-(`jax.distributed.initialize`, one per host) each process loads only its own rows of every
-global batch (`process_rows`) and `shard_batch` assembles the global array from them.
+(`jax.distributed.initialize`, one per host) every process draws the same global batch from
+its copy of the data (the same shuffle by seed), keeps its contiguous rows (`process_rows`) and
+transfers only those to its devices; `shard_batch` assembles the global array from them.
 """
 
 from typing import Callable

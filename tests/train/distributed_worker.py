@@ -1,7 +1,9 @@
 """One process of the two-process data-parallel test: `WORKER PROCESS_ID NUM_PROCESSES PORT OUT.npz`.
 
-Each process has 2 CPU devices, reads only its rows of every global batch of 32, trains 4
-steps with the same code as one process would, and saves the final parameters."""
+Each process has 2 CPU devices, builds every global batch of 32, keeps its rows of it and
+transfers only those to its devices (it prints which rows its devices hold, read off the
+sharded array), trains 4 steps with the same code as one process would, and saves the final
+parameters."""
 
 import os
 import sys
@@ -28,9 +30,13 @@ state, batches = small_problem()
 mesh = make_mesh()
 state, rng = replicate(state, mesh), replicate(jax.random.key(1), mesh)
 local = [process_rows(b) for b in batches]
-n = len(batches[0]["label"]) // num_processes
+# which rows of the global batch this process's devices hold, read off the sharded array itself
+shards = shard_batch(local[0], mesh)["inputs"].addressable_shards
+for shard in shards:
+    np.testing.assert_array_equal(np.asarray(shard.data), batches[0]["inputs"][shard.index])
+starts, stops = zip(*((shard.index[0].start, shard.index[0].stop) for shard in shards))
 print(f"process {jax.process_index()} of {jax.process_count()}, {jax.device_count()} devices, "
-      f"rows {process_id * n}:{(process_id + 1) * n}", flush=True)
+      f"rows {min(starts)}:{max(stops)}", flush=True)
 step = data_parallel_step(make_train_step(cross_entropy_loss), mesh, state, shard_batch(local[0], mesh))
 for b in local:
     state, _ = step(state, shard_batch(b, mesh), rng)

@@ -115,3 +115,28 @@ def test_model_axis_shards_the_largest_weights_and_matches_one_device():
     assert sharded.params["dense1"]["kernel"].sharding.spec[-1] == "model"
     for a, b in zip(jax.tree.leaves(single.params), jax.tree.leaves(sharded.params)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_data_parallel_training_through_the_loop_matches_one_device(tmp_path):
+    """`--config.data_parallel=true` on the 8 simulated devices: the same parameters as the
+    single-device run after the same steps (the loop shards batches and replicates the state)."""
+    from train import configs
+    from train.loop import run
+    from train.overrides import apply_overrides
+    from train.restore import load_run
+
+    assert jax.device_count() == 8
+    base = {"num_steps": "20", "eval_every": "0", "checkpoint_every": "20", "batch_size": "64"}
+    replicas = {name: run("classify_digits", apply_overrides(configs.get_config("classify_digits"), {**base, **extra}),
+                          str(tmp_path / name), progress=False)["data_parallel_replicas"]
+                for name, extra in (("one", {}), ("eight", {"data_parallel": "true"}))}
+    assert replicas == {"one": 1, "eight": 8}
+    one, eight = (load_run(str(tmp_path / name))[1] for name in ("one", "eight"))
+    assert int(one.step) == int(eight.step) == 20
+    moved = max(float(np.abs(np.asarray(a) - np.asarray(b)).max()) for a, b in zip(
+        jax.tree.leaves(one.params), jax.tree.leaves(load_run(str(tmp_path / "one"))[0].create_state(
+            jax.random.split(jax.random.key(0))[0], optax.sgd(0.0)).params)))
+    assert moved > 1e-3  # training changed the parameters, so agreement below is not trivial
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5),
+                 one.params, eight.params)
