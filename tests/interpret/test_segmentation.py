@@ -33,22 +33,50 @@ def test_random_walker_grows_seeds_into_the_drawn_object():
         saliency_segmentation(image, saliency, foreground=0.5, background=0.6)
 
 
-@pytest.mark.slow
-def test_saliency_segmentation_beats_the_centre_box_on_single_shape_scenes(tmp_path):
-    from interpret.attribution import saliency
+@pytest.fixture(scope="module")
+def shapes_classifier(tmp_path_factory):
+    """A `classify_shapes` CNN trained briefly (100 steps), and 60 single-shape test scenes."""
     from train import configs, data
     from train.loop import run
     from train.overrides import apply_overrides
     from train.restore import load_run
 
+    workdir = str(tmp_path_factory.mktemp("shapes"))
     config = apply_overrides(configs.get_config("classify_shapes"),
                              {"num_steps": "100", "eval_every": "0", "checkpoint_every": "100"})
-    run("classify_shapes", config, str(tmp_path), progress=False)
-    task, state, _ = load_run(str(tmp_path))
+    run("classify_shapes", config, workdir, progress=False)
+    task, state, _ = load_run(workdir)
     test = data.load("shapes_captions/single", "test")
-    x, labels, true = test["image"][:60], test["label"][:60], test["segmentation"][:60] > 0
+    return task, state, test["image"][:60], test["label"][:60], test["segmentation"][:60] > 0
+
+
+@pytest.mark.slow
+def test_saliency_segmentation_beats_the_centre_box_on_single_shape_scenes(shapes_classifier):
+    from interpret.attribution import saliency
+    from train import data
+
+    task, state, x, labels, true = shapes_classifier
     maps = np.asarray(saliency(task.logits, state.variables(), jnp.asarray(x), jnp.asarray(labels)))
     iou = mask_iou(saliency_segmentation(x, maps), true).mean()
     half = fit_centre_box(data.load("shapes_captions/single", "train")["segmentation"] > 0)
     box_iou = mask_iou(np.broadcast_to(centre_box((64, 64), half), true.shape), true).mean()
     assert iou > box_iou + 0.2, (iou, box_iou)
+
+
+@pytest.mark.slow
+# measured: 9.3 (saliency), 9.3 (guided backprop), 8.1 (Grad-CAM); objects cover 4.6% of a scene
+@pytest.mark.parametrize("method, multiple", [("saliency", 5.0), ("guided_backprop", 5.0), ("grad_cam", 4.0)])
+def test_attribution_mass_concentrates_on_the_object(shapes_classifier, method, multiple):
+    """The share of each map's mass inside the object's mask, over the mask's share of the image
+    (1 for a map that ignores the object), averaged over 60 scenes, is at least `multiple`."""
+    from interpret.attribution import grad_cam, guided_backprop, saliency, to_map
+
+    task, state, x, labels, true = shapes_classifier
+    x, labels, variables = jnp.asarray(x), jnp.asarray(labels), state.variables()
+    maps = {"saliency": lambda: saliency(task.logits, variables, x, labels),
+            "guided_backprop": lambda: to_map(guided_backprop(task.model, variables, x, labels, train=False)),
+            "grad_cam": lambda: grad_cam(task.logits, variables, x, labels, "conv2_1")}[method]()
+    maps = np.asarray(maps, np.float64)
+    inside = (maps * true).sum((1, 2)) / np.maximum(maps.sum((1, 2)), 1e-12)
+    enrichment = inside / true.mean((1, 2))
+    assert enrichment.mean() >= multiple, (method, enrichment.mean())
