@@ -136,7 +136,8 @@ def test_every_checkpoint_damaged_is_one_line_and_exit_2(digits_run, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert "every checkpoint in" in line and workdir in line and "--fresh" in line
-    fresh = subprocess.run(train_cli(workdir, "--fresh"), capture_output=True, text=True, timeout=300)
+    fresh = subprocess.run(train_cli(workdir, "--fresh", "--config.num_steps=20"), capture_output=True, text=True,
+                           timeout=300)
     assert fresh.returncode == 0, fresh.stderr
     assert json.load(open(os.path.join(workdir, "summary.json")))["resumed_from_step"] == 0
 
