@@ -4,9 +4,12 @@ Workdir layout (DESIGN.md, "Entry points"): `summary.json`, `metrics.jsonl` (one
 log or eval step), `checkpoints/` (orbax), `figures/learning_curves.png`.
 """
 
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 
 import jax
@@ -161,6 +164,24 @@ def make_health_check(loss_fn):
     return healthy
 
 
+@contextlib.contextmanager
+def _ctrl_c_between_steps():
+    """While active, Ctrl-C only appends to the yielded list, which the step loop reads after each
+    step: the interrupt then never lands between a step call and the assignment of its result,
+    where the donated old state is gone and the new one not yet bound. Off the main thread, or
+    where SIGINT is ignored (a background job), nothing changes."""
+    requested = []
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        yield requested
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: requested.append(signum))
+    try:
+        yield requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class _Loop:
     """The step loop of one `run`: holds what the loop body needs between syncs."""
 
@@ -173,6 +194,7 @@ class _Loop:
         self.checked = 0   # how many of `pending` are known finite
         self.healthy = jax.jit(make_health_check(task.loss_fn))
         self.batch = self.rng = None  # the batch the next step trains on, and the step key
+        self.state = None  # the latest train state the step loop produced
 
     def save(self, state) -> None:
         """Checkpoint `state` if it is healthy (`make_health_check`), else raise `TrainingDiverged`."""
@@ -239,36 +261,48 @@ class _Loop:
                    dynamic_ncols=True)
         postfix = {}
         try:
-            batch = first
-            for step in range(start + 1, config.num_steps + 1):
-                state, metrics = step_fn(state, batch, rng)
-                self.pending.append(metrics)
-                bar.update(1)
-                is_log = step % config.log_every == 0 or step == config.num_steps
-                is_eval = config.eval_every and step % config.eval_every == 0
-                is_ckpt = step % config.checkpoint_every == 0 or step == config.num_steps
-                if is_log or is_eval or is_ckpt:
-                    self.check_finite(step)
-                if is_log:
-                    postfix["loss"] = f"{self.flush_log(step)['loss']:.4f}"
-                if is_eval:
-                    scores = self.task.evaluate(state, config.eval_split)
-                    self.log.write(step, scores)
-                    postfix.update({k: f"{v:.4f}" for k, v in scores.items()})
-                if is_log or is_eval:
-                    bar.set_postfix(postfix, refresh=False)
-                if step < config.num_steps:
-                    batch = self.batch = next(batches)
-                if is_ckpt:
-                    self.save(state)
+            with _ctrl_c_between_steps() as requested:
+                state = self._steps(state, start, first, batches, step_fn, rng, bar, postfix, requested)
         except KeyboardInterrupt:
             bar.close()
             raise Interrupted(self._interrupted(state)) from None
         bar.close()
         return state
 
+    def _steps(self, state, start, batch, batches, step_fn, rng, bar, postfix, requested):
+        """Steps `start + 1 .. num_steps` with logging, evaluation and checkpoints; a Ctrl-C
+        (`requested`) stops after the step in flight, as `KeyboardInterrupt`, with `state` current."""
+        config = self.config
+        self.state = state
+        for step in range(start + 1, config.num_steps + 1):
+            state, metrics = step_fn(state, batch, rng)
+            self.state = state
+            self.pending.append(metrics)
+            bar.update(1)
+            is_log = step % config.log_every == 0 or step == config.num_steps
+            is_eval = config.eval_every and step % config.eval_every == 0
+            is_ckpt = step % config.checkpoint_every == 0 or step == config.num_steps
+            if is_log or is_eval or is_ckpt:
+                self.check_finite(step)
+            if is_log:
+                postfix["loss"] = f"{self.flush_log(step)['loss']:.4f}"
+            if is_eval:
+                scores = self.task.evaluate(state, config.eval_split)
+                self.log.write(step, scores)
+                postfix.update({k: f"{v:.4f}" for k, v in scores.items()})
+            if is_log or is_eval:
+                bar.set_postfix(postfix, refresh=False)
+            if step < config.num_steps:
+                batch = self.batch = next(batches)
+            if is_ckpt:
+                self.save(state)
+            if requested:
+                raise KeyboardInterrupt
+        return state
+
     def _interrupted(self, state) -> str:
         """Save what Ctrl-C left, if it is intact and finite, and say where to resume from."""
+        state = self.state if self.state is not None else state
         try:
             step = int(state.step)
             self.check_finite(step)

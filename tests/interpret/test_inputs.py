@@ -29,12 +29,11 @@ CALLS = {
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_non_finite_images_are_refused_with_one_line(name, bad):
+def test_non_finite_images_are_refused_with_one_line(name):
     x = np.random.default_rng(0).uniform(size=(2, 8, 8, 1)).astype(np.float32)
     y = jnp.array([1, 2])
     CALLS[name](jnp.asarray(x), y)  # finite images go through
-    x[1, 3, 4, 0] = bad
+    x[1, 3, 4, 0] = np.inf if name == "fgsm" else np.nan  # the check is isfinite: inf once, NaN elsewhere
     with pytest.raises(ValueError, match=r"^x has 1 NaN/inf values out of 128; .*finite images") as e:
         CALLS[name](jnp.asarray(x), y)
     assert "\n" not in str(e.value)

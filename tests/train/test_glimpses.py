@@ -74,7 +74,7 @@ def test_the_reinforce_loss_has_the_score_function_gradient_of_its_definition():
         _, reinforce, _, reward, out = glimpse_losses(model, p, images, labels, noise)
         return jnp.mean(reinforce), (reward, out)
 
-    grads, (reward, out) = jax.grad(reinforce_loss, has_aux=True)(params)
+    grads, (reward, out) = jax.jit(jax.grad(reinforce_loss, has_aux=True))(params)
     a = np.asarray(out["locations"][:, 1:], np.float64)                          # (B, G - 1, 2) chosen locations
     n = np.asarray(noise[:, :-1], np.float64)
     mu = a - 0.2 * n

@@ -59,16 +59,17 @@ def test_the_row_lstm_is_causal():
 def test_shapes_of_the_autoencoders_and_the_gan():
     x = jnp.zeros((3, H, W, 1))
     ae = zoo.Autoencoder((H, W, 1), code=5)
-    (logits, code), _ = ae.init_with_output(jax.random.key(0), x)
+    (logits, code), _ = jax.jit(ae.init_with_output)(jax.random.key(0), x)
     assert logits.shape == x.shape and code.shape == (3, 5)
     vae = zoo.VAE((H, W, 1), latent=2)
-    (logits, mu, logvar), _ = vae.init_with_output(jax.random.key(0), x, jax.random.key(1))
+    (logits, mu, logvar), _ = jax.jit(vae.init_with_output)(jax.random.key(0), x, jax.random.key(1))
     assert logits.shape == x.shape and mu.shape == logvar.shape == (3, 2)
     g = zoo.Generator((H, W, 1), features=8, num_classes=10)
-    images, _ = g.init_with_output(jax.random.key(0), jnp.zeros((3, 4)), jnp.arange(3), train=False)
+    images, _ = jax.jit(lambda k, z, y: g.init_with_output(k, z, y, train=False))(jax.random.key(0), jnp.zeros((3, 4)),
+                                                                                jnp.arange(3))
     assert images.shape == x.shape and float(images.min()) >= 0 and float(images.max()) <= 1
     d = zoo.Discriminator(features=8, num_classes=10)
-    assert d.init_with_output(jax.random.key(0), x, jnp.arange(3))[0].shape == (3,)
+    assert jax.eval_shape(d.init_with_output, jax.random.key(0), x, jnp.arange(3))[0].shape == (3,)
     with pytest.raises(ValueError, match="divisible by 4"):
         zoo.Autoencoder((6, 6, 1)).init(jax.random.key(0), jnp.zeros((1, 6, 6, 1)))
 
@@ -80,5 +81,6 @@ def test_the_conditional_discriminator_judges_image_and_label_together():
     x = jax.random.uniform(jax.random.key(0), (2, 8, 8, 1))
     params = d.init(jax.random.key(1), x, jnp.zeros(2, jnp.int32))
     params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(2), p.shape), params)
-    gap = d.apply(params, x, jnp.full(2, 3)) - d.apply(params, x, jnp.full(2, 7))   # (2,): per image
+    logits = jax.jit(d.apply)
+    gap = logits(params, x, jnp.full(2, 3)) - logits(params, x, jnp.full(2, 7))   # (2,): per image
     assert abs(float(gap[0] - gap[1])) > 1e-3
