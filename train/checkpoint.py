@@ -81,7 +81,10 @@ class Checkpointer:
         aside = os.path.join(os.path.dirname(self.directory), "damaged_checkpoints")
         for problem, bad in zip(problems, reversed(steps)):
             os.makedirs(aside, exist_ok=True)
-            shutil.move(os.path.join(self.directory, str(bad)), os.path.join(aside, f"{bad}"))
+            target, copy = os.path.join(aside, str(bad)), 1
+            while os.path.exists(target):  # the same step damaged again: keep both
+                target, copy = os.path.join(aside, f"{bad}.{copy}"), copy + 1
+            shutil.move(os.path.join(self.directory, str(bad)), target)
             log(f"warning: {problem} in {self.directory} is damaged; moved to {aside}, resuming from step {step}")
         if problems:
             self._manager.reload()
