@@ -129,8 +129,7 @@ def encode_and_decode(params, shared=None, index_bits: int = 5, bits: int = 5, m
         if w.ndim >= min_ndim:
             sizes, rebuilt = _encode_layer(w, s if isinstance(s, Shared) else None, index_bits, bits)
         else:  # biases and norms stay float32
-            sizes, rebuilt = dict.fromkeys(stages, int(w.size) * 4), np.frombuffer(w.astype(np.float32).tobytes(),
-                                                                                 np.float32).reshape(w.shape)
+            sizes, rebuilt = dict.fromkeys(stages, int(w.size) * 4), w.astype(np.float32)
         row.update(sizes)
         decoded.append(rebuilt)
         layers.append(row)
