@@ -35,7 +35,7 @@ def test_list_names_every_recipe_with_its_description():
     (["--config.model.name=transformer", "--config.num_steps=1"], "unknown model.name 'transformer'; choose one of mlp, cnn, resnet"),
     (["classify_cifar10", "--config.num_steps=1"], "cifar10"),
     (["--config.test_split=test[:0]"], "split 'test[:0]' of 'digits' selects no examples"),
-    (["caption_shapes", "--config.precision=fp8"], "unknown precision 'fp8'; choose one of fp32, bf16, fp16"),
+    (["caption_shapes", "--config.precision=fp8", "--config.num_steps=1"], "unknown precision 'fp8'; choose one of fp32, bf16, fp16"),
 ])
 def test_user_mistakes_get_one_line_and_exit_2(args, message, tmp_path, capsys):
     # in this process (train.cli.main is what `python -m train` runs): an exception would fail the test
