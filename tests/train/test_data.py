@@ -124,7 +124,8 @@ def test_a_slice_that_selects_nothing_is_a_value_error(split):
 
 
 def test_unknown_dataset_names_bundled_alternatives():
-    with pytest.raises(DatasetUnavailable, match="addition, cluttered_digits, dates, digits, mnist1d, moving_digits, pydoc_topics, sample_images, shapes_captions"):
+    with pytest.raises(DatasetUnavailable, match="addition, cluttered_digits, cluttered_mnist, dates, digits, mnist1d, mnist5k, moving_digits, pydoc_topics, "
+                                                   "sample_images, shapes_captions"):
         data.load("no_such_dataset_xyz", "train")
 
 

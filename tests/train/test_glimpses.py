@@ -29,9 +29,9 @@ def test_the_digit_is_on_the_canvas_whole():
     digit = np.round(np.kron(IMAGES[7], np.ones((2, 2))) * 255)
     for _ in range(20):
         image = cd.canvas(rng, IMAGES, 7)[..., 0].astype(float)
-        assert image.shape == (cd.SIZE, cd.SIZE)
+        assert image.shape == (cd.SMALL.size, cd.SMALL.size)
         # somewhere the canvas is at least the digit everywhere (clutter only adds by maximum)
-        windows = np.lib.stride_tricks.sliding_window_view(image, (cd.DIGIT, cd.DIGIT))
+        windows = np.lib.stride_tricks.sliding_window_view(image, digit.shape)
         assert ((windows >= digit - 1e-6).all(axis=(2, 3))).any()
 
 

