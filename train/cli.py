@@ -1,6 +1,6 @@
 """`python -m train [RECIPE] [--workdir DIR] [--config.KEY=VALUE ...]`, `python -m train --list`,
-and the subcommands `python -m train sample ...` (`train.sample`) and
-`python -m train gradient_flow ...` (`train.gradient_flow`)."""
+and the subcommands `python -m train sample ...` (`train.sample`), `python -m train gradient_flow ...`
+(`train.gradient_flow`) and `python -m train reproduce ...` (`train.reproduce.cli`)."""
 
 import importlib
 import os
@@ -11,7 +11,7 @@ from train.arguments import ArgumentParser
 from train.errors import UserError
 from train.overrides import apply_overrides, split_config_args
 
-SUBCOMMANDS = {"sample": "train.sample", "gradient_flow": "train.gradient_flow"}
+SUBCOMMANDS = {"sample": "train.sample", "gradient_flow": "train.gradient_flow", "reproduce": "train.reproduce.cli"}
 
 
 def parse_args(argv: list[str]):

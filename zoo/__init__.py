@@ -10,6 +10,7 @@ from zoo.decoding import beam_search, decode_in_chunks, greedy_decode, jitted_de
 from zoo.cnn import CNN
 from zoo.draw import DRAW
 from zoo.gan import Discriminator, Generator
+from zoo.lenet import LeNet5
 from zoo.mlp import MLP
 from zoo.pixelcnn import GatedPixelCNN, MaskedConv, PixelCNN
 from zoo.pixelrnn import PixelRNN, RowLSTM
@@ -24,6 +25,6 @@ from zoo.rnn import (GRUCell, LSTMCell, ManyToMany, ManyToOne, OneToMany, Recurr
                      VanillaRNNCell)
 
 __all__ = ["AttentionCaptioner", "CaptioningRNN", "ImageEncoder", "beam_search", "decode_in_chunks", "greedy_decode", "jitted_decoders", "model_stepper", "VAE", "Autoencoder", "DRAW", "ConvDecoder", "ConvEncoder", "Discriminator", "GatedPixelCNN", "Generator",
-           "MaskedConv", "PixelCNN", "PixelRNN", "RowLSTM", "CNN", "GRUCell", "LSTMCell", "MLP", "ManyToMany", "ManyToOne", "OneToMany", "ParzenParams",
+           "MaskedConv", "PixelCNN", "PixelRNN", "RowLSTM", "CNN", "GRUCell", "LeNet5", "LSTMCell", "MLP", "ManyToMany", "ManyToOne", "OneToMany", "ParzenParams",
            "RBFNetwork", "Recurrent", "RecurrentStack", "ResNet", "ResNetBlock", "RecurrentAttentionModel", "glimpse_sensor", "Seq2Seq", "FrameEncoder", "FrameLabeller", "VGG16", "VanillaRNNCell", "from_torchvision", "load_torchvision_vgg16", "parzen_logits",
            "parzen_params", "resnet_cifar"]

@@ -15,7 +15,7 @@ from train.precision import compute_dtype, loss_scale
 from train.state import TrainState, init_variables
 from train.tasks.base import ACTIVATIONS, Task
 
-MODELS = {"mlp": zoo.MLP, "cnn": zoo.CNN, "resnet": zoo.resnet_cifar, "rnn": zoo.ManyToOne, "rbf": zoo.RBFNetwork}
+MODELS = {"mlp": zoo.MLP, "cnn": zoo.CNN, "lenet5": zoo.LeNet5, "resnet": zoo.resnet_cifar, "rnn": zoo.ManyToOne, "rbf": zoo.RBFNetwork}
 ADVERSARIAL = ("none", "pgd", "fgsm_rs")
 
 

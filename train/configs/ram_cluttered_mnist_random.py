@@ -1,0 +1,9 @@
+"""ram_cluttered_mnist's networks with uniform random glimpse locations: its control."""
+
+from train.configs import ram_cluttered_mnist
+
+
+def get_config():
+    c = ram_cluttered_mnist.get_config()
+    c.model.policy = "random"
+    return c

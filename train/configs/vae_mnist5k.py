@@ -1,0 +1,12 @@
+"""Convolutional VAE on mnist5k/binarized: negative ELBO and importance-weighted NLL (k = 200) in nats on the 1,000 test digits."""
+
+from train.configs import vae_digits
+
+
+def get_config():
+    c = vae_digits.get_config()
+    c.dataset = "mnist5k/binarized"
+    c.model.latent = 32
+    c.num_samples = 100
+    c.num_steps = 4000
+    return c

@@ -1,0 +1,254 @@
+"""The claims `python -m train reproduce` checks: each names its paper and where the number is, the
+setting there and here, the published number (None where this project could not look it up; the
+entry then says so), how it is measured here, and the verdict criterion.
+
+A measure function takes a `Runner` and returns the measured numbers: `measured` (the headline,
+in the claim's unit) plus whatever its criterion and the report need.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from train.reproduce.criteria import Criterion, at_least, beats_by_spread, ordered
+
+NOT_LOOKED_UP = ("not quoted: the paper could not be opened from this offline workplace, and a number "
+                 "recalled rather than read is not reported; it is in {where}")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    paper: str               # authors, year, title; where the number is
+    paper_setting: str
+    our_setting: str
+    published: float | None  # in `unit`; None: see `published_note`
+    published_note: str      # what the published number is, or why there is none
+    unit: str
+    criterion: Criterion
+    measure: Callable        # Runner -> {"measured": float, ...}
+
+
+def _test_arrays(task):
+    import jax.numpy as jnp
+
+    test = task.split(task.config.test_split)
+    return jnp.asarray(test["inputs"]), jnp.asarray(test["label"])
+
+
+def _error_rates(runner, name: str) -> float:
+    summary = runner.train(name, *RUNS[name])
+    return 1.0 - summary["test"][summary["primary_metric"]]
+
+
+# name -> (recipe, overrides): the runs claims share (a run is trained once per reproduction directory)
+RUNS = {
+    "softmax_regression": ("classify_mnist5k_mlp", {"model.features": (), "augment.crop_padding": 0}),
+    "lenet300": ("classify_mnist5k_mlp", {}),
+    "lenet5": ("classify_mnist5k", {}),
+    # Madry et al.'s MNIST network has 32 and 64 5x5 filters and 1,024 hidden units
+    "madry_cnn": ("classify_mnist5k", {"model.features": (32, 64), "model.hidden": 1024, "augment.crop_padding": 0}),
+    "madry_cnn_pgd": ("classify_mnist5k", {"model.features": (32, 64), "model.hidden": 1024, "augment.crop_padding": 0,
+                                           "adversarial.method": "pgd", "adversarial.eps": 0.3,
+                                           "adversarial.steps": 7, "adversarial.step_size": 0.1,
+                                           "num_steps": 3000}),
+    "mnist1d_mlp": ("classify_mnist1d_mlp", {}),
+    "mnist1d_cnn": ("classify_mnist1d", {}),
+    "mnist1d_gru": ("classify_mnist1d_rnn", {}),
+}
+
+
+def fgsm_softmax(runner) -> dict:
+    from interpret.adversarial import fgsm
+    from interpret.robustness import accuracy_and_confidence
+
+    runner.train("softmax_regression", *RUNS["softmax_regression"])
+    task, state = runner.load("softmax_regression")
+    x, y = _test_arrays(task)
+    clean = accuracy_and_confidence(task.logits, state.variables(), x, y)
+    attacked = accuracy_and_confidence(task.logits, state.variables(), fgsm(task.logits, state.variables(), x, y, 0.25)[0], y)
+    return {"measured": 1 - attacked["accuracy"], "clean_error": 1 - clean["accuracy"],
+            "confidence_on_mistakes": attacked["confidence_on_mistakes"]}
+
+
+PGD_EVAL = {"eps": 0.3, "steps": 40, "step_size": 0.01, "restarts": 5}  # Madry et al.'s MNIST adversary, 5 restarts
+
+
+def pgd_madry(runner) -> dict:
+    import jax
+
+    from interpret.adversarial import pgd
+    from interpret.robustness import accuracy_and_confidence
+
+    out = {}
+    for name in ("madry_cnn", "madry_cnn_pgd"):
+        runner.train(name, *RUNS[name])
+        task, state = runner.load(name)
+        x, y = _test_arrays(task)
+        x_adv = pgd(task.logits, state.variables(), x, y, PGD_EVAL["eps"], PGD_EVAL["step_size"], PGD_EVAL["steps"],
+                    jax.random.key(0), restarts=PGD_EVAL["restarts"])[0]
+        out[f"{name}_clean_accuracy"] = accuracy_and_confidence(task.logits, state.variables(), x, y)["accuracy"]
+        out[f"{name}_pgd_accuracy"] = accuracy_and_confidence(task.logits, state.variables(), x_adv, y)["accuracy"]
+    out["measured"] = out["madry_cnn_pgd_pgd_accuracy"]
+    out["ratio_to_undefended"] = out["measured"] / max(out["madry_cnn_pgd_accuracy"], 1e-3)
+    return out
+
+
+def _deep_compression(runner, name: str) -> dict:
+    recipe, overrides = RUNS[name]
+    runner.train(name, recipe, overrides)  # the pipeline compresses the run in its workdir
+    summary = runner.compress(name, "deep_compression", {"recipe": recipe})
+    acc = summary["accuracy"]
+    return {"measured": summary["ratio"]["huffman"], "dense_error": 1 - acc["dense"], "compressed_error": 1 - acc["huffman"],
+            "error_increase_points": 100 * (acc["dense"] - acc["huffman"]), "bytes": summary["bytes"]}
+
+
+def _distillation(runner, name: str) -> dict:
+    summary = runner.train(name, f"distill_{name.split('_')[1]}")
+    errors = summary["student_errors"]
+    return {"measured": summary["mean_errors"]["distilled"], "student_distilled": errors["distilled"],
+            "student_alone": errors["alone"], "student_alone_mean": summary["mean_errors"]["alone"],
+            "teacher_errors": summary["teacher_errors"], "test_examples": summary["test_examples"]}
+
+
+def mnist1d_baselines(runner) -> dict:
+    acc = {k: 1 - _error_rates(runner, f"mnist1d_{k}") for k in ("mlp", "cnn", "gru")}
+    return {"measured": acc["cnn"], **{f"{k}_accuracy": v for k, v in acc.items()}}
+
+
+def nll_binarized_mnist(runner) -> dict:
+    pixelcnn = runner.train("pixelcnn", "pixelcnn_mnist5k")
+    vae = runner.train("vae", "vae_mnist5k")
+    return {"measured": pixelcnn["test"]["test_nll_nats"], "pixelcnn": pixelcnn["test"]["test_nll_nats"],
+            "vae_iwae": vae["report"]["iwae_nll_nats"], "vae_negative_elbo": vae["test"]["test_negative_elbo"],
+            "independent_pixels": pixelcnn["report"]["independent_pixels_nll_nats"]}
+
+
+def ram_cluttered_mnist(runner) -> dict:
+    acc = {name: runner.train(name, recipe)["test"]["test_accuracy"]
+           for name, recipe in (("ram", "ram_cluttered_mnist"), ("ram_random", "ram_cluttered_mnist_random"),
+                                ("mlp", "classify_cluttered_mnist_mlp"))}
+    return {"measured": 1 - acc["ram"], **{f"{k}_accuracy": v for k, v in acc.items()}}
+
+
+def dsd_lenet300(runner) -> dict:
+    summary = runner.compress("dsd_lenet300", "dsd", {"recipe": "classify_mnist5k_mlp"})
+    errors = {k: [round((1 - a) * 1000) for a in summary["test_accuracy"][k]] for k in ("dsd", "baseline")}
+    return {"measured": float(np.mean(errors["dsd"])), "dsd": errors["dsd"], "dense": errors["baseline"]}
+
+
+CLAIMS = [
+    Claim(
+        id="fgsm_softmax",
+        paper="Goodfellow, Shlens & Szegedy 2015, Explaining and Harnessing Adversarial Examples, Section 4",
+        paper_setting="softmax regression on MNIST (60,000 training digits), FGSM at eps 0.25, pixels in [0, 1]",
+        our_setting="softmax regression on mnist5k (4,000 training digits, 2,000 Adam steps), FGSM at eps 0.25 on the 1,000 test digits",
+        published=None, published_note=NOT_LOOKED_UP.format(where="Section 4 (error rate and mean confidence at eps 0.25)"),
+        unit="test error rate under FGSM",
+        criterion=at_least("measured", 0.90, 0.50, "the error rate under FGSM at eps 0.25"),
+        measure=fgsm_softmax),
+    Claim(
+        id="pgd_madry",
+        paper="Madry, Makelov, Schmidt, Tsipras & Vladu 2018, Towards Deep Learning Models Resistant to Adversarial Attacks, Section 5 (MNIST)",
+        paper_setting="CNN 32-64 5x5 filters + 1,024 hidden, PGD training at eps 0.3 (40 steps of 0.01, 100k iterations); PGD evaluation with restarts",
+        our_setting="the same widths with valid convolutions, mnist5k, 3,000 steps of PGD-7 training (step 0.1); PGD 40 x 0.01 with 5 restarts on 1,000 test digits",
+        published=None, published_note=NOT_LOOKED_UP.format(where="Table 1 (MNIST, white-box PGD accuracies at eps 0.3)"),
+        unit="test accuracy under PGD at eps 0.3 (PGD-trained CNN)",
+        criterion=Criterion("reproduced if the PGD-trained CNN keeps >= 0.50 accuracy under PGD at eps 0.3 and >= 5x the "
+                            "undefended CNN's; direction holds if it keeps more than the undefended CNN",
+                            lambda m: m["measured"] >= 0.5 and m["measured"] >= 5 * m["madry_cnn_pgd_accuracy"],
+                            lambda m: m["measured"] > m["madry_cnn_pgd_accuracy"]),
+        measure=pgd_madry),
+    Claim(
+        id="distillation_mnist",
+        paper="Hinton, Vinyals & Dean 2015, Distilling the Knowledge in a Neural Network, Section 3",
+        paper_setting="MNIST; teacher 2x1200 ReLU MLP with dropout (67 test errors of 10,000); student 2x800 ReLU MLP alone "
+                      "146 errors, distilled at temperature 20: 74 errors",
+        our_setting="mnist5k; LeNet-5 teacher; 784-800-800-10 student alone vs distilled (T 20, soft weight 0.9), 3 seeds, errors of 1,000 test digits",
+        published=74.0, published_note="distilled student: 74 test errors of 10,000 (alone 146, teacher 67), as quoted in train/distill.py",
+        unit="mean test errors of the distilled student (of 1,000)",
+        criterion=beats_by_spread("student_distilled", "student_alone", "test errors"),
+        measure=lambda runner: _distillation(runner, "distillation_mnist5k")),
+    Claim(
+        id="distillation_mnist1d",
+        paper="Hinton, Vinyals & Dean 2015 (the method); Greydanus 2020, Scaling Down Deep Learning (MNIST-1D, where an MLP alone is weak)",
+        paper_setting="MNIST-1D has no published distillation result; its MLP reaches 68% alone (Greydanus 2020)",
+        our_setting="mnist1d (4,000/1,000 signals); 1-d CNN teacher; MLP 40-256-256-10 alone vs distilled (T 4, soft weight 0.9), 3 seeds, errors of 1,000",
+        published=None, published_note="no published distillation number on MNIST-1D; the direction is Hinton et al.'s claim",
+        unit="mean test errors of the distilled student (of 1,000)",
+        criterion=beats_by_spread("student_distilled", "student_alone", "test errors"),
+        measure=lambda runner: _distillation(runner, "distillation_mnist1d")),
+    Claim(
+        id="deep_compression_lenet300",
+        paper="Han, Mao & Dally 2016, Deep Compression, Table 1 (LeNet-300-100)",
+        paper_setting="LeNet-300-100 on MNIST; pruning, 6-bit sharing, Huffman coding",
+        our_setting="LeNet-300-100 on mnist5k; 92% global pruning, 5-bit shared weights, 5-bit relative indices, Huffman; real encodings",
+        published=None, published_note=NOT_LOOKED_UP.format(where="Table 1 (compression rate and error before/after)"),
+        unit="compression ratio (dense float32 bytes / encoded bytes)",
+        criterion=Criterion("reproduced if >= 30x smaller with test error up by <= 0.5 points; direction holds if >= 10x "
+                            "with error up by <= 2 points",
+                            lambda m: m["measured"] >= 30 and m["error_increase_points"] <= 0.5,
+                            lambda m: m["measured"] >= 10 and m["error_increase_points"] <= 2),
+        measure=lambda runner: _deep_compression(runner, "lenet300")),
+    Claim(
+        id="deep_compression_lenet5",
+        paper="Han, Mao & Dally 2016, Deep Compression, Table 1 (LeNet-5)",
+        paper_setting="Caffe LeNet-5 (431K weights) on MNIST; pruning, sharing, Huffman coding",
+        our_setting="the same LeNet-5 on mnist5k; 92% global pruning, 5-bit shared weights, 5-bit relative indices, Huffman",
+        published=None, published_note=NOT_LOOKED_UP.format(where="Table 1 (compression rate and error before/after)"),
+        unit="compression ratio (dense float32 bytes / encoded bytes)",
+        criterion=Criterion("reproduced if >= 30x smaller with test error up by <= 0.5 points; direction holds if >= 10x "
+                            "with error up by <= 2 points",
+                            lambda m: m["measured"] >= 30 and m["error_increase_points"] <= 0.5,
+                            lambda m: m["measured"] >= 10 and m["error_increase_points"] <= 2),
+        measure=lambda runner: _deep_compression(runner, "lenet5")),
+    Claim(
+        id="mnist1d_baselines",
+        paper="Greydanus 2020, Scaling Down Deep Learning (MNIST-1D baselines)",
+        paper_setting="MNIST-1D default (4,000/1,000); MLP 68%, CNN 94%, GRU 91% test accuracy",
+        our_setting="the same data (the mnist1d package's default arguments); MLP 40-100-100-10, 1-d CNN, GRU",
+        published=0.94, published_note="CNN 94% (MLP 68%, GRU 91%), as quoted in train/configs/classify_mnist1d*.py and issue 19",
+        unit="CNN test accuracy",
+        criterion=Criterion("reproduced if CNN and GRU are each within 5 points of 94% and 91% and the MLP below both; "
+                            "direction holds if the CNN and the GRU both beat the MLP",
+                            lambda m: abs(m["cnn_accuracy"] - 0.94) <= 0.05 and abs(m["gru_accuracy"] - 0.91) <= 0.05
+                            and m["mlp_accuracy"] < min(m["cnn_accuracy"], m["gru_accuracy"]),
+                            lambda m: m["mlp_accuracy"] < min(m["cnn_accuracy"], m["gru_accuracy"])),
+        measure=mnist1d_baselines),
+    Claim(
+        id="nll_binarized_mnist",
+        paper="van den Oord, Kalchbrenner & Kavukcuoglu 2016, Pixel Recurrent Neural Networks, Table 4 (binarized MNIST); "
+              "Burda, Grosse & Salakhutdinov 2016 (importance-weighted bound)",
+        paper_setting="binarized MNIST (50,000 training digits); PixelCNN and a VAE/IWAE among the compared models",
+        our_setting="mnist5k/binarized (4,000 training digits, bits drawn once); gated PixelCNN; conv VAE scored with k = 200 "
+                    "importance samples; independent Bernoulli pixels; all on the same 1,000 test images",
+        published=None, published_note=NOT_LOOKED_UP.format(where="Table 4 of van den Oord et al. 2016 (NLL in nats)"),
+        unit="test NLL of the gated PixelCNN (nats per image)",
+        criterion=ordered(("pixelcnn", "vae_iwae", "independent_pixels"), "test NLL in nats"),
+        measure=nll_binarized_mnist),
+    Claim(
+        id="ram_cluttered_mnist",
+        paper="Mnih, Heess, Graves & Kavukcuoglu 2014, Recurrent Models of Visual Attention, Table 2 (cluttered translated MNIST)",
+        paper_setting="60x60 cluttered translated MNIST; RAM with REINFORCE-trained glimpses against fully connected and conv baselines",
+        our_setting="cluttered_mnist (60x60, four 8x8 fragments, 4,000 training digits); RAM with 6 glimpses of 12x12 at 3 scales "
+                    "against the same networks with random glimpses and an MLP on the whole canvas",
+        published=None, published_note=NOT_LOOKED_UP.format(where="Table 2 (test errors on 60x60 cluttered MNIST)"),
+        unit="RAM test error rate",
+        criterion=Criterion("reproduced if RAM's test accuracy is above both the random-glimpse control's and the MLP's; "
+                            "direction holds if above the random-glimpse control's",
+                            lambda m: m["ram_accuracy"] > max(m["ram_random_accuracy"], m["mlp_accuracy"]),
+                            lambda m: m["ram_accuracy"] > m["ram_random_accuracy"]),
+        measure=ram_cluttered_mnist),
+    Claim(
+        id="dsd_lenet300",
+        paper="Han et al. 2017, DSD: Dense-Sparse-Dense Training for Deep Neural Networks",
+        paper_setting="the paper reports ImageNet CNNs, RNNs and LSTMs, not LeNet-300-100",
+        our_setting="LeNet-300-100 on mnist5k, DSD (dense, 50% sparse, re-dense) vs dense training of the same steps, 3 seeds",
+        published=None, published_note="no published LeNet-300-100 number: the paper's experiments are on larger networks",
+        unit="mean test errors of DSD (of 1,000)",
+        criterion=beats_by_spread("dsd", "dense", "test errors"),
+        measure=dsd_lenet300),
+]
+
+BY_ID = {claim.id: claim for claim in CLAIMS}

@@ -1,0 +1,48 @@
+"""`python -m train reproduce [--list] [--only ID ...] [--workdir DIR] [--no-progress]`."""
+
+import os
+import time
+
+from train.arguments import ArgumentParser
+from train.errors import UserError
+
+
+def parse_args(argv: list[str]):
+    from train.reproduce.claims import CLAIMS
+
+    parser = ArgumentParser(prog="python -m train reproduce",
+                            description="Reproduce published claims and report them beside the papers' numbers.",
+                            epilog=f"claims: {', '.join(c.id for c in CLAIMS)}")
+    parser.add_argument("--list", action="store_true", help="list the claims and exit")
+    parser.add_argument("--only", nargs="+", metavar="ID", help="reproduce only these claims")
+    parser.add_argument("--workdir", default=os.path.join("runs", "reproduce"),
+                        help="where runs and the report live; finished runs there are reused (default runs/reproduce)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> None:
+    from train.reproduce import report
+    from train.reproduce.claims import BY_ID, CLAIMS
+    from train.reproduce.runner import Runner
+
+    args = parse_args(argv)
+    if args.list:
+        for claim in CLAIMS:
+            print(f"{claim.id:28s} {claim.paper}")
+        return
+    unknown = [i for i in args.only or () if i not in BY_ID]
+    if unknown:
+        raise UserError(f"unknown claim '{unknown[0]}'; choose from {', '.join(BY_ID)} (python -m train reproduce --list)")
+    claims = [BY_ID[i] for i in args.only] if args.only else CLAIMS
+    runner = Runner(args.workdir, progress=not args.no_progress)
+    entries = []
+    for claim in claims:
+        print(f"[{len(entries) + 1}/{len(claims)}] {claim.id}: {claim.paper}", flush=True)
+        start = time.perf_counter()
+        entries.append(report.entry(claim, claim.measure(runner), time.perf_counter() - start))
+        e = entries[-1]
+        print(f"  {e['unit']}: published {report.number(e['published'])}, ours {report.number(e['measured'])} "
+              f"-> {e['verdict']}", flush=True)
+    json_path, md_path = report.write(report.merged(entries, args.workdir, [c.id for c in CLAIMS]), args.workdir)
+    print("; ".join(f"{e['id']}: {e['verdict']}" for e in entries) + f" | {md_path}")

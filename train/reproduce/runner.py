@@ -1,0 +1,77 @@
+"""Runs that claims need, trained once per reproduction directory and reused afterwards.
+
+`Runner.train(name, recipe, overrides)` runs a `python -m train` recipe (or study) in
+`ROOT/name`; `Runner.compress(name, pipeline, overrides)` runs a `python -m compress` pipeline.
+A run whose `summary.json` records the same config is reused as it is; one with another config
+is an error (a stale number must never be reported as a fresh one).
+"""
+
+import importlib
+import json
+import os
+
+from train.errors import UserError
+
+
+def _normalized(config_dict: dict) -> dict:
+    return json.loads(json.dumps(config_dict, sort_keys=True))
+
+
+class Runner:
+    def __init__(self, root: str, progress: bool = True):
+        self.root, self.progress = root, progress
+        self.reused: list[str] = []
+        self.trained: list[str] = []
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.root, name)
+
+    def _finished(self, summary_path: str, config, name: str) -> dict | None:
+        if not os.path.exists(summary_path):
+            return None
+        with open(summary_path) as f:
+            summary = json.load(f)
+        if _normalized(summary.get("config", {})) != _normalized(config.to_dict()):
+            raise UserError(f"{os.path.dirname(summary_path)} holds a finished run of '{name}' with another config; "
+                            f"remove it or pass another --workdir")
+        self.reused.append(name)
+        return summary
+
+    def train(self, name: str, recipe: str, overrides: dict | None = None) -> dict:
+        """The summary of recipe `recipe` with `overrides` (`{"model.features": (300, 100), ...}`) in `ROOT/name`."""
+        from train import configs
+        from train.overrides import apply_overrides
+
+        config = apply_overrides(configs.get_config(recipe), {k: repr(v) if not isinstance(v, str) else v
+                                                              for k, v in (overrides or {}).items()})
+        workdir = self.path(name)
+        if (summary := self._finished(os.path.join(workdir, "summary.json"), config, name)) is not None:
+            return summary
+        self.trained.append(name)
+        if "study" in config:
+            return importlib.import_module(config.study).run_study(name, config, workdir, progress=self.progress)
+        from train.loop import run
+
+        return run(name, config, workdir, progress=self.progress)
+
+    def compress(self, name: str, pipeline: str, overrides: dict | None = None) -> dict:
+        """The summary of `python -m compress PIPELINE` with `overrides`; its workdir is `ROOT/name`."""
+        from train.overrides import apply_overrides
+
+        config = apply_overrides(importlib.import_module(f"compress.configs.{pipeline}").get_config(),
+                                 {k: repr(v) if not isinstance(v, str) else v for k, v in (overrides or {}).items()})
+        workdir = self.path(name)
+        # deep_compression writes its summary beside the run it compresses, dsd into its workdir
+        summary_path = os.path.join(workdir, pipeline, "summary.json") if pipeline == "deep_compression" \
+            else os.path.join(workdir, "summary.json")
+        if (summary := self._finished(summary_path, config, name)) is not None:
+            return summary
+        self.trained.append(name)
+        return importlib.import_module(f"compress.{pipeline}").run(config, workdir, progress=self.progress)
+
+    def load(self, name: str):
+        """`(task, state)` of the finished train run `ROOT/name`."""
+        from train.restore import load_run
+
+        task, state, _ = load_run(self.path(name))
+        return task, state

@@ -1,0 +1,41 @@
+"""LeNet-5-style convolutional classifier (LeCun et al. 1998), in the Caffe variant that Deep
+Compression (Han et al. 2016, Table 1: 431K weights) starts from: two valid 5x5 convolutions
+(20 and 50 channels) each followed by a 2x2 max pool, a 500-unit dense layer and a linear head."""
+
+from typing import Any, Callable, Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+class LeNet5(nn.Module):
+    """Input `(batch, H, W, C)` images (28x28x1 for MNIST); output logits `(batch, num_classes)`.
+
+    Layers are named `conv0`, `conv1`, `dense`, `head`. `features` gives the channels of the two
+    convolutions and `hidden` the dense width, so smaller variants keep the same shape.
+    """
+
+    num_classes: int = 10
+    features: Sequence[int] = (20, 50)
+    kernel_size: int = 5
+    hidden: int = 500
+    act: Callable = nn.relu
+    dropout: float = 0.0
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x, train: bool = False):
+        if x.ndim != 4:
+            raise ValueError(f"LeNet5 expects images (batch, H, W, channels); got shape {x.shape}")
+        x = x.astype(self.dtype)
+        for i, width in enumerate(self.features):
+            x = nn.Conv(width, (self.kernel_size, self.kernel_size), padding="VALID", dtype=self.dtype,
+                        param_dtype=self.param_dtype, name=f"conv{i}")(x)
+            x = nn.max_pool(x, (2, 2), strides=(2, 2))
+            if i < len(self.features) - 1:
+                x = self.act(x)  # Caffe's LeNet has no non-linearity after the last pool
+        x = x.reshape((x.shape[0], -1))
+        x = self.act(nn.Dense(self.hidden, dtype=self.dtype, param_dtype=self.param_dtype, name="dense")(x))
+        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        return nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(x)
