@@ -75,10 +75,22 @@ def fgsm_softmax(runner) -> dict:
 PGD_EVAL = {"eps": 0.3, "steps": 40, "step_size": 0.01, "restarts": 5}  # Madry et al.'s MNIST adversary, 5 restarts
 
 
-def pgd_madry(runner) -> dict:
+def _pgd_examples(task, variables, x, y, chunk: int = 100):
+    """PGD_EVAL's adversarial examples of `x`, `chunk` images per call (the vmapped restarts of a
+    fully unrolled attack hold every step's activations: all 1,000 test images at once need ~100 GB)."""
     import jax
+    import jax.numpy as jnp
 
     from interpret.adversarial import pgd
+
+    attack = jax.jit(lambda v, xb, yb, key: pgd(task.logits, v, xb, yb, PGD_EVAL["eps"], PGD_EVAL["step_size"],
+                                                PGD_EVAL["steps"], key, restarts=PGD_EVAL["restarts"])[0])
+    keys = jax.random.split(jax.random.key(0), -(-len(x) // chunk))
+    return jnp.concatenate([attack(variables, x[i:i + chunk], y[i:i + chunk], k)
+                            for k, i in zip(keys, range(0, len(x), chunk))])
+
+
+def pgd_madry(runner) -> dict:
     from interpret.robustness import accuracy_and_confidence
 
     out = {}
@@ -86,8 +98,7 @@ def pgd_madry(runner) -> dict:
         runner.train(name, *RUNS[name])
         task, state = runner.load(name)
         x, y = _test_arrays(task)
-        x_adv = pgd(task.logits, state.variables(), x, y, PGD_EVAL["eps"], PGD_EVAL["step_size"], PGD_EVAL["steps"],
-                    jax.random.key(0), restarts=PGD_EVAL["restarts"])[0]
+        x_adv = _pgd_examples(task, state.variables(), x, y)
         out[f"{name}_clean_accuracy"] = accuracy_and_confidence(task.logits, state.variables(), x, y)["accuracy"]
         out[f"{name}_pgd_accuracy"] = accuracy_and_confidence(task.logits, state.variables(), x_adv, y)["accuracy"]
     out["measured"] = out["madry_cnn_pgd_pgd_accuracy"]
@@ -136,6 +147,24 @@ def dsd_lenet300(runner) -> dict:
     summary = runner.compress("dsd_lenet300", "dsd", {"recipe": "classify_mnist5k_mlp"})
     errors = {k: [round((1 - a) * 1000) for a in summary["test_accuracy"][k]] for k in ("dsd", "baseline")}
     return {"measured": float(np.mean(errors["dsd"])), "dsd": errors["dsd"], "dense": errors["baseline"]}
+
+
+def gradient_flow(runner) -> dict:
+    import json
+    import os
+
+    from train import gradient_flow as study
+
+    path = os.path.join(runner.path("gradient_flow"), "summary.json")
+    if not os.path.exists(path):
+        study.main(["--workdir", runner.path("gradient_flow")])
+    with open(path) as f:
+        numbers = json.load(f)
+    first = dict(zip(numbers["sigma_sweep"], numbers["first_step_norm"]))
+    updates = numbers["update_norm"]
+    return {"measured": first[0.5], "norm_sigma_1": first[1.0], "norm_sigma_1.5": first[1.5],
+            "max_update_unclipped": max(updates["no clipping"]), "max_update_clipped": max(updates["clip_by_global_norm(1.0)"]),
+            "steps": numbers["steps"]}
 
 
 CLAIMS = [
@@ -249,6 +278,22 @@ CLAIMS = [
         unit="mean test errors of DSD (of 1,000)",
         criterion=beats_by_spread("dsd", "dense", "test errors"),
         measure=dsd_lenet300),
+    Claim(
+        id="gradient_flow",
+        paper="Pascanu, Mikolov & Bengio 2013, On the difficulty of training recurrent neural networks, Section 2 "
+              "(vanishing below and exploding above a largest singular value of 1) and Section 3 (clipping)",
+        paper_setting="a condition on the recurrent weights' largest singular value, not a measured number; clipping the "
+                      "gradient's norm bounds the update",
+        our_setting="vanilla RNN, 32 units, 50 steps, W_hh orthogonal times sigma; ||dL/dh_0|| for sigma 0.5, 1, 1.5; "
+                    "one SGD update of W_hh with and without clip_by_global_norm(1.0) (`python -m train gradient_flow`)",
+        published=None, published_note="no published number: the claim is an inequality (sigma < 1 vanishes, > 1 can explode)",
+        unit="||dL/dh_0|| at sigma 0.5 over 50 steps",
+        criterion=Criterion("reproduced if ||dL/dh_0|| < 1e-6 at sigma 0.5 and > 1e6 at sigma 1.5 and clipping keeps every "
+                            "update below 1/100 of the largest unclipped one; direction holds if the norm grows with sigma",
+                            lambda m: m["measured"] < 1e-6 and m["norm_sigma_1.5"] > 1e6
+                            and m["max_update_clipped"] < m["max_update_unclipped"] / 100,
+                            lambda m: m["measured"] < m["norm_sigma_1"] < m["norm_sigma_1.5"]),
+        measure=gradient_flow),
 ]
 
 BY_ID = {claim.id: claim for claim in CLAIMS}
