@@ -75,3 +75,12 @@ def test_batchnorm_train_mode_updates_statistics():
     _, updates = model.apply(variables, x, train=True, mutable=["batch_stats"])
     before, after = variables["batch_stats"]["bn0_0"]["mean"], updates["batch_stats"]["bn0_0"]["mean"]
     assert not np.allclose(before, after)
+
+
+def test_lenet5_has_the_caffe_lenet_weight_count():
+    # Caffe's LeNet (Han et al. 2016, Table 1: 431K weights): 5x5x1x20 and 5x5x20x50 convolutions, a
+    # 4*4*50 -> 500 dense layer and a 500 -> 10 head, with biases
+    expected = (25 * 20 + 20) + (25 * 20 * 50 + 50) + (800 * 500 + 500) + (500 * 10 + 10)
+    variables = zoo.LeNet5().init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)))
+    assert sum(p.size for p in jax.tree.leaves(variables)) == expected == 431_080
+    assert zoo.LeNet5().apply(variables, jnp.zeros((3, 28, 28, 1))).shape == (3, 10)
