@@ -43,6 +43,10 @@ CASES["gradient_flow"] = [
     ({"measured": 1e-3, "norm_sigma_1": 0.3, "norm_sigma_1.5": 1e2, "max_update_clipped": 0.1, "max_update_unclipped": 1e6}, D),
     ({"measured": 1.0, "norm_sigma_1": 0.3, "norm_sigma_1.5": 1e8, "max_update_clipped": 0.1, "max_update_unclipped": 1e6}, N),
 ]
+CASES["gan_mnist"] = [({"measured": 0.1, "classes_covered": 10, "min_class_share": 0.05}, R),
+                      ({"measured": 0.1, "classes_covered": 9, "min_class_share": 0.0}, D),
+                      ({"measured": 0.3, "classes_covered": 10, "min_class_share": 0.05}, D),
+                      ({"measured": 0.7, "classes_covered": 10, "min_class_share": 0.05}, N)]
 CASES["distillation_mnist1d"] = CASES["distillation_mnist"]
 CASES["deep_compression_lenet5"] = CASES["deep_compression_lenet300"]
 CASES["dsd_lenet300"] = [({"dsd": m["student_distilled"], "dense": m["student_alone"]}, v)

@@ -1,0 +1,14 @@
+"""DCGAN (WGAN-GP loss) on the grey mnist5k digits (28x28): Fréchet distance and class coverage in a LeNet-5's features."""
+
+from train.configs import gan_digits
+
+
+def get_config():
+    c = gan_digits.get_config()
+    c.dataset = "mnist5k"
+    c.binarize = False             # grey levels, as in the course's MNIST GAN
+    c.num_samples = 1000
+    c.num_steps = 3000
+    c.eval_every = 0
+    c.checkpoint_every = 1000
+    return c
