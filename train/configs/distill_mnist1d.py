@@ -13,7 +13,9 @@ def get_config() -> ml_collections.ConfigDict:
                                            "kernel_size": (5,), "convs_per_stage": 2, "hidden": 128,
                                            "norm": False, "dropout": 0.0, "act": "relu"})
     c.teacher_steps = 3000
-    c.student_steps = 1500
-    c.temperature = 4.0
+    # the student gains from distillation only with long training (1,500 steps at T 4: 363 errors distilled vs 341
+    # alone; 10,000 at T 8: 290 vs 331, 3 seeds each)
+    c.student_steps = 10000
+    c.temperature = 8.0
     c.alpha = 0.9
     return c
