@@ -6,8 +6,10 @@ from train.configs import pixelcnn_digits
 def get_config():
     c = pixelcnn_digits.get_config()
     c.dataset = "mnist5k/binarized"
+    c.model.features = 32          # at 28x28 the digits recipe's 48 costs 2.3x the time per step
+    c.batch_size = 32              # ~0.2 s per step on 2 CPU cores
     c.num_samples = 100
-    c.num_steps = 2000
-    c.eval_every = 1000
-    c.checkpoint_every = 1000
+    c.num_steps = 1500
+    c.eval_every = 500
+    c.checkpoint_every = 500
     return c
