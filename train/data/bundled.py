@@ -284,6 +284,21 @@ class MovingDigits(_Bundled):
         return out
 
 
+def _cluttered_splits(arrays, sizes: dict, clutter, seed: int, pick) -> dict:
+    """`{split: examples}` of cluttered canvases: `arrays = (x_train, y_train, x_test, y_test)` with
+    images `(N, h, w)` in [0, 1]; test canvases use only the test digits. `pick(rng, n, count, split)`
+    chooses which of the `n` digits each canvas shows."""
+    from train.data.cluttered_digits import canvas
+
+    x_tr, y_tr, x_te, y_te = arrays
+    out = {}
+    for i, (split, count) in enumerate(sizes.items()):
+        x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
+        rng = np.random.default_rng([seed, i])
+        out[split] = [{"image": canvas(rng, x, k, clutter), "label": int(y[k])} for k in pick(rng, len(x), count, split)]
+    return out
+
+
 class ClutteredDigits(_Bundled):
     """`digits` at a random place on a 40x40 canvas with six digit fragments as clutter
     (`train.data.cluttered_digits`): `image: (40, 40, 1)`, `label`. 60,000/1,000/2,000
@@ -302,16 +317,11 @@ class ClutteredDigits(_Bundled):
         })
 
     def splits(self):
-        from train.data.cluttered_digits import canvas
+        from train.data.cluttered_digits import SMALL
 
         x_tr, y_tr, x_te, y_te = _digit_arrays()
-        out = {}
-        for i, (split, count) in enumerate(self.SIZES.items()):
-            x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
-            rng = np.random.default_rng([17, i])
-            picks = rng.integers(len(x), size=count)
-            out[split] = [{"image": canvas(rng, x[..., 0], k), "label": int(y[k])} for k in picks]
-        return out
+        return _cluttered_splits((x_tr[..., 0], y_tr, x_te[..., 0], y_te), self.SIZES, SMALL, seed=17,
+                                 pick=lambda rng, n, count, split: rng.integers(n, size=count))
 
 
 class Mnist5kConfig(tfds.core.BuilderConfig):
@@ -368,18 +378,14 @@ class ClutteredMnist(_Bundled):
         })
 
     def splits(self):
-        from train.data.cluttered_digits import MNIST, canvas
+        from train.data.cluttered_digits import MNIST
         from train.data.mnist5k import arrays
 
         x_tr, y_tr, x_te, y_te = arrays()
-        x_tr, x_te = x_tr[..., 0] / np.float32(255), x_te[..., 0] / np.float32(255)
-        out = {}
-        for i, (split, count) in enumerate(self.SIZES.items()):
-            x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
-            rng = np.random.default_rng([19, i])
-            picks = np.arange(len(x)) if split == "test" else np.resize(rng.permutation(len(x)), count)
-            out[split] = [{"image": canvas(rng, x, k, MNIST), "label": int(y[k])} for k in picks]
-        return out
+        grey = lambda x: x[..., 0] / np.float32(255)
+        return _cluttered_splits((grey(x_tr), y_tr, grey(x_te), y_te), self.SIZES, MNIST, seed=19,
+                                 pick=lambda rng, n, count, split: np.arange(n) if split == "test"
+                                 else np.resize(rng.permutation(n), count))
 
 
 BUNDLED = {cls.name: cls for cls in (Digits, Mnist1d, PydocTopics, SampleImages, ShapesCaptions, Dates,

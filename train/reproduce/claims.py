@@ -178,6 +178,12 @@ def gradient_flow(runner) -> dict:
             "steps": numbers["steps"]}
 
 
+COMPRESSION_RATIO = "compression ratio (dense float32 bytes / encoded bytes)"
+DEEP_COMPRESSION_BAR = Criterion("reproduced if >= 30x smaller with test error up by <= 0.5 points; direction holds if "
+                                 ">= 10x with error up by <= 2 points",
+                                 lambda m: m["measured"] >= 30 and m["error_increase_points"] <= 0.5,
+                                 lambda m: m["measured"] >= 10 and m["error_increase_points"] <= 2)
+
 CLAIMS = [
     Claim(
         id="fgsm_softmax",
@@ -225,11 +231,7 @@ CLAIMS = [
         paper_setting="LeNet-300-100 on MNIST; pruning, 6-bit sharing, Huffman coding",
         our_setting="LeNet-300-100 on mnist5k; 92% global pruning, 5-bit shared weights, 5-bit relative indices, Huffman; real encodings",
         published=None, published_note=NOT_LOOKED_UP.format(where="Table 1 (compression rate and error before/after)"),
-        unit="compression ratio (dense float32 bytes / encoded bytes)",
-        criterion=Criterion("reproduced if >= 30x smaller with test error up by <= 0.5 points; direction holds if >= 10x "
-                            "with error up by <= 2 points",
-                            lambda m: m["measured"] >= 30 and m["error_increase_points"] <= 0.5,
-                            lambda m: m["measured"] >= 10 and m["error_increase_points"] <= 2),
+        unit=COMPRESSION_RATIO, criterion=DEEP_COMPRESSION_BAR,
         measure=lambda runner: _deep_compression(runner, "lenet300")),
     Claim(
         id="deep_compression_lenet5",
@@ -237,11 +239,7 @@ CLAIMS = [
         paper_setting="Caffe LeNet-5 (431K weights) on MNIST; pruning, sharing, Huffman coding",
         our_setting="the same LeNet-5 on mnist5k; 92% global pruning, 5-bit shared weights, 5-bit relative indices, Huffman",
         published=None, published_note=NOT_LOOKED_UP.format(where="Table 1 (compression rate and error before/after)"),
-        unit="compression ratio (dense float32 bytes / encoded bytes)",
-        criterion=Criterion("reproduced if >= 30x smaller with test error up by <= 0.5 points; direction holds if >= 10x "
-                            "with error up by <= 2 points",
-                            lambda m: m["measured"] >= 30 and m["error_increase_points"] <= 0.5,
-                            lambda m: m["measured"] >= 10 and m["error_increase_points"] <= 2),
+        unit=COMPRESSION_RATIO, criterion=DEEP_COMPRESSION_BAR,
         measure=lambda runner: _deep_compression(runner, "lenet5")),
     Claim(
         id="mnist1d_baselines",
