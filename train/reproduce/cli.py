@@ -39,8 +39,10 @@ def main(argv: list[str]) -> None:
     entries = []
     for claim in claims:
         print(f"[{len(entries) + 1}/{len(claims)}] {claim.id}: {claim.paper}", flush=True)
-        start = time.perf_counter()
-        entries.append(report.entry(claim, claim.measure(runner), time.perf_counter() - start))
+        start, trained, reused = time.perf_counter(), len(runner.trained), len(runner.reused)
+        measured = claim.measure(runner)
+        entries.append(report.entry(claim, measured, time.perf_counter() - start, runner.trained[trained:],
+                                    runner.reused[reused:]))
         e = entries[-1]
         print(f"  {e['unit']}: published {report.number(e['published'])}, ours {report.number(e['measured'])} "
               f"-> {e['verdict']}", flush=True)

@@ -6,18 +6,24 @@ import os
 from train.files import write_json_atomic
 
 
-def entry(claim, measured: dict, seconds: float) -> dict:
-    """The JSON entry of one measured claim: the claim's text, every measured number, the verdict."""
+def entry(claim, measured: dict, seconds: float, trained: list[str] = (), reused: list[str] = ()) -> dict:
+    """The JSON entry of one measured claim: the claim's text, every measured number, the verdict, and
+    which runs were trained for it and which were reused (so `wall_time_s` can be read)."""
     return {"id": claim.id, "paper": claim.paper, "paper_setting": claim.paper_setting, "our_setting": claim.our_setting,
             "published": claim.published, "published_note": claim.published_note, "measured": measured["measured"],
             "unit": claim.unit, "verdict": claim.criterion.verdict(measured), "criterion": claim.criterion.text,
-            "details": {k: v for k, v in measured.items() if k != "measured"}, "wall_time_s": round(seconds, 1)}
+            "details": {k: v for k, v in measured.items() if k != "measured"}, "wall_time_s": round(seconds, 1),
+            "runs_trained": list(trained), "runs_reused": list(reused)}
 
 
 def number(value) -> str:
     if value is None:
-        return "not quoted"
+        return "none (see its note)"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _runs(entry: dict, key: str) -> str:
+    return "not recorded" if key not in entry else ", ".join(entry[key]) or "none"
 
 
 def merged(entries: list[dict], workdir: str, order: list[str]) -> list[dict]:
@@ -37,12 +43,14 @@ def write(entries: list[dict], workdir: str) -> tuple[str, str]:
     os.makedirs(workdir, exist_ok=True)
     json_path, md_path = os.path.join(workdir, "reproductions.json"), os.path.join(workdir, "reproductions.md")
     write_json_atomic(json_path, entries)
-    rows = "".join(f"| `{e['id']}` | {e['unit']} | {number(e['published'])} | {number(e['measured'])} | "
+    cell = lambda text: str(text).replace("|", "\\|")
+    rows = "".join(f"| `{e['id']}` | {cell(e['unit'])} | {number(e['published'])} | {number(e['measured'])} | "
                    f"**{e['verdict']}** |\n" for e in entries)
     notes = "".join(f"\n## `{e['id']}`\n\n- Paper: {e['paper']}\n- There: {e['paper_setting']}\n- Here: {e['our_setting']}\n"
                     f"- Published: {e['published_note']}\n- Criterion: {e['criterion']}\n"
                     f"- Measured: " + ", ".join(f"{k} {number(v) if not isinstance(v, (list, dict)) else v}"
-                                                for k, v in e["details"].items()) + f" ({e['wall_time_s']} s)\n"
+                                                for k, v in e["details"].items())
+                    + f" ({e['wall_time_s']} s; runs trained: {_runs(e, 'runs_trained')}; reused: {_runs(e, 'runs_reused')})\n"
                     for e in entries)
     with open(md_path, "w") as f:
         f.write("# Reproductions\n\nEach claim beside its paper's number (`python -m train reproduce`). Our runs use "
