@@ -32,7 +32,7 @@ def test_list_names_every_recipe_with_its_description():
     (["--config.optimizer.learning_rate=fast"], "--config.optimizer.learning_rate: expected float"),
     (["--config.model.features=(8, 'a')"], "--config.model.features: expected tuple"),
     (["--bogus"], "unrecognized argument '--bogus'"),
-    (["--config.model.name=transformer", "--config.num_steps=1"], "unknown model.name 'transformer'; choose one of mlp, cnn, resnet"),
+    (["--config.model.name=transformer", "--config.num_steps=1"], "unknown model.name 'transformer'; choose one of mlp, cnn, lenet5, resnet"),
     (["classify_cifar10", "--config.num_steps=1"], "cifar10"),
     (["--config.test_split=test[:0]"], "split 'test[:0]' of 'digits' selects no examples"),
     (["caption_shapes", "--config.precision=fp8", "--config.num_steps=1"], "unknown precision 'fp8'; choose one of fp32, bf16, fp16"),
