@@ -17,7 +17,17 @@ def _normalized(config_dict: dict) -> dict:
     return json.loads(json.dumps(config_dict, sort_keys=True))
 
 
+def _with_overrides(config, overrides: dict | None):
+    """`config` with `overrides` applied; values may be Python objects (`(300, 100)`) or strings."""
+    from train.overrides import apply_overrides
+
+    return apply_overrides(config, {k: v if isinstance(v, str) else repr(v) for k, v in (overrides or {}).items()})
+
+
 class Runner:
+    """Trains or reuses the runs of a reproduction directory `root`; `trained` and `reused` list the
+    run names in the order they were asked for."""
+
     def __init__(self, root: str, progress: bool = True):
         self.root, self.progress = root, progress
         self.reused: list[str] = []
@@ -40,10 +50,8 @@ class Runner:
     def train(self, name: str, recipe: str, overrides: dict | None = None) -> dict:
         """The summary of recipe `recipe` with `overrides` (`{"model.features": (300, 100), ...}`) in `ROOT/name`."""
         from train import configs
-        from train.overrides import apply_overrides
 
-        config = apply_overrides(configs.get_config(recipe), {k: repr(v) if not isinstance(v, str) else v
-                                                              for k, v in (overrides or {}).items()})
+        config = _with_overrides(configs.get_config(recipe), overrides)
         workdir = self.path(name)
         if (summary := self._finished(os.path.join(workdir, "summary.json"), config, name)) is not None:
             return summary
@@ -56,10 +64,7 @@ class Runner:
 
     def compress(self, name: str, pipeline: str, overrides: dict | None = None) -> dict:
         """The summary of `python -m compress PIPELINE` with `overrides`; its workdir is `ROOT/name`."""
-        from train.overrides import apply_overrides
-
-        config = apply_overrides(importlib.import_module(f"compress.configs.{pipeline}").get_config(),
-                                 {k: repr(v) if not isinstance(v, str) else v for k, v in (overrides or {}).items()})
+        config = _with_overrides(importlib.import_module(f"compress.configs.{pipeline}").get_config(), overrides)
         workdir = self.path(name)
         # deep_compression writes its summary beside the run it compresses, dsd into its workdir
         summary_path = os.path.join(workdir, pipeline, "summary.json") if pipeline == "deep_compression" \
