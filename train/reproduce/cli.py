@@ -46,5 +46,6 @@ def main(argv: list[str]) -> None:
         e = entries[-1]
         print(f"  {e['unit']}: published {report.number(e['published'])}, ours {report.number(e['measured'])} "
               f"-> {e['verdict']}", flush=True)
-    _, md_path = report.write(report.merged(entries, args.workdir, [c.id for c in CLAIMS]), args.workdir)
+        # after every claim, so a long run that stops keeps the claims it finished
+        _, md_path = report.write(report.merged(entries, args.workdir, [c.id for c in CLAIMS]), args.workdir)
     print("; ".join(f"{e['id']}: {e['verdict']}" for e in entries) + f" | {md_path}")
