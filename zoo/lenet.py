@@ -2,7 +2,8 @@
 Compression (Han et al. 2016, Table 1: 431K weights) starts from: two valid 5x5 convolutions
 (20 and 50 channels) each followed by a 2x2 max pool, a 500-unit dense layer and a linear head."""
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax.numpy as jnp

@@ -82,7 +82,7 @@ def test_the_report_merges_claims_run_one_at_a_time(tmp_path):
     order = [c.id for c in claims.CLAIMS]
     report.write(report.merged([_entry("pgd_madry", 0.1)], str(tmp_path), order), str(tmp_path))
     report.write(report.merged([_entry("fgsm_softmax", 0.95)], str(tmp_path), order), str(tmp_path))
-    entries = json.load(open(tmp_path / "reproductions.json"))
+    entries = json.loads((tmp_path / "reproductions.json").read_text())
     assert [e["id"] for e in entries] == ["fgsm_softmax", "pgd_madry"]  # claim order, not run order
     for e in entries:
         assert {"id", "published", "measured", "unit", "verdict"} <= set(e)
@@ -117,7 +117,7 @@ def test_fgsm_softmax_end_to_end_on_real_digits_at_a_small_budget(tmp_path, monk
     monkeypatch.setitem(claims.RUNS, "softmax_regression", (recipe, {**overrides, "num_steps": 300, "eval_every": 0,
                                                                      "checkpoint_every": 300}))
     assert main(["reproduce", "--only", "fgsm_softmax", "--workdir", str(tmp_path), "--no-progress"]) == 0
-    (entry,) = json.load(open(tmp_path / "reproductions.json"))
+    (entry,) = json.loads((tmp_path / "reproductions.json").read_text())
     # Goodfellow et al.'s effect on real 28x28 digits: a linear model is fooled almost always at eps 0.25
     assert entry["details"]["clean_error"] < 0.15 and entry["measured"] >= 0.9 and entry["verdict"] == R
     assert "fgsm_softmax: reproduced" in capsys.readouterr().out

@@ -6,8 +6,8 @@ A measure function takes a `Runner` and returns the measured numbers: `measured`
 in the claim's unit) plus whatever its criterion and the report need.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

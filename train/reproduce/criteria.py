@@ -5,8 +5,9 @@ Each rule is a `Criterion`: two predicates on the claim's measurements (a dict o
 sentence that states them, which is printed beside the verdict.
 """
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 REPRODUCED, DIRECTION, NOT_REPRODUCED = "reproduced", "direction holds", "not reproduced"
 
@@ -46,6 +47,6 @@ def beats_by_spread(better: str, worse: str, what: str) -> Criterion:
 def ordered(keys: tuple[str, ...], what: str) -> Criterion:
     """`measured[keys[0]] < measured[keys[1]] < ...` reproduces the published ranking; the first
     below the last (the best model beats the weakest) only shows the direction."""
-    chain = lambda m: all(m[a] < m[b] for a, b in zip(keys, keys[1:]))
+    chain = lambda m: all(m[a] < m[b] for a, b in itertools.pairwise(keys))
     return Criterion(f"reproduced if {what}: {' < '.join(keys)}; direction holds if {keys[0]} < {keys[-1]}",
                      chain, lambda m: m[keys[0]] < m[keys[-1]])
