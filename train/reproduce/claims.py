@@ -115,8 +115,8 @@ def _deep_compression(runner, name: str) -> dict:
             "error_increase_points": 100 * (acc["dense"] - acc["huffman"]), "bytes": summary["bytes"]}
 
 
-def _distillation(runner, name: str) -> dict:
-    summary = runner.train(name, f"distill_{name.split('_')[1]}")
+def _distillation(runner, name: str, recipe: str) -> dict:
+    summary = runner.train(name, recipe)
     errors = summary["student_errors"]
     return {"measured": 100 * summary["mean_errors"]["distilled"] / summary["test_examples"],
             "student_distilled": errors["distilled"],
@@ -161,16 +161,9 @@ def gan_mnist(runner) -> dict:
 
 
 def gradient_flow(runner) -> dict:
-    import json
-    import os
-
     from train import gradient_flow as study
 
-    path = os.path.join(runner.path("gradient_flow"), "summary.json")
-    if not os.path.exists(path):
-        study.main(["--workdir", runner.path("gradient_flow")])
-    with open(path) as f:
-        numbers = json.load(f)
+    numbers = runner.command("gradient_flow", study.main)
     first = dict(zip(numbers["sigma_sweep"], numbers["first_step_norm"]))
     updates = numbers["update_norm"]
     return {"measured": first[0.5], "norm_sigma_1": first[1.0], "norm_sigma_1.5": first[1.5],
@@ -215,7 +208,7 @@ CLAIMS = [
         published=0.74, published_note="distilled student: 74 test errors of 10,000 (alone 146, teacher 67), as quoted in train/distill.py",
         unit="test error of the distilled student, % (mean of 3 seeds)",
         criterion=beats_by_spread("student_distilled", "student_alone", "test errors"),
-        measure=lambda runner: _distillation(runner, "distillation_mnist5k")),
+        measure=lambda runner: _distillation(runner, "distillation_mnist5k", "distill_mnist5k")),
     Claim(
         id="distillation_mnist1d",
         paper="Hinton, Vinyals & Dean 2015 (the method); Greydanus 2020, Scaling Down Deep Learning (MNIST-1D, where an MLP alone is weak)",
@@ -224,7 +217,7 @@ CLAIMS = [
         published=None, published_note="no published distillation number on MNIST-1D; the direction is Hinton et al.'s claim",
         unit="test error of the distilled student, % (mean of 3 seeds)",
         criterion=beats_by_spread("student_distilled", "student_alone", "test errors"),
-        measure=lambda runner: _distillation(runner, "distillation_mnist1d")),
+        measure=lambda runner: _distillation(runner, "distillation_mnist1d", "distill_mnist1d")),
     Claim(
         id="deep_compression_lenet300",
         paper="Han, Mao & Dally 2016, Deep Compression, Table 1 (LeNet-300-100)",

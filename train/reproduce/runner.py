@@ -1,7 +1,8 @@
 """Runs that claims need, trained once per reproduction directory and reused afterwards.
 
 `Runner.train(name, recipe, overrides)` runs a `python -m train` recipe (or study) in
-`ROOT/name`; `Runner.compress(name, pipeline, overrides)` runs a `python -m compress` pipeline.
+`ROOT/name`; `Runner.compress(name, pipeline, overrides)` runs a `python -m compress` pipeline;
+`Runner.command(name, main)` a configless subcommand such as `python -m train gradient_flow`.
 A run whose `summary.json` records the same config is reused as it is; one with another config
 is an error (a stale number must never be reported as a fresh one).
 """
@@ -69,10 +70,21 @@ class Runner:
         # deep_compression writes its summary beside the run it compresses, dsd into its workdir
         summary_path = os.path.join(workdir, pipeline, "summary.json") if pipeline == "deep_compression" \
             else os.path.join(workdir, "summary.json")
-        if (summary := self._finished(summary_path, config, name)) is not None:
+        label = f"{name}/{pipeline}"  # beside the train run of the same name that it compresses
+        if (summary := self._finished(summary_path, config, label)) is not None:
             return summary
-        self.trained.append(name)
+        self.trained.append(label)
         return importlib.import_module(f"compress.{pipeline}").run(config, workdir, progress=self.progress)
+
+    def command(self, name: str, main) -> dict:
+        """The `summary.json` of a configless subcommand `main(["--workdir", ROOT/name])` (`python -m
+        train gradient_flow`) with its default arguments, run unless `ROOT/name` already holds it."""
+        path = os.path.join(self.path(name), "summary.json")
+        (self.reused if os.path.exists(path) else self.trained).append(name)
+        if not os.path.exists(path):
+            main(["--workdir", self.path(name)])
+        with open(path) as f:
+            return json.load(f)
 
     def load(self, name: str):
         """`(task, state)` of the finished train run `ROOT/name`."""
