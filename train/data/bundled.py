@@ -10,6 +10,8 @@ keeps its own table of them in `BUNDLED`.
 import numpy as np
 import tensorflow_datasets as tfds
 
+from train.data import cluttered_digits
+
 _VERSION = tfds.core.Version("1.0.0")
 
 
@@ -284,44 +286,48 @@ class MovingDigits(_Bundled):
         return out
 
 
-def _cluttered_splits(arrays, sizes: dict, clutter, seed: int, pick) -> dict:
-    """`{split: examples}` of cluttered canvases: `arrays = (x_train, y_train, x_test, y_test)` with
-    images `(N, h, w)` in [0, 1]; test canvases use only the test digits. `pick(rng, n, count, split)`
-    chooses which of the `n` digits each canvas shows."""
-    from train.data.cluttered_digits import canvas
+class _Cluttered(_Bundled):
+    """Cluttered canvases (`train.data.cluttered_digits`): `image: (size, size, 1)` uint8, `label`.
+    Subclasses give `CLUTTER`, `SIZES`, `SEED`, `digits()` (`(x_train, y_train, x_test, y_test)`,
+    images `(N, h, w)` in [0, 1]) and `pick(rng, n, count, split)` (which digit each canvas shows);
+    test canvases use only the test digits."""
 
-    x_tr, y_tr, x_te, y_te = arrays
-    out = {}
-    for i, (split, count) in enumerate(sizes.items()):
-        x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
-        rng = np.random.default_rng([seed, i])
-        out[split] = [{"image": canvas(rng, x, k, clutter), "label": int(y[k])} for k in pick(rng, len(x), count, split)]
-    return out
+    def features(self):
+        return tfds.features.FeaturesDict({
+            "image": tfds.features.Tensor(shape=(self.CLUTTER.size, self.CLUTTER.size, 1), dtype=np.uint8,
+                                          encoding="zlib"),
+            "label": tfds.features.ClassLabel(num_classes=10),
+        })
+
+    def splits(self):
+        from train.data.cluttered_digits import canvas
+
+        x_tr, y_tr, x_te, y_te = self.digits()
+        out = {}
+        for i, (split, count) in enumerate(self.SIZES.items()):
+            x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
+            rng = np.random.default_rng([self.SEED, i])
+            out[split] = [{"image": canvas(rng, x, k, self.CLUTTER), "label": int(y[k])}
+                          for k in self.pick(rng, len(x), count, split)]
+        return out
 
 
-class ClutteredDigits(_Bundled):
+class ClutteredDigits(_Cluttered):
     """`digits` at a random place on a 40x40 canvas with six digit fragments as clutter
-    (`train.data.cluttered_digits`): `image: (40, 40, 1)`, `label`. 60,000/1,000/2,000
+    (`train.data.cluttered_digits.SMALL`): `image: (40, 40, 1)`, `label`. 60,000/1,000/2,000
     train/validation/test; test canvases use only `digits`' test images."""
 
     name = "cluttered_digits"
     DESCRIPTION = "Cluttered digits for glimpse-based (recurrent attention) classifiers."
     SIZES = {"train": 60_000, "validation": 1_000, "test": 2_000}
+    CLUTTER, SEED = cluttered_digits.SMALL, 17
 
-    def features(self):
-        from train.data.cluttered_digits import SMALL
-
-        return tfds.features.FeaturesDict({
-            "image": tfds.features.Tensor(shape=(SMALL.size, SMALL.size, 1), dtype=np.uint8, encoding="zlib"),
-            "label": tfds.features.ClassLabel(num_classes=10),
-        })
-
-    def splits(self):
-        from train.data.cluttered_digits import SMALL
-
+    def digits(self):
         x_tr, y_tr, x_te, y_te = _digit_arrays()
-        return _cluttered_splits((x_tr[..., 0], y_tr, x_te[..., 0], y_te), self.SIZES, SMALL, seed=17,
-                                 pick=lambda rng, n, count, split: rng.integers(n, size=count))
+        return x_tr[..., 0], y_tr, x_te[..., 0], y_te
+
+    def pick(self, rng, n, count, split):
+        return rng.integers(n, size=count)
 
 
 class Mnist5kConfig(tfds.core.BuilderConfig):
@@ -359,7 +365,7 @@ class Mnist5k(_Bundled):
         return {"train": _image_label_examples(x_tr, y_tr), "test": _image_label_examples(x_te, y_te)}
 
 
-class ClutteredMnist(_Bundled):
+class ClutteredMnist(_Cluttered):
     """`mnist5k` digits at a random place on 60x60 canvases with four 8x8 fragments of other digits
     (`train.data.cluttered_digits.MNIST`): `image: (60, 60, 1)`, `label`. 40,000/1,000/1,000
     train/validation/test; train and validation canvases use the 4,000 training digits (ten
@@ -368,24 +374,16 @@ class ClutteredMnist(_Bundled):
     name = "cluttered_mnist"
     DESCRIPTION = "Cluttered translated MNIST (after Mnih et al. 2014) from the mnist5k digits."
     SIZES = {"train": 40_000, "validation": 1_000, "test": 1_000}
+    CLUTTER, SEED = cluttered_digits.MNIST, 19
 
-    def features(self):
-        from train.data.cluttered_digits import MNIST
-
-        return tfds.features.FeaturesDict({
-            "image": tfds.features.Tensor(shape=(MNIST.size, MNIST.size, 1), dtype=np.uint8, encoding="zlib"),
-            "label": tfds.features.ClassLabel(num_classes=10),
-        })
-
-    def splits(self):
-        from train.data.cluttered_digits import MNIST
+    def digits(self):
         from train.data.mnist5k import arrays
 
         x_tr, y_tr, x_te, y_te = arrays()
-        grey = lambda x: x[..., 0] / np.float32(255)
-        return _cluttered_splits((grey(x_tr), y_tr, grey(x_te), y_te), self.SIZES, MNIST, seed=19,
-                                 pick=lambda rng, n, count, split: np.arange(n) if split == "test"
-                                 else np.resize(rng.permutation(n), count))
+        return x_tr[..., 0] / np.float32(255), y_tr, x_te[..., 0] / np.float32(255), y_te
+
+    def pick(self, rng, n, count, split):
+        return np.arange(n) if split == "test" else np.resize(rng.permutation(n), count)
 
 
 BUNDLED = {cls.name: cls for cls in (Digits, Mnist1d, PydocTopics, SampleImages, ShapesCaptions, Dates,
