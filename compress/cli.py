@@ -8,6 +8,7 @@ import importlib
 import os
 import sys
 
+from train import compile_cache
 from train.arguments import ArgumentParser
 from train.errors import UserError
 from train.overrides import apply_overrides, split_config_args
@@ -25,12 +26,13 @@ def parse_args(argv: list[str]):
     parser.add_argument("--workdir", help="run directory (default runs/PIPELINE)")
     parser.add_argument("--list", action="store_true", help="list the pipelines and exit")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    compile_cache.add_flag(parser)
     overrides, rest = split_config_args(argv)
     return parser.parse_args(rest), overrides
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = compile_cache.from_argv(sys.argv[1:] if argv is None else argv)
     try:
         args, overrides = parse_args(argv)
         if args.list:

@@ -8,6 +8,7 @@ run (or, for texture and style, on bundled images); figures go to `DIR/figures/`
 import sys
 
 from interpret.commands import attribution, network, synthesis
+from train import compile_cache
 from train.errors import UserError
 
 # method name -> the module whose function of that name runs it; descriptions live beside them.
@@ -15,7 +16,7 @@ METHODS = {name: module for module in (attribution, network, synthesis) for name
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = compile_cache.from_argv(sys.argv[1:] if argv is None else argv)
     try:
         if not argv or argv[0] in ("-h", "--help"):
             print(__doc__.strip())

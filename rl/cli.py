@@ -16,6 +16,7 @@ import os
 import sys
 import time
 
+from train import compile_cache
 from train.arguments import ArgumentParser
 from train.errors import Interrupted, UserError
 from train.files import make_workdir
@@ -40,6 +41,7 @@ def parse_args(argv: list[str]):
     parser.add_argument("--workdir", help="run directory (default runs/rl_ALGO_ENV)")
     parser.add_argument("--list", action="store_true", help="list the algorithms and exit")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    compile_cache.add_flag(parser)
     overrides, rest = split_config_args(argv)
     args = parser.parse_args(rest)
     return args, overrides
@@ -234,7 +236,7 @@ def format_summary(summary: dict, workdir: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = compile_cache.from_argv(sys.argv[1:] if argv is None else argv)
     try:
         args, overrides = parse_args(argv)
         if args.list:

@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 
-from train import configs
+from train import compile_cache, configs
 from train.arguments import ArgumentParser
 from train.errors import UserError
 from train.overrides import apply_overrides, split_config_args
@@ -22,6 +22,7 @@ def parse_args(argv: list[str]):
     parser.add_argument("--workdir", help="run directory (default runs/RECIPE); rerunning resumes it")
     parser.add_argument("--list", action="store_true", help="list recipes and exit")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    compile_cache.add_flag(parser)
     parser.add_argument("--fresh", action="store_true",
                         help="start afresh: remove the workdir's checkpoints, metrics and summary first")
     overrides, rest = split_config_args(argv)
@@ -32,7 +33,7 @@ def parse_args(argv: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = compile_cache.from_argv(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] and argv[0] in SUBCOMMANDS:
             importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])

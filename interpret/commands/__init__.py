@@ -4,6 +4,7 @@ run's images, recording numbers in `summary.json`."""
 import json
 import os
 
+from train import compile_cache
 from train.arguments import ArgumentParser
 from train.errors import UserError
 
@@ -11,6 +12,7 @@ from train.errors import UserError
 def parser(name: str, description: str, workdir_help: str = "an image classification run (e.g. runs/classify_digits)"):
     p = ArgumentParser(prog=f"python -m interpret {name}", description=description)
     p.add_argument("--workdir", required=True, help=workdir_help)
+    compile_cache.add_flag(p)
     return p
 
 

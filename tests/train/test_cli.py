@@ -1,12 +1,13 @@
 """The `python -m train` contract: recipe listing, one-line errors with non-zero exits."""
 
+import os
 import subprocess
 import sys
 
 import ml_collections
 import pytest
 
-from train import configs
+from train import compile_cache, configs
 from train.cli import main
 from train.errors import UserError
 from train.overrides import apply_overrides, flat_keys, parse_value
@@ -70,3 +71,21 @@ def test_wrong_types_are_rejected(raw, current):
 def test_flat_keys_walk_nested_blocks():
     c = ml_collections.ConfigDict({"a": 1, "b": {"c": 2, "d": {"e": 3}}})
     assert flat_keys(c) == ["a", "b.c", "b.d.e"]
+
+
+def test_a_run_fills_the_compile_cache_under_the_cache_home(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_PERSISTENT") and k != "JAX_COMPILATION_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    result = subprocess.run([sys.executable, "-m", "train", "--workdir", str(tmp_path / "run"), "--no-progress",
+                             "--config.num_steps=2"], capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    assert any((tmp_path / "cache" / "jaxzoo" / "jax").iterdir())
+
+
+def test_no_compile_cache_leaves_jax_uncached(monkeypatch):
+    for name in ("JAX_COMPILATION_CACHE_DIR", compile_cache.ENV):
+        monkeypatch.delenv(name, raising=False)
+    assert compile_cache.from_argv(["classify_digits", compile_cache.FLAG]) == ["classify_digits"]
+    assert "JAX_COMPILATION_CACHE_DIR" not in os.environ
+    monkeypatch.setenv(compile_cache.ENV, "/elsewhere")
+    assert compile_cache.default_directory() == "/elsewhere"
