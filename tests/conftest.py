@@ -17,7 +17,7 @@ if "PYTEST_XDIST_WORKER" not in os.environ:
     # one persistent compilation cache for the session: workers and the CLI subprocesses that tests
     # start compile the same train steps again and again
     os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxzoo-jax-cache-")
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.3"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"  # small programs repeat across processes too
 os.environ["TFDS_DATA_DIR"] = os.environ["JAXZOO_TEST_TFDS_DIR"]
 
 import jax  # noqa: E402

@@ -42,9 +42,9 @@ def enable(directory: str | None = None) -> str:
     or the `JAX_COMPILATION_CACHE_DIR` already set); the directory in use. Set through the
     environment, so that JAX is imported only by the commands that compile."""
     directory = directory or os.environ.get("JAX_COMPILATION_CACHE_DIR") or default_directory()
-    settings = {"jax_compilation_cache_dir": directory,
-                "jax_persistent_cache_min_compile_time_secs": MIN_COMPILE_SECONDS,
-                "jax_persistent_cache_min_entry_size_bytes": 0}
+    settings = {"jax_compilation_cache_dir": directory,  # thresholds the user already set are kept
+                "jax_persistent_cache_min_compile_time_secs":
+                    float(os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", MIN_COMPILE_SECONDS))}
     for name, value in settings.items():
         os.environ[name.upper()] = str(value)
     if "jax" in sys.modules:  # imported already: its config has read the environment
