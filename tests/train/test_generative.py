@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.helpers import train_digits
 from train.generative_eval import bernoulli_nll, frechet_distance, image_grid, independent_pixels_nll
 from train.sampling import sample_pixels
 from train.tasks.gan import gan_losses, gradient_penalty
@@ -63,7 +64,7 @@ def runs(tmp_path_factory):
     from train.overrides import apply_overrides
 
     root = tmp_path_factory.mktemp("generative")
-    classifier = str(root / "classifier")
+    classifier = train_digits(str(root / "classifier"), 400)  # the samples' scorer (the recipe default trains 1,200 steps)
     base = {"eval_every": "0", "log_every": "50", "num_samples": "200", "eval_classifier": classifier}
     settings = {
         "vae_digits": {"num_steps": "1000", "iwae_samples": "100"},
