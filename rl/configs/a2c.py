@@ -6,7 +6,7 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.env = "CartPole-v1"          # gymnax environment with discrete actions
-    c.total_steps = 500_000        # environment steps per seed
+    c.total_steps = 2_000_000      # environment steps per seed (500,000 left seeds at 262-468)
     c.num_envs = 16                # environments stepped in parallel (vmap)
     c.num_steps = 8                # steps per environment per gradient step
     c.learning_rate = 1e-3         # Adam step size at the start
