@@ -151,11 +151,6 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.bool_(True)
 
 
-# XLA options for programs that run a handful of times per run: LLVM's optimizations off, which
-# halves their compile time (the health check of ram_cluttered: 0.88 s -> 0.46 s on 2 CPU cores)
-QUICK_COMPILE = {"xla_backend_optimization_level": 0}
-
-
 def make_health_check(loss_fn):
     """`healthy(state, batch, rng) -> bool array`: the parameters, optimizer state and batch
     statistics are finite, and so is the loss the next step would compute from them on `batch`
@@ -197,16 +192,13 @@ class _Loop:
         self.replicas = 1  # data-parallel replicas the step ran on
         self.pending = []  # device metrics since the last log line
         self.checked = 0   # how many of `pending` are known finite
-        self.healthy = None  # make_health_check(task.loss_fn), compiled at the first save
+        self.healthy = jax.jit(make_health_check(task.loss_fn))
         self.batch = self.rng = None  # the batch the next step trains on, and the step key
         self.state = None  # the latest train state the step loop produced
 
     def save(self, state) -> None:
         """Checkpoint `state` if it is healthy (`make_health_check`), else raise `TrainingDiverged`."""
         step = int(state.step)
-        if self.healthy is None:  # it runs once per save: compiled for compile time, not run time
-            self.healthy = jax.jit(make_health_check(self.task.loss_fn)).lower(state, self.batch, self.rng).compile(
-                compiler_options=QUICK_COMPILE)
         if not bool(self.healthy(state, self.batch, self.rng)):
             raise TrainingDiverged(
                 f"parameters or loss became NaN/inf by step {step}; {self._kept()}; "
