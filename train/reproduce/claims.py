@@ -129,9 +129,15 @@ def mnist1d_baselines(runner) -> dict:
     return {"measured": acc["cnn"], **{f"{k}_accuracy": v for k, v in acc.items()}}
 
 
+def _lenet5_scorer(runner) -> dict:
+    """The override that makes a generative run score its samples with the `lenet5` run (trained
+    here if the reproduction directory has none): its sample-quality and Fréchet features."""
+    runner.train("lenet5", *RUNS["lenet5"])
+    return {"eval_classifier": runner.path("lenet5")}
+
+
 def nll_binarized_mnist(runner) -> dict:
-    runner.train("lenet5", *RUNS["lenet5"])  # the sample-quality classifier of the reports
-    scorer = {"eval_classifier": runner.path("lenet5")}
+    scorer = _lenet5_scorer(runner)
     pixelcnn = runner.train("pixelcnn", "pixelcnn_mnist5k", scorer)
     vae = runner.train("vae", "vae_mnist5k", scorer)
     return {"measured": pixelcnn["test"]["test_nll_nats"], "pixelcnn": pixelcnn["test"]["test_nll_nats"],
@@ -140,8 +146,7 @@ def nll_binarized_mnist(runner) -> dict:
 
 
 def nll_recurrent_binarized_mnist(runner) -> dict:
-    runner.train("lenet5", *RUNS["lenet5"])
-    scorer = {"eval_classifier": runner.path("lenet5")}
+    scorer = _lenet5_scorer(runner)
     pixelrnn = runner.train("pixelrnn", "pixelrnn_mnist5k", scorer)
     draw = runner.train("draw", "draw_mnist5k", scorer)
     return {"measured": pixelrnn["test"]["test_nll_nats"], "pixelrnn": pixelrnn["test"]["test_nll_nats"],
@@ -163,8 +168,7 @@ def dsd_lenet300(runner) -> dict:
 
 
 def gan_mnist(runner) -> dict:
-    runner.train("lenet5", *RUNS["lenet5"])  # the feature extractor of the Fréchet distance
-    quality = runner.train("gan", "gan_mnist5k", {"eval_classifier": runner.path("lenet5")})["report"]["sample_quality"]
+    quality = runner.train("gan", "gan_mnist5k", _lenet5_scorer(runner))["report"]["sample_quality"]
     return {"measured": quality["frechet_ratio"], "frechet_distance": quality["frechet_distance"],
             "frechet_distance_noise": quality["frechet_distance_noise"], "classes_covered": quality["classes_covered"],
             "min_class_share": quality["min_class_share"]}
