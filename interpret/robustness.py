@@ -7,6 +7,7 @@ Models are `(apply_fn, params)` pairs with `apply_fn(params, x) -> logits`.
 
 import os
 import time
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -16,10 +17,15 @@ from interpret.adversarial import fgsm, input_gradients, pgd
 from train.figures import save_figure
 
 
+@partial(jax.jit, static_argnames="apply_fn")
+def _probabilities(apply_fn, params, x):
+    return jax.nn.softmax(apply_fn(params, x).astype(jnp.float32))
+
+
 def accuracy_and_confidence(apply_fn, params, x, labels) -> dict:
     """Accuracy, and the mean softmax probability of the predicted class on the mistakes
-    (NaN when there are none)."""
-    probs = jax.nn.softmax(apply_fn(params, x).astype(jnp.float32))
+    (NaN when there are none). Pass the same `apply_fn` object each time to reuse its compilation."""
+    probs = _probabilities(apply_fn, params, x)
     pred = np.asarray(jnp.argmax(probs, -1))
     wrong = pred != np.asarray(labels)
     confidence = np.asarray(jnp.max(probs, -1))[wrong]
@@ -27,6 +33,7 @@ def accuracy_and_confidence(apply_fn, params, x, labels) -> dict:
             else float("nan")}
 
 
+@partial(jax.jit, static_argnames=("apply_fn", "lo", "hi"))
 def random_sign(apply_fn, params, x, labels, eps, rng, lo=0.0, hi=1.0):
     """Uniformly random +-eps on every pixel: the same L-infinity norm as FGSM, no gradient."""
     return jnp.clip(x + eps * jax.random.rademacher(rng, x.shape, x.dtype), lo, hi)
@@ -68,11 +75,9 @@ def transfer_matrix(models: dict, x, labels, eps: float, attack, rng) -> dict:
     return out
 
 
-def linearity(apply_fn, params, x, labels, eps_max: float = 0.25, num: int = 41) -> dict:
-    """Logits along each example's FGSM direction `x + eps sign(grad)`, eps in
-    `[-eps_max, eps_max]` (unclipped, as in Goodfellow et al.'s figure), and the R^2 of a
-    straight-line fit per example and class. Returns the eps grid, the mean R^2 per class,
-    and the logit curves `(num, classes)` of the first example."""
+@partial(jax.jit, static_argnames=("apply_fn", "num"))
+def _linearity_fits(apply_fn, params, x, labels, eps_max, num: int):
+    """`(eps (E,), logits (E, B, C), r2 (B, C))` of `linearity`."""
     direction = jnp.sign(input_gradients(apply_fn, params, x, labels))
     eps = jnp.linspace(-eps_max, eps_max, num)
     logits = jax.vmap(lambda e: apply_fn(params, x + e * direction))(eps).astype(jnp.float32)   # (E, B, C)
@@ -82,7 +87,15 @@ def linearity(apply_fn, params, x, labels, eps_max: float = 0.25, num: int = 41)
     resid = curves - design @ coef
     total = curves - curves.mean(0, keepdims=True)
     r2 = 1 - (resid ** 2).sum(0) / jnp.maximum((total ** 2).sum(0), 1e-12)
-    r2 = r2.reshape(logits.shape[1:])
+    return eps, logits, r2.reshape(logits.shape[1:])
+
+
+def linearity(apply_fn, params, x, labels, eps_max: float = 0.25, num: int = 41) -> dict:
+    """Logits along each example's FGSM direction `x + eps sign(grad)`, eps in
+    `[-eps_max, eps_max]` (unclipped, as in Goodfellow et al.'s figure), and the R^2 of a
+    straight-line fit per example and class. Returns the eps grid, the mean R^2 per class,
+    and the logit curves `(num, classes)` of the first example."""
+    eps, logits, r2 = _linearity_fits(apply_fn, params, x, labels, eps_max, num)
     return {"eps": np.asarray(eps).tolist(), "r2_per_class": np.asarray(r2.mean(0)).tolist(),
             "mean_r2": float(r2.mean()), "example_logits": np.asarray(logits[:, 0]).tolist()}
 

@@ -41,6 +41,7 @@ def choose_bandwidth(train_x, train_y, num_classes: int, sigmas, holdout: float 
     cut = int(n * (1 - holdout))
     fit, val = perm[:cut], perm[cut:]
     x, y = jnp.asarray(train_x), jnp.asarray(train_y)
-    scores = [float(jnp.mean(jnp.argmax(parzen_logits(parzen_params(x[fit], y[fit], num_classes, s), x[val]), -1)
+    logits = jax.jit(parzen_logits)    # one program for every sigma
+    scores = [float(jnp.mean(jnp.argmax(logits(parzen_params(x[fit], y[fit], num_classes, s), x[val]), -1)
                              == y[val])) for s in sigmas]
     return float(sigmas[int(jnp.argmax(jnp.asarray(scores)))])
