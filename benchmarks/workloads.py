@@ -264,9 +264,9 @@ def _pixelcnn(mode: str, side: int = 8):
                     "images", jax_step, cost=1 if mode == "forward" else 10)
 
 
-def _loss_step(model, params, loss_fn, batch):
+def _loss_step(model, params, loss_fn, batch, batch_stats=None):
     """`(step, state, compiled)` for `loss_fn(params, state, batch, rng)` on a fixed device batch (Adam)."""
-    state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.adam(1e-3))
+    state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.adam(1e-3), batch_stats=batch_stats)
     key = jax.random.key(1)
     compiled = jax.jit(make_train_step(loss_fn), donate_argnums=0).lower(state, batch, key).compile()
     return (lambda state: compiled(state, batch, key)[0]), state, compiled
@@ -283,13 +283,14 @@ def _captioning(name: str):
         rng = np.random.default_rng(0)
         batch = jax.device_put({"image": rng.random((64, 64, 64, 3), dtype=np.float32),
                                 "tokens": rng.integers(1, vocab, (64, 21)).astype(np.int32)})
-        params = model.init(jax.random.key(0), batch["image"][:1], batch["tokens"][:1, :-1])["params"]
+        variables = model.init(jax.random.key(0), batch["image"][:1], batch["tokens"][:1, :-1])
 
         def loss_fn(params, state, batch, rng):
-            ce, penalty, _ = caption_losses(model, params, batch, 0, name == "attention")
-            return jnp.mean(ce) + jnp.mean(penalty), ({}, {})
+            ce, penalty, _, batch_stats = caption_losses(model, state.variables(params), batch, 0, name == "attention",
+                                                         train=True)
+            return jnp.mean(ce) + jnp.mean(penalty), ({}, {"batch_stats": batch_stats} if batch_stats is not None else {})
 
-        return _loss_step(model, params, loss_fn, batch)
+        return _loss_step(model, variables["params"], loss_fn, batch, variables.get("batch_stats"))
 
     return Workload(f"caption_{name}", f"captioning train step ({name} decoder), 64 images of 64x64, 20 words",
                     64, "images", jax_step)

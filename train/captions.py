@@ -1,10 +1,13 @@
-"""Captions as token ids, and the captioning metrics: corpus BLEU and attention correctness.
+"""Captions as token ids, and the captioning metrics: corpus BLEU, object grounding and attention
+correctness.
 
 - `Vocabulary`: words of the training captions (optionally the `size` most frequent), after the
   specials `<pad>`, `<start>`, `<end>`, `<unk>`; saved with every checkpoint as a list.
 - `corpus_bleu` (Papineni et al. 2002): clipped n-gram precisions over the whole corpus against all
   references of each image, geometric mean of orders 1..N, brevity penalty with the closest
   reference length.
+- `object_grounding`: of the objects a caption names, the share present in the scene (precision),
+  and of the scene's objects, the share named (recall).
 - `attention_correctness` (after Liu et al. 2017): for each generated word that names an object in a
   `shapes_captions` scene, the share of that step's attention mass inside the object's mask.
 """
@@ -94,6 +97,50 @@ def corpus_bleu(hypotheses: list[list[str]], references: list[list[list[str]]], 
     return scores
 
 
+def _mentioned_objects(words: list[str], j: int, scene_objects) -> list[int]:
+    """Indices of the rows of `scene_objects: (K, 5)` (shape, colour, size, row, col; -1 padded)
+    that the shape word `words[j]` can name: same shape, and the colour and size of the two words
+    before it where those are colour or size words ("a small red circle", "a circle")."""
+    from train.data.shapes import COLOUR_NAMES, SHAPES, SIZE_NAMES
+
+    wanted = [o for o in range(len(scene_objects)) if scene_objects[o, 0] == SHAPES.index(words[j])]
+    before = words[max(j - 2, 0):j]
+    for attribute, names in ((1, COLOUR_NAMES), (2, SIZE_NAMES)):
+        named = [names.index(w) for w in before if w in names]
+        if named:
+            wanted = [o for o in wanted if scene_objects[o, attribute] == named[-1]]
+    return wanted
+
+
+def object_grounding(captions: list[list[str]], objects) -> dict:
+    """How well generated captions describe their `shapes_captions` scenes, beyond BLEU.
+
+    A mention is a shape word with the size and colour words before it ("a small red circle",
+    "a red circle"); it is grounded when some object of the scene has that shape and every
+    attribute it names. `object_precision`: grounded mentions / mentions; `object_recall`: the
+    share of the scenes' objects that at least one grounded mention can name. `objects: (N, K, 5)`
+    rows (shape, colour, size, row, col), -1 padded; `mentions`: how many mentions were counted.
+    """
+    from train.data.shapes import SHAPES
+
+    objects = np.asarray(objects)
+    if len(captions) != len(objects):
+        raise ValueError(f"{len(captions)} captions but {len(objects)} scenes")
+    mentions = grounded = named = present = 0
+    for words, scene in zip(captions, objects):
+        hit = set()
+        for j, word in enumerate(words):
+            if word in SHAPES:
+                wanted = _mentioned_objects(words, j, scene)
+                mentions += 1
+                grounded += bool(wanted)
+                hit.update(wanted)
+        named += len(hit)
+        present += int((scene[:, 0] >= 0).sum())
+    return {"object_precision": grounded / mentions if mentions else 0.0,
+            "object_recall": named / present if present else 0.0, "mentions": mentions}
+
+
 def attention_correctness(captions: list[list[str]], alphas, segmentation, objects) -> dict:
     """Mean share of attention inside the named object, over every generated shape word.
 
@@ -104,7 +151,7 @@ def attention_correctness(captions: list[list[str]], alphas, segmentation, objec
     object of the scene are counted as `unmatched`. `uniform` is what spreading the attention
     evenly would score (the object's share of the image).
     """
-    from train.data.shapes import COLOUR_NAMES, SHAPES, SIZE_NAMES
+    from train.data.shapes import SHAPES
 
     alphas = np.asarray(alphas)
     n, t, cells = alphas.shape
@@ -114,12 +161,7 @@ def attention_correctness(captions: list[list[str]], alphas, segmentation, objec
         for j, word in enumerate(words[:t]):
             if word not in SHAPES:
                 continue
-            wanted = [o for o in range(objects.shape[1]) if objects[i, o, 0] == SHAPES.index(word)]
-            before = words[max(j - 2, 0):j]
-            for attribute, names in ((1, COLOUR_NAMES), (2, SIZE_NAMES)):
-                named = [names.index(w) for w in before if w in names]
-                if named:
-                    wanted = [o for o in wanted if objects[i, o, attribute] == named[-1]]
+            wanted = _mentioned_objects(words, j, objects[i])
             if not wanted:
                 unmatched += 1
                 continue

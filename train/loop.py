@@ -25,6 +25,7 @@ from train.figures import plot_learning_curves
 from train.files import make_workdir, write_json_atomic
 from train.optim import make_optimizer
 from train.precision import compute_dtype
+from train.restore import load_run
 from train.parallel import data_parallel_step, make_mesh, place_state, process_rows, replicate, shard_batch
 from train.steps import make_train_step
 from train.tasks import make_task
@@ -81,6 +82,10 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     start_time = time.perf_counter()
     make_workdir(workdir)
     task = make_task(config)
+    stages = {name: _run_stage(recipe, name, stage_recipe, stage_config, workdir, progress)
+              for name, (stage_recipe, stage_config) in task.stages().items()}
+    if stages:
+        task.start_from({name: (stage_task, state) for name, (stage_task, state, _) in stages.items()})
     tx, schedule = make_optimizer(config.optimizer, config.num_steps)
     init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
     state = task.create_state(init_rng, tx)
@@ -108,6 +113,8 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
             "devices": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
             "config": config.to_dict(),
         }
+        if stages:
+            summary["stages"] = {name: stage_summary["test"] for name, (_, _, stage_summary) in stages.items()}
         report = task.report(state, workdir)
         if report:
             summary["report"] = report
@@ -118,6 +125,17 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     if os.path.exists(metrics_path := os.path.join(workdir, "metrics.jsonl")):
         plot_learning_curves(metrics_path, os.path.join(workdir, "figures", "learning_curves.png"))
     return summary
+
+
+def _run_stage(recipe: str, name: str, stage_recipe: str, stage_config, workdir: str, progress: bool):
+    """`(task, state, summary)` of the first-stage run `name` of `recipe`, trained or resumed in
+    `<workdir>/<name>` (a finished one is only evaluated)."""
+    path = os.path.join(workdir, name)
+    if progress:
+        print(f"{recipe}: first stage '{name}', {stage_recipe}, in {path}", file=sys.stderr)
+    summary = run(stage_recipe, stage_config, path, progress)
+    task, state, _ = load_run(path)
+    return task, state, summary
 
 
 def _check_resumable(ckpt: Checkpointer, step: int, state, config: ml_collections.ConfigDict) -> None:

@@ -54,11 +54,11 @@ def _captions(task, state, args):
 
     images = task.split_raw(args.split)["image"][:args.count]
     width = task.config.decode.beam_width
-    greedy, _ = task.caption(state.params, images)
-    beam, _ = task.caption(state.params, images, width)
+    greedy, _ = task.caption(state.variables(), images)
+    beam, _ = task.caption(state.variables(), images, width)
     for i in range(len(images)):
         print(f"image {i}: greedy: {' '.join(greedy[i])}\n         beam {width}: {' '.join(beam[i])}")
-    scores = task.scores(state.params, args.split)
+    scores = task.scores(state.variables(), args.split)
     scores.pop("examples")
     print(json.dumps({"split": args.split, **scores}))
 

@@ -1,20 +1,28 @@
 """Image captioning: a CNN encoder and a recurrent word decoder, with or without soft attention.
 
-- `CaptioningRNN`: the image vector `v` (the encoder's whole feature grid) starts the decoder,
-  `h_0 = W_ih v`, so the first step computes `h_1 = tanh(W_xh x_1 + W_hh W_ih v)` as in the
-  lecture's image-conditioned RNN; a vanilla RNN or an LSTM (`zoo.rnn` cells) then reads word
-  embeddings (Karpathy & Fei-Fei 2015; Vinyals et al. 2015).
+- `CaptioningRNN`: the image vector `v` (the encoder's whole feature grid, centred by its mean
+  over the batch) starts the decoder, `h_0 = tanh(W_ih v)`, so the first step computes
+  `h_1 = tanh(W_xh x_1 + W_hh h_0)` as in the lecture's image-conditioned RNN (an LSTM's cell
+  starts at `tanh(W_ic v)` too); a vanilla RNN or an LSTM (`zoo.rnn` cells) then reads word
+  embeddings (Karpathy & Fei-Fei 2015; Vinyals et al. 2015). Without the centring the image never
+  reaches the decoder: early on the language model's gradient on `h_0` is the same for every
+  image, `v` has a large image-independent part, and Adam moves all 8,192 input weights of each
+  unit of `W_ih` together, so within ~10 steps `W_ih v` is a large constant, `tanh` saturates and
+  the encoder's gradient vanishes (the cs231n captioner avoids this with PCA-centred CNN
+  features; the batch mean, and at inference its running average, centres `v` here).
 - `AttentionCaptioner` (Xu et al. 2015, "Show, Attend and Tell"): at every word an MLP scores
   each cell of the `(h, w)` feature grid against the LSTM state, the softmax weights `alpha`
   average the grid into a context, a gating scalar `beta = sigmoid(f(h))` scales it, and the LSTM
   reads `[embedding, beta * context]`; the word logits come from a deep output layer. Grid cells
   carry learned position embeddings.
+- `GridClassifier`: the same encoder with a multi-label head, for pretraining it on recognition.
 - Decoding: `zoo.decoding` (greedy and beam search over any model's `step`).
 
-Both models share one interface: `encode(images) -> memory`, `initial_carry(memory)`,
-`step(carry, tokens, memory) -> (carry, logits, alpha)`, and `__call__(images, tokens) ->
-(logits, alphas)` for teacher forcing (`tokens: (B, T)` inputs, `logits: (B, T, vocab)`,
-`alphas: (B, T, h * w)`; zeros for the model without attention).
+Both models share one interface: `encode(images) -> memory`, `initial_carry(memory, train=False)`,
+`step(carry, tokens, memory) -> (carry, logits, alpha)`, and `__call__(images, tokens, train=False)
+-> (logits, alphas)` for teacher forcing (`tokens: (B, T)` inputs, `logits: (B, T, vocab)`,
+`alphas: (B, T, h * w)`, zeros for the model without attention; `train`: batch statistics, which
+update `batch_stats`).
 """
 
 from typing import Any, Callable, Sequence
@@ -48,6 +56,46 @@ class ImageEncoder(nn.Module):
             if s < (len(self.features) if self.pools is None else self.pools):
                 x = nn.max_pool(x, (2, 2), strides=(2, 2))
         return x
+
+
+class GridClassifier(nn.Module):
+    """Multi-label recognition with the captioners' encoder: `ImageEncoder` (as submodule
+    `encoder`), a linear score per grid cell and class, the maximum over cells (global max pooling
+    as in Oquab et al. 2015, so each cell's features learn to describe what lies there):
+    `(B, H, W, C) -> (B, num_classes)` logits. Its `encoder` parameters initialize a captioner's."""
+
+    num_classes: int
+    encoder_features: Sequence[int] = (32, 64, 128)
+    encoder_pools: int | None = None
+    act: Callable = nn.relu
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, images):
+        grid = ImageEncoder(tuple(self.encoder_features), self.encoder_pools, act=self.act, dtype=self.dtype,
+                            param_dtype=self.param_dtype, name="encoder")(images)
+        scores = nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(grid)
+        return scores.max(axis=(1, 2))
+
+
+class _Centre(nn.Module):
+    """`x - mean` over the batch while training, the mean kept as a running average in
+    `batch_stats` and subtracted at inference: batch normalization's centring without its
+    scaling (dividing by the per-feature spread would blow up the many near-constant features of
+    a flattened grid, and with them any drift of the running statistics)."""
+
+    momentum: float = 0.99
+
+    @nn.compact
+    def __call__(self, x, train: bool):
+        running = self.variable("batch_stats", "mean", lambda: jnp.zeros(x.shape[-1], jnp.float32))
+        if not train:
+            return x - running.value.astype(x.dtype)[None]
+        mean = x.astype(jnp.float32).mean(axis=0)
+        if not self.is_initializing():
+            running.value = self.momentum * running.value + (1 - self.momentum) * jax.lax.stop_gradient(mean)
+        return x - mean.astype(x.dtype)[None]
 
 
 class _Memory(nn.Module):
@@ -145,15 +193,17 @@ class _Captioner(nn.Module):
         carry, (logits, alpha) = self.decoder(carry, tokens[:, None], memory)
         return carry, logits[:, 0], alpha[:, 0]
 
-    def __call__(self, images, tokens):
+    def __call__(self, images, tokens, train: bool = False):
         memory = self.encode(images)
-        _, (logits, alphas) = self.decoder(self.initial_carry(memory), tokens, memory)
+        _, (logits, alphas) = self.decoder(self.initial_carry(memory, train), tokens, memory)
         return logits, alphas
 
 
 class CaptioningRNN(_Captioner):
     """CNN encoder + vanilla RNN (`cell="rnn"`) or LSTM decoder, the image entering through the
-    initial hidden state `W_ih v`, `v` the whole grid flattened. See the module docstring."""
+    initial hidden state `tanh(W_ih (v - mean))` (and the LSTM's cell, `tanh(W_ic (v - mean))`), `v`
+    the whole grid flattened (`h * w * D`), `mean` its batch mean while training and the running
+    average of that in `batch_stats` at inference. See the module docstring."""
 
     cell: str = "lstm"
 
@@ -161,13 +211,17 @@ class CaptioningRNN(_Captioner):
         if self.cell not in ("rnn", "lstm"):
             raise ValueError(f"cell must be 'rnn' or 'lstm'; got {self.cell!r}")
         self._setup_encoder()
+        self.image_centre = _Centre()
         self.image_to_hidden = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)  # W_ih
+        if self.cell == "lstm":
+            self.image_to_cell = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)  # W_ic
         self.decoder = _scan_steps(_WordStep)(self.vocab_size, self.features, self.embed_dim, self.cell,
                                               self.dtype, self.param_dtype)
 
-    def initial_carry(self, memory):
-        h = self.image_to_hidden(memory.reshape(memory.shape[0], -1))
-        return (jnp.zeros_like(h), h) if self.cell == "lstm" else h
+    def initial_carry(self, memory, train: bool = False):
+        v = self.image_centre(memory.reshape(memory.shape[0], -1), train)
+        h = jnp.tanh(self.image_to_hidden(v))
+        return (jnp.tanh(self.image_to_cell(v)), h) if self.cell == "lstm" else h
 
 
 class AttentionCaptioner(_Captioner):
@@ -183,6 +237,6 @@ class AttentionCaptioner(_Captioner):
         self.decoder = _scan_steps(_AttentionStep)(self.vocab_size, self.features, self.embed_dim,
                                                    self.attention_dim, self.dtype, self.param_dtype)
 
-    def initial_carry(self, memory):
+    def initial_carry(self, memory, train: bool = False):
         mean = memory.mean(axis=1)
         return jnp.tanh(self.init_c(mean)), jnp.tanh(self.init_h(mean))

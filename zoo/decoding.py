@@ -15,39 +15,41 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def model_stepper(model: nn.Module, params, memory) -> Callable:
-    """`step_fn(carry, tokens)` applying `model.step` with `params` and `memory` (a pytree of
+def model_stepper(model: nn.Module, variables, memory) -> Callable:
+    """`step_fn(carry, tokens)` applying `model.step` with `variables` (`{"params": ...}` and any
+    other collections) and `memory` (a pytree of
     `(B, ...)` arrays); when beam search widens the carry to `B * width` rows, each memory row is
     repeated `width` times to match."""
     def step_fn(carry, tokens):
         rows, batch = jax.tree.leaves(carry)[0].shape[0], jax.tree.leaves(memory)[0].shape[0]
         widened = memory if rows == batch else jax.tree.map(lambda a: jnp.repeat(a, rows // batch, axis=0), memory)
-        return model.apply({"params": params}, carry, tokens, widened, method="step")
+        return model.apply(variables, carry, tokens, widened, method="step")
     return step_fn
 
 
 def jitted_decoders(model: nn.Module, start: int, end: int, max_length: int, length_penalty: float = 0.0):
-    """`(greedy, beam)` for a model with `encode`, `initial_carry` and `step`: `greedy(params, inputs) ->
-    (tokens (B, max_length), alphas)` and `beam(params, inputs, width) -> tokens`, each one jit-compiled
-    call from the model's inputs (images, source ids) to tokens."""
-    def prepare(params, inputs):
-        memory = model.apply({"params": params}, inputs, method="encode")
-        return model.apply({"params": params}, memory, method="initial_carry"), model_stepper(model, params, memory)
+    """`(greedy, beam)` for a model with `encode`, `initial_carry` and `step`: `greedy(variables,
+    inputs) -> (tokens (B, max_length), alphas)` and `beam(variables, inputs, width) -> tokens`, each
+    one jit-compiled call from the model's inputs (images, source ids) to tokens; `variables` is
+    the model's `{"params": ..., ...}`."""
+    def prepare(variables, inputs):
+        memory = model.apply(variables, inputs, method="encode")
+        return model.apply(variables, memory, method="initial_carry"), model_stepper(model, variables, memory)
 
     @jax.jit
-    def greedy(params, inputs):
-        carry, step = prepare(params, inputs)
+    def greedy(variables, inputs):
+        carry, step = prepare(variables, inputs)
         return greedy_decode(step, carry, inputs.shape[0], start, end, max_length)
 
     @functools.partial(jax.jit, static_argnums=2)
-    def beam(params, inputs, width):
-        carry, step = prepare(params, inputs)
+    def beam(variables, inputs, width):
+        carry, step = prepare(variables, inputs)
         return beam_search(step, carry, inputs.shape[0], start, end, max_length, width, length_penalty)[0]
 
     return greedy, beam
 
 
-def decode_in_chunks(decoders, params, inputs, beam_width: int = 1, batch: int = 250):
+def decode_in_chunks(decoders, variables, inputs, beam_width: int = 1, batch: int = 250):
     """`(tokens (N, max_length), alphas (N, max_length, L) or None)` as numpy for the `N` rows of
     `inputs`, `batch` rows per call of `decoders = jitted_decoders(...)`: greedy (with the attention
     weights) when `beam_width == 1`, else beam search of that width."""
@@ -56,10 +58,10 @@ def decode_in_chunks(decoders, params, inputs, beam_width: int = 1, batch: int =
     for i in range(0, len(inputs), batch):
         chunk = jnp.asarray(inputs[i:i + batch])
         if beam_width == 1:
-            t, a = greedy(params, chunk)
+            t, a = greedy(variables, chunk)
             alphas.append(np.asarray(a))
         else:
-            t = beam(params, chunk, beam_width)
+            t = beam(variables, chunk, beam_width)
         tokens.append(np.asarray(t))
     return np.concatenate(tokens), (np.concatenate(alphas) if alphas else None)
 

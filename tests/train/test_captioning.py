@@ -20,6 +20,7 @@ def overfit_run(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("caption"))
     config = apply_overrides(configs.get_config("caption_shapes"),
                              {"overfit": "25", "batch_size": "25", "num_steps": "250", "eval_every": "0",
+                              "encoder_pretraining_steps": "0",
                               "checkpoint_every": "250", "log_every": "50", **SMALL})
     summary = run("caption_shapes", config, workdir, progress=False)
     return workdir, summary

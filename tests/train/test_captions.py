@@ -1,9 +1,10 @@
-"""Caption vocabulary, BLEU against NLTK's reference implementation, attention correctness by hand."""
+"""Caption vocabulary, BLEU against NLTK's reference implementation, object grounding and attention
+correctness by hand."""
 
 import numpy as np
 import pytest
 
-from train.captions import END, Vocabulary, attention_correctness, corpus_bleu, tokenize
+from train.captions import END, Vocabulary, attention_correctness, corpus_bleu, object_grounding, tokenize
 
 HYPOTHESES = ["a small red circle to the left of a blue square", "a green triangle above a red square",
               "there is a large yellow circle", "a purple square and a purple square and"]
@@ -37,6 +38,25 @@ def test_bleu_of_a_reference_is_one_and_of_nonsense_zero():
     refs = [[tokenize(r) for r in rs] for rs in REFERENCES]
     assert corpus_bleu([r[0] for r in refs], refs)["bleu_4"] == pytest.approx(1.0)
     assert corpus_bleu([["zebra"] * 5 for _ in refs], refs)["bleu_1"] == 0.0
+
+
+def test_object_grounding_by_hand():
+    # rows (shape, colour, size, row, col): circle/square/triangle 0/1/2, red/green/blue/yellow/purple/orange 0..5,
+    # small/large 0/1
+    two = [[0, 0, 0, 20, 10], [1, 2, 1, 20, 50], [-1] * 5]             # a small red circle, a large blue square
+    objects = np.array([two,
+                        [[2, 1, 0, 30, 10], [0, 5, 1, 30, 50], [-1] * 5],   # a small green triangle, a large orange circle
+                        [[0, 3, 1, 30, 10], [1, 4, 0, 30, 50], [-1] * 5],   # a large yellow circle, a small purple square
+                        two])
+    captions = [tokenize(c) for c in ("a small red circle to the left of a blue square",   # 2 of 2 grounded
+                                      "a red triangle above a green triangle",             # no red triangle: 1 of 2
+                                      "a large purple square",                             # the purple square is small
+                                      "a blue circle and a red square")]                   # colours swapped: 0 of 2
+    result = object_grounding(captions, objects)
+    assert result["mentions"] == 7
+    assert result["object_precision"] == pytest.approx(3 / 7)
+    assert result["object_recall"] == pytest.approx(3 / 8)       # named: both of scene 0, the green triangle
+    assert object_grounding([[]], objects[:1]) == {"object_precision": 0.0, "object_recall": 0.0, "mentions": 0}
 
 
 def test_attention_correctness_by_hand():

@@ -106,7 +106,7 @@ def test_model_stepper_repeats_memory_rows_for_beams():
     params = model.init(jax.random.key(1), images, jnp.zeros((2, 3), jnp.int32))["params"]
     memory = model.apply({"params": params}, images, method="encode")
     carry = model.apply({"params": params}, memory, method="initial_carry")
-    step = model_stepper(model, params, memory)
+    step = model_stepper(model, {"params": params}, memory)
     tokens = jnp.array([START, START])
     _, logits, _ = step(carry, tokens)
     wide_carry = jax.tree.map(lambda a: jnp.repeat(a, 3, axis=0), carry)

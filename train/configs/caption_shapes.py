@@ -27,6 +27,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.eval_every = 500
     c.checkpoint_every = 500
     c.attention_reg = 0.0           # doubly stochastic attention penalty (attention models)
+    c.encoder_pretraining_steps = 800  # first train the encoder to recognize the scenes' objects for this many
+                                      # steps (recognize_scene_objects, in <workdir>/encoder); 0 = from scratch
 
     c.model = ml_collections.ConfigDict()
     c.model.name = "lstm"           # rnn | lstm | attention

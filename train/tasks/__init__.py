@@ -11,6 +11,7 @@ from train.tasks.draw import DRAWTask
 from train.tasks.gan import GANTask
 from train.tasks.glimpses import GlimpseClassification
 from train.tasks.language_model import LanguageModel
+from train.tasks.scene_objects import SceneObjects
 from train.tasks.translation import Translation
 from train.tasks.vae import VAETask
 from train.tasks.video import FrameClassification
@@ -19,7 +20,7 @@ TASKS = {"classification": Classification, "distillation": Distillation, "langua
          "autoencoder": AutoencoderTask, "vae": VAETask, "gan": GANTask, "autoregressive": AutoregressiveTask,
          "captioning": Captioning, "translation": Translation,
          "frame_classification": FrameClassification, "glimpses": GlimpseClassification,
-         "draw": DRAWTask}
+         "draw": DRAWTask, "scene_objects": SceneObjects}
 
 
 def make_task(config) -> Task:

@@ -21,7 +21,7 @@ ACTIVATIONS = {"relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu, "tanh": nn.tan
 class Task(abc.ABC):
     """One kind of training: its data, model state, loss and evaluation.
 
-    The loop calls `create_state`, jits `loss_fn` into a train step, streams
+    The loop runs `stages()` (if any) and hands them to `start_from`, calls `create_state`, jits `loss_fn` into a train step, streams
     `train_batches(start_step)` and calls `evaluate(state, split)`, which by default runs
     `eval_metrics` over `eval_batches(split)`. Batches are dicts of arrays with static
     shapes; eval batches carry a float `mask` of shape `(batch,)`.
@@ -32,6 +32,15 @@ class Task(abc.ABC):
 
     def __init__(self, config: ml_collections.ConfigDict):
         self.config = config
+
+    def stages(self) -> dict:
+        """Runs this task starts from, `{name: (recipe, config)}`: `train.loop.run` trains each
+        first (or resumes it, or reuses it when finished) as its own logged run in
+        `<workdir>/<name>`, then hands them to `start_from`. Default: none."""
+        return {}
+
+    def start_from(self, runs: dict) -> None:
+        """Takes `{name: (task, state)}` of the finished `stages()`, before `create_state`."""
 
     @abc.abstractmethod
     def create_state(self, rng, tx: optax.GradientTransformation) -> TrainState:

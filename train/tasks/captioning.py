@@ -19,7 +19,7 @@ import optax
 
 import zoo
 from train import data
-from train.captions import END, PAD, START, Vocabulary, attention_correctness, corpus_bleu, tokenize
+from train.captions import END, PAD, START, Vocabulary, attention_correctness, corpus_bleu, object_grounding, tokenize
 from train.errors import UserError
 from train.state import TrainState, init_variables
 from train.tasks.base import ACTIVATIONS, Task
@@ -50,19 +50,25 @@ def load_captions(config, split: str) -> dict:
     return dict(arrays, image=np.asarray(images, np.float32), captions=refs)
 
 
-def caption_losses(model, params, batch, pad: int, attention: bool):
+def caption_losses(model, variables, batch, pad: int, attention: bool, train: bool = False):
     """Per-example `(cross-entropy per word, attention penalty, word accuracy)` of teacher-forced
-    `batch["tokens"]: (B, T + 1)` on `batch["image"]`; padding is masked out. The penalty is
-    Xu et al.'s doubly stochastic term `mean_i (1 - sum_t alpha_ti)^2` (0 without attention)."""
+    `batch["tokens"]: (B, T + 1)` on `batch["image"]`, and the model's updated `batch_stats` (the
+    given ones unless `train`); padding is masked out. The penalty is Xu et al.'s doubly
+    stochastic term `mean_i (1 - sum_t alpha_ti)^2` (0 without attention)."""
     inputs, targets = batch["tokens"][:, :-1], batch["tokens"][:, 1:]
-    logits, alphas = model.apply({"params": params}, batch["image"], inputs)
+    if train and "batch_stats" in variables:
+        (logits, alphas), updated = model.apply(variables, batch["image"], inputs, train=True, mutable=["batch_stats"])
+        batch_stats = updated["batch_stats"]
+    else:
+        logits, alphas = model.apply(variables, batch["image"], inputs)
+        batch_stats = variables.get("batch_stats")
     mask = (targets != pad).astype(jnp.float32)
     words = jnp.maximum(mask.sum(1), 1)
     ce = (optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), targets) * mask).sum(1) / words
     correct = ((jnp.argmax(logits, -1) == targets) * mask).sum(1) / words
     coverage = (alphas * mask[..., None]).sum(1)          # (B, L): each cell's attention summed over words
     penalty = jnp.mean((1.0 - coverage) ** 2, axis=1) if attention else jnp.zeros_like(ce)
-    return ce, penalty, correct
+    return ce, penalty, correct, batch_stats
 
 
 class Captioning(Task):
@@ -76,6 +82,7 @@ class Captioning(Task):
         if config.model.name not in MODELS:
             raise UserError(f"unknown model.name '{config.model.name}'; choose one of {', '.join(MODELS)}")
         self._splits = {}
+        self._pretrained_encoder = None   # encoder parameters from the first stage (`start_from`)
         train = self.split_raw("train")
         self.vocab = Vocabulary(vocab) if vocab is not None else Vocabulary.build(
             [c for refs in train["captions"] for c in refs], config.vocab_size)
@@ -85,6 +92,26 @@ class Captioning(Task):
                       act=ACTIVATIONS[m.act])
         self.model = (zoo.AttentionCaptioner(attention_dim=m.attention_dim, **common) if m.name == "attention"
                       else zoo.CaptioningRNN(cell=m.name, **common))
+
+    def stages(self) -> dict:
+        """With `encoder_pretraining_steps` > 0, the `recognize_scene_objects` run (same data and
+        encoder) whose encoder this captioner starts from, trained first in `<workdir>/encoder`."""
+        steps = self.config.get("encoder_pretraining_steps", 0)
+        if not steps:
+            return {}
+        from train import configs
+
+        c = configs.get_config("recognize_scene_objects")
+        c.dataset, c.data_dir, c.seed = self.config.dataset, self.config.data_dir, self.config.seed
+        c.num_steps = c.checkpoint_every = steps
+        c.eval_every = 0
+        for field in ("encoder_features", "encoder_pools", "act"):
+            c.model[field] = self.config.model[field]
+        return {"encoder": ("recognize_scene_objects", c)}
+
+    def start_from(self, runs: dict) -> None:
+        _, state = runs["encoder"]
+        self._pretrained_encoder = state.params["encoder"]
 
     def split_raw(self, name: str) -> dict:
         if name not in self._splits:
@@ -119,18 +146,24 @@ class Captioning(Task):
     def create_state(self, rng, tx):
         size = self.split_raw("train")["image"].shape[1:]
         variables = init_variables(self.model, rng, jnp.zeros((1, *size)), jnp.zeros((1, self.config.max_length), jnp.int32))
-        return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
+        params = variables["params"]
+        if self._pretrained_encoder is not None:    # fine-tuned from the first stage
+            params = {**params, "encoder": self._pretrained_encoder}
+        return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx,
+                                 batch_stats=variables.get("batch_stats"))
 
-    def _losses(self, params, batch):
-        return caption_losses(self.model, params, batch, self.vocab.index[PAD], self.config.model.name == "attention")
+    def _losses(self, variables, batch, train: bool = False):
+        return caption_losses(self.model, variables, batch, self.vocab.index[PAD], self.config.model.name == "attention",
+                              train)
 
     def loss_fn(self, params, state, batch, rng):
-        ce, penalty, correct = self._losses(params, batch)
+        ce, penalty, correct, batch_stats = self._losses(state.variables(params), batch, train=True)
         loss = jnp.mean(ce) + self.config.attention_reg * jnp.mean(penalty)
-        return loss, ({"word_loss": jnp.mean(ce), "word_accuracy": jnp.mean(correct)}, {})
+        updates = {"batch_stats": batch_stats} if batch_stats is not None else {}
+        return loss, ({"word_loss": jnp.mean(ce), "word_accuracy": jnp.mean(correct)}, updates)
 
     def eval_metrics(self, state, batch):
-        ce, _, correct = self._losses(state.params, batch)
+        ce, _, correct, _ = self._losses(state.variables(), batch)
         return {"loss": ce, "word_accuracy": correct}
 
     @functools.cached_property
@@ -138,31 +171,41 @@ class Captioning(Task):
         return zoo.jitted_decoders(self.model, self.vocab.index[START], self.vocab.index[END], self.config.max_length,
                                    self.config.decode.length_penalty)
 
-    def caption(self, params, images, beam_width: int = 1, batch: int = 250):
-        """`(word lists, alphas (N, T, L) or None)`: greedy (width 1, with attention) or beam captions."""
-        tokens, alphas = zoo.decode_in_chunks(self._decoders, params, images, beam_width, batch)
+    def caption(self, variables, images, beam_width: int = 1, batch: int = 250):
+        """`(word lists, alphas (N, T, L) or None)`: greedy (width 1, with attention) or beam captions
+        of `images` by the model with `variables` (`state.variables()`)."""
+        tokens, alphas = zoo.decode_in_chunks(self._decoders, variables, images, beam_width, batch)
         return [self.vocab.decode(t) for t in tokens], alphas
 
-    def scores(self, params, split: str) -> dict:
-        """BLEU of greedy and beam captions of `split`, and attention correctness where masks exist."""
+    def scores(self, variables, split: str) -> dict:
+        """BLEU of greedy and beam captions of `split`, how many distinct greedy captions it has, and
+        where the scenes' objects are known (`shapes_captions`) the greedy captions' object
+        grounding and, with attention, attention correctness."""
         raw = self.split_raw(split)
-        greedy_words, alphas = self.caption(params, raw["image"])
+        greedy_words, alphas = self.caption(variables, raw["image"])
         width = self.config.decode.beam_width
-        beam_words, _ = self.caption(params, raw["image"], width) if width > 1 else (greedy_words, None)
+        beam_words, _ = self.caption(variables, raw["image"], width) if width > 1 else (greedy_words, None)
         out = {"greedy": corpus_bleu(greedy_words, raw["captions"]),
                f"beam_{width}": corpus_bleu(beam_words, raw["captions"]),
+               "distinct_greedy_captions": len({" ".join(w) for w in greedy_words}),
                "examples": {i: {"greedy": " ".join(greedy_words[i]), f"beam_{width}": " ".join(beam_words[i]),
                                 "references": [" ".join(r) for r in raw["captions"][i]]} for i in range(3)}}
+        if "objects" in raw:
+            out["grounding"] = object_grounding(greedy_words, raw["objects"])
         if self.config.model.name == "attention" and "segmentation" in raw:
             out["attention"] = attention_correctness(greedy_words, alphas, raw["segmentation"], raw["objects"])
         return out
 
     def report(self, state, workdir):
         split = self.config.test_split
-        result = self.scores(state.params, split)
+        result = self.scores(state.variables(), split)
         width = self.config.decode.beam_width
         headline = (f"{split} BLEU-4 greedy {result['greedy']['bleu_4']:.3f}, beam {width} "
-                    f"{result[f'beam_{width}']['bleu_4']:.3f}")
+                    f"{result[f'beam_{width}']['bleu_4']:.3f}, {result['distinct_greedy_captions']} distinct "
+                    f"greedy captions")
+        if "grounding" in result:
+            g = result["grounding"]
+            headline += f"; objects named: precision {g['object_precision']:.3f}, recall {g['object_recall']:.3f}"
         if "attention" in result:
             a = result["attention"]
             headline += (f"; attention correctness {a['attention_correctness']:.3f} "
@@ -170,7 +213,7 @@ class Captioning(Task):
             from train.figures import plot_attention
 
             raw = self.split_raw(split)
-            words, alphas = self.caption(state.params, raw["image"][:6])
+            words, alphas = self.caption(state.variables(), raw["image"][:6])
             plot_attention(raw["image"][:6], words, alphas, os.path.join(workdir, "figures", "attention.png"))
         return {"headline": headline, **result}
 

@@ -102,7 +102,8 @@ class Translation(Task):
     def translate(self, params, texts: list[str], beam_width: int = 1, batch: int = 500):
         """`(translations, alphas (N, max_target, max_source) or None)`: greedy (width 1, with the
         attention weights) or beam-search outputs for the source strings `texts`."""
-        tokens, alphas = zoo.decode_in_chunks(self._decoders, params, self.encode_source(texts), beam_width, batch)
+        tokens, alphas = zoo.decode_in_chunks(self._decoders, {"params": params}, self.encode_source(texts),
+                                              beam_width, batch)
         return ["".join(self.vocab["target"].decode(t)) for t in tokens], alphas
 
     def report(self, state, workdir):

@@ -1,0 +1,82 @@
+"""Recognizing the objects of `shapes_captions` scenes: for each of the 36 (size, colour, shape)
+kinds, is one in the scene? A multi-label task (sigmoid cross-entropy per kind) whose model,
+`zoo.GridClassifier`, is the captioners' image encoder with a max-pooled head; `caption_shapes`
+starts its encoder from such a run (the lecture's captioner takes its image features from a CNN
+trained for recognition).
+
+Config: dataset (a `shapes_captions` config), data_dir, model (`encoder_features`,
+`encoder_pools`, `act`, as in the captioning recipes), batch_size, eval_batch_size.
+"""
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import zoo
+from train import data
+from train.errors import UserError
+from train.state import TrainState, init_variables
+from train.tasks.base import ACTIVATIONS, Task
+
+
+def object_kinds(objects) -> np.ndarray:
+    """`(N, 36)` float32 multi-hot presence of each (size, colour, shape) kind, index
+    `(size * colours + colour) * shapes + shape`, from `objects: (N, K, 5)` rows (shape, colour,
+    size, row, col), -1 padded."""
+    from train.data.shapes import COLOUR_NAMES, SHAPES, SIZE_NAMES
+
+    objects = np.asarray(objects)
+    kinds = np.zeros((len(objects), len(SIZE_NAMES) * len(COLOUR_NAMES) * len(SHAPES)), np.float32)
+    scene, slot = np.nonzero(objects[..., 0] >= 0)
+    o = objects[scene, slot]
+    kinds[scene, (o[:, 2] * len(COLOUR_NAMES) + o[:, 1]) * len(SHAPES) + o[:, 0]] = 1.0
+    return kinds
+
+
+class SceneObjects(Task):
+    """Multi-label recognition of the object kinds in a scene; `exact_match` is the share of
+    scenes whose 36 present/absent calls are all right."""
+
+    primary_metric = "exact_match"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._splits = {}
+        m = config.model
+        self.model = zoo.GridClassifier(num_classes=self.split("train")["kinds"].shape[1],
+                                        encoder_features=tuple(m.encoder_features),
+                                        encoder_pools=m.get("encoder_pools") or None, act=ACTIVATIONS[m.act])
+
+    def split(self, name: str) -> dict:
+        if name not in self._splits:
+            arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
+            if "objects" not in arrays:
+                raise UserError(f"dataset '{self.config.dataset}' has no 'objects' annotations; "
+                                f"recognizing scene objects needs shapes_captions")
+            self._splits[name] = {"image": np.asarray(arrays["image"], np.float32),
+                                  "kinds": object_kinds(arrays["objects"])}
+        return self._splits[name]
+
+    def create_state(self, rng, tx):
+        variables = init_variables(self.model, rng, jnp.zeros((1, *self.split("train")["image"].shape[1:])))
+        return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
+
+    def _losses(self, params, batch):
+        logits = self.model.apply({"params": params}, batch["image"]).astype(jnp.float32)
+        loss = optax.sigmoid_binary_cross_entropy(logits, batch["kinds"]).mean(-1)
+        exact = jnp.all((logits > 0) == (batch["kinds"] > 0.5), axis=-1).astype(jnp.float32)
+        return loss, exact
+
+    def loss_fn(self, params, state, batch, rng):
+        loss, exact = self._losses(params, batch)
+        return jnp.mean(loss), ({"exact_match": jnp.mean(exact)}, {})
+
+    def eval_metrics(self, state, batch):
+        loss, exact = self._losses(state.params, batch)
+        return {"loss": loss, "exact_match": exact}
+
+    def train_batches(self, start_step):
+        return data.train_batches(self.split("train"), self.config.batch_size, self.config.seed, start_step)
+
+    def eval_batches(self, split):
+        return data.eval_batches(self.split(split), self.config.eval_batch_size)
