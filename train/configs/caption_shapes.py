@@ -22,7 +22,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.model_parallel = 1
     c.batch_size = 64               # (image, reference caption) pairs per step
     c.eval_batch_size = 500
-    c.num_steps = 2000
+    c.num_steps = 3000               # object precision 0.766 after 2,000 steps, 0.810 after 3,000
     c.log_every = 50
     c.eval_every = 500
     c.checkpoint_every = 500
