@@ -21,8 +21,9 @@ ACTIVATIONS = {"relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu, "tanh": nn.tan
 class Task(abc.ABC):
     """One kind of training: its data, model state, loss and evaluation.
 
-    The loop runs `stages()` (if any) and hands them to `start_from`, calls `create_state`, jits `loss_fn` into a train step, streams
-    `train_batches(start_step)` and calls `evaluate(state, split)`, which by default runs
+    The loop runs `stages()` (if any) and hands them to `start_from`, calls `create_state`, jits
+    `loss_fn` into a train step, streams `train_batches(start_step)` and calls
+    `evaluate(state, split)`, which by default runs
     `eval_metrics` over `eval_batches(split)`. Batches are dicts of arrays with static
     shapes; eval batches carry a float `mask` of shape `(batch,)`.
     """
