@@ -51,8 +51,9 @@ class SceneObjects(Task):
         if name not in self._splits:
             arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
             if "objects" not in arrays:
-                raise UserError(f"dataset '{self.config.dataset}' has no 'objects' annotations; "
-                                f"recognizing scene objects needs shapes_captions")
+                raise UserError(f"dataset '{self.config.dataset}' has no 'objects' annotations; recognizing scene "
+                                f"objects needs shapes_captions (a captioner of other data: "
+                                f"--config.encoder_pretraining_steps=0)")
             self._splits[name] = {"image": np.asarray(arrays["image"], np.float32),
                                   "kinds": object_kinds(arrays["objects"])}
         return self._splits[name]
