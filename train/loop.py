@@ -233,7 +233,8 @@ class _Loop:
         """Host sync: raise `TrainingDiverged` if any loss since the last check is NaN/inf."""
         if self.checked == len(self.pending):
             return
-        losses = np.asarray(jax.device_get(jnp.stack([m["loss"] for m in self.pending[self.checked:]])))
+        # on the host: a device-side stack would compile a program for every distinct count
+        losses = np.asarray(jax.device_get([m["loss"] for m in self.pending[self.checked:]]))
         self.checked = len(self.pending)
         if not np.all(np.isfinite(losses)):
             raise TrainingDiverged(
@@ -241,8 +242,8 @@ class _Loop:
                 f"lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm")
 
     def flush_log(self, step: int) -> dict:
-        means = {k: float(v) for k, v in jax.device_get(jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)),
-                                                                     *self.pending)).items()}
+        pending = jax.device_get(self.pending)
+        means = {k: float(np.mean([m[k] for m in pending])) for k in pending[0]}
         self.pending, self.checked = [], 0
         self.log.write(step, means)
         return means

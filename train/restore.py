@@ -32,7 +32,9 @@ def load_run(workdir: str, expect_task: str | None = None):
                             f"'{expect_task}' run")
         task = TASKS[config.task](config, **({"vocab": meta["vocab"]} if "vocab" in meta else {}))
         tx, _ = make_optimizer(config.optimizer, config.num_steps)
-        state, _ = ckpt.restore(task.create_state(jax.random.key(config.seed), tx))
+        # the template's shapes only: tracing the initializers is enough, nothing is computed
+        template = jax.eval_shape(lambda: task.create_state(jax.random.key(config.seed), tx))
+        state, _ = ckpt.restore(template)
     finally:
         ckpt.close()
     return task, state, meta
