@@ -169,19 +169,6 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.bool_(True)
 
 
-def make_health_check(loss_fn):
-    """`healthy(state, batch, rng) -> bool array`: the parameters, optimizer state and batch
-    statistics are finite, and so is the loss the next step would compute from them on `batch`
-    (a step's own loss is computed before its update, so it cannot vouch for the state it
-    produced). The loop runs it before every save."""
-
-    def healthy(state, batch, rng):
-        loss, _ = loss_fn(state.params, state, batch, jax.random.fold_in(rng, state.step))
-        return _all_finite((state.params, state.opt_state, state.batch_stats)) & jnp.isfinite(loss)
-
-    return healthy
-
-
 @contextlib.contextmanager
 def _ctrl_c_between_steps():
     """While active, Ctrl-C only appends to the yielded list, which the step loop reads after each
@@ -210,14 +197,34 @@ class _Loop:
         self.replicas = 1  # data-parallel replicas the step ran on
         self.pending = []  # device metrics since the last log line
         self.checked = 0   # how many of `pending` are known finite
-        self.healthy = jax.jit(make_health_check(task.loss_fn))
+        self.step_fn = None  # the compiled train step
+        self.finite_on_device = jax.jit(lambda state: _all_finite((state.params, state.opt_state, state.batch_stats)))
         self.batch = self.rng = None  # the batch the next step trains on, and the step key
         self.state = None  # the latest train state the step loop produced
 
+    def healthy(self, state) -> bool:
+        """The parameters, optimizer state and batch statistics are finite, and so is the loss the
+        next step computes from them on `self.batch` (a step's own loss is computed before its
+        update, so it cannot vouch for the state it produced). The loss comes from the compiled
+        train step run on a copy of `state` (its input is donated), and in one process the
+        finiteness is checked on the host: no program is compiled for the check."""
+        if all(x.is_fully_addressable for x in jax.tree.leaves(state)):
+            host = jax.device_get(state)
+            if not all(np.isfinite(x).all() for x in jax.tree.leaves((host.params, host.opt_state, host.batch_stats))
+                       if np.issubdtype(np.result_type(x), np.inexact)):
+                return False
+            copy = jax.device_put(host, jax.tree.map(lambda x: x.sharding, state))
+        else:  # arrays spread over processes: one global answer from a program
+            if not bool(self.finite_on_device(state)):
+                return False
+            copy = jax.tree.map(jnp.copy, state)
+        _, metrics = self.step_fn(copy, self.batch, self.rng)
+        return bool(np.isfinite(jax.device_get(metrics["loss"])))
+
     def save(self, state) -> None:
-        """Checkpoint `state` if it is healthy (`make_health_check`), else raise `TrainingDiverged`."""
+        """Checkpoint `state` if it is `healthy`, else raise `TrainingDiverged`."""
         step = int(state.step)
-        if not bool(self.healthy(state, self.batch, self.rng)):
+        if not self.healthy(state):
             raise TrainingDiverged(
                 f"parameters or loss became NaN/inf by step {step}; {self._kept()}; "
                 f"lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm")
@@ -274,7 +281,7 @@ class _Loop:
             jitted = data_parallel_step(train_step, mesh, state, first)
         else:
             jitted = jax.jit(train_step, donate_argnums=0)
-        step_fn = jitted.lower(state, first, rng).compile()
+        step_fn = self.step_fn = jitted.lower(state, first, rng).compile()
         self.compile_s = time.perf_counter() - t0
         bar = tqdm(total=config.num_steps, initial=start, desc=self.recipe, unit="step", disable=not self.progress,
                    dynamic_ncols=True)

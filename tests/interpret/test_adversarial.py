@@ -38,7 +38,7 @@ def linear_logits(params, x):
     return x.reshape(x.shape[0], -1) @ params["w"] + params["b"][None]
 
 
-LINEAR = {"w": jax.random.normal(jax.random.key(0), (64, 10)), "b": jnp.zeros(10)}
+LINEAR = {"w": jnp.asarray(np.random.default_rng(0).standard_normal((64, 10), np.float32)), "b": jnp.zeros(10)}
 
 
 def test_fgsm_on_a_linear_model_follows_the_analytic_gradient(digits_test):

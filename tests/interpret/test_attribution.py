@@ -11,7 +11,7 @@ import zoo
 from interpret.attribution import (grad_cam, guided_backprop, guided_relu, integrated_gradients, layer_gradient,
                                    neuron_gradient, occlusion, saliency, smoothgrad)
 
-X = jax.random.uniform(jax.random.key(0), (4, 8, 8, 2))
+X = jnp.asarray(np.random.default_rng(0).random((4, 8, 8, 2), np.float32))
 LABELS = jnp.array([0, 1, 2, 1])
 
 

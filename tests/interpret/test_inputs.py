@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 import interpret
+from train.state import init_variables
 from zoo import CNN
 
 MODEL = CNN(features=(4,), hidden=8)
-PARAMS = MODEL.init(jax.random.key(0), jnp.zeros((1, 8, 8, 1)))["params"]
+PARAMS = init_variables(MODEL, jax.random.key(0), jnp.zeros((1, 8, 8, 1)))["params"]
 
 
 def apply_fn(params, x):

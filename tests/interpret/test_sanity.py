@@ -10,7 +10,7 @@ import zoo
 from interpret.attribution import saliency
 from interpret.sanity import data_randomization_test, model_randomization_test, spearman
 
-X = jax.random.uniform(jax.random.key(0), (6, 8, 8, 1))
+X = jnp.asarray(np.random.default_rng(0).random((6, 8, 8, 1), np.float32))
 LABELS = jnp.arange(6) % 10
 
 
