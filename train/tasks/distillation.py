@@ -68,9 +68,12 @@ class Distillation(Classification):
         return lambda inputs: logits(variables, inputs)
 
     def teacher_logits(self, inputs, batch_size: int = 512) -> np.ndarray:
-        """Mean teacher logits `(n, classes)` for `inputs: (n, ...)`, in chunks of `batch_size`."""
-        return np.concatenate([np.asarray(self._teacher_logits(jnp.asarray(inputs[i:i + batch_size])))
-                               for i in range(0, len(inputs), batch_size)])
+        """Mean teacher logits `(n, classes)` for `inputs: (n, ...)`, in chunks of `batch_size`.
+        Computed now even where the caller traces (`load_run` traces `create_state`, which reads
+        the training split): they are data, not part of the traced program."""
+        with jax.ensure_compile_time_eval():
+            return np.concatenate([np.asarray(self._teacher_logits(jnp.asarray(inputs[i:i + batch_size])))
+                                   for i in range(0, len(inputs), batch_size)])
 
     def split(self, name: str) -> dict:
         arrays = super().split(name)
