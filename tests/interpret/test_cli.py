@@ -83,12 +83,11 @@ def numbers(run, name):
 
 
 def test_network_methods_record_numbers_and_draw(digits_run, capsys):
-    for method, name, figure in [(["filters"], "filters_conv0_0", "filters_conv0_0"),
-                                 (["neighbours", "--k", "3"], "neighbours_dense", "neighbours_dense"),
-                                 (["embedding", "--count", "100"], "embedding_dense", "embedding_dense"),
-                                 (["patches", "--layer", "conv0_1", "--channels", "0", "5", "--count", "200"],
-                                  "patches_conv0_1", "patches_conv0_1"),
-                                 (["occlusion", "--count", "3", "--size", "2"], "occlusion", "occlusion")]:
+    for method, figure in [(["filters"], "filters_conv0_0"),
+                           (["neighbours", "--k", "3"], "neighbours_dense"),
+                           (["embedding", "--count", "100"], "embedding_dense"),
+                           (["patches", "--layer", "conv0_1", "--channels", "0", "5", "--count", "200"], "patches_conv0_1"),
+                           (["occlusion", "--count", "3", "--size", "2"], "occlusion")]:
         code, out, err = run_main(capsys, method[0], "--workdir", digits_run, *method[1:])
         assert code == 0, err
         assert os.path.getsize(os.path.join(digits_run, "figures", f"{figure}.png")) > 0

@@ -84,7 +84,7 @@ def test_shapes_captions_scenes_agree_with_their_masks_and_captions():
         assert scenes["label"][i] == objects[0, 0]
         refs = scenes["captions"][i].split("\n")
         assert len(refs) == 5
-        for shape, colour, size, row, col in objects:
+        for shape, colour, size, _row, col in objects:
             pixels = scenes["image"][i][scenes["segmentation"][i] == list(objects[:, 4]).index(col) + 1]
             np.testing.assert_allclose(pixels.mean(0) * 255, COLOURS[COLOUR_NAMES[colour]], atol=13)
             assert any(f"{COLOUR_NAMES[colour]} {SHAPES[shape]}" in ref for ref in refs)

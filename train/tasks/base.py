@@ -14,6 +14,22 @@ from train.state import TrainState
 from train.steps import make_eval_step, mean_over_batches
 
 
+def cached(method):
+    """`functools.cache` for a task method whose results belong to the task: they are kept in
+    the task's own `_cached` dict, so they go when the task goes (a class-level cache would keep
+    every task object, and the arrays it loaded, alive for the life of the process)."""
+
+    @functools.wraps(method)
+    def lookup(self, *args):
+        results = self.__dict__.setdefault("_cached", {})
+        key = (method.__name__, *args)
+        if key not in results:
+            results[key] = method(self, *args)
+        return results[key]
+
+    return lookup
+
+
 #: activation names a recipe config may use for a model's `act` field.
 ACTIVATIONS = {"relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu, "tanh": nn.tanh, "elu": nn.elu}
 
@@ -40,7 +56,7 @@ class Task(abc.ABC):
         `<workdir>/<name>`, then hands them to `start_from`. Default: none."""
         return {}
 
-    def start_from(self, runs: dict) -> None:
+    def start_from(self, runs: dict) -> None:  # noqa: B027 (optional hook: tasks without stages ignore it)
         """Takes `{name: (task, state)}` of the finished `stages()`, before `create_state`."""
 
     @abc.abstractmethod

@@ -22,7 +22,7 @@ from train import data
 from train.captions import END, PAD, START, Vocabulary, attention_correctness, corpus_bleu, object_grounding, tokenize
 from train.errors import UserError
 from train.state import TrainState, init_variables
-from train.tasks.base import ACTIVATIONS, Task
+from train.tasks.base import ACTIVATIONS, Task, cached
 
 MODELS = ("rnn", "lstm", "attention")
 
@@ -121,7 +121,7 @@ class Captioning(Task):
             self._splits[name] = split
         return self._splits[name]
 
-    @functools.cache
+    @cached
     def pairs(self, name: str) -> dict:
         """Every (image, reference) pair of a split: `image_index: (P,)`, `tokens: (P, max_length + 1)`."""
         split = self.split_raw(name)

@@ -12,7 +12,6 @@ estimate of the prediction under the policy that was trained; `single_path_accur
 first path's alone.
 """
 
-import functools
 import os
 
 import jax
@@ -24,7 +23,7 @@ import zoo
 from train import data
 from train.errors import UserError
 from train.state import TrainState, init_variables
-from train.tasks.base import Task
+from train.tasks.base import Task, cached
 
 
 def glimpse_losses(model, params, images, labels, noise):
@@ -52,7 +51,7 @@ class GlimpseClassification(Task):
                                                  glimpse_hidden=m.glimpse_hidden, features=m.features, std=m.std,
                                                  policy=m.policy)
 
-    @functools.cache
+    @cached
     def split(self, name: str) -> dict:
         arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
         if "image" not in arrays or "label" not in arrays or np.ndim(arrays["image"]) != 4:

@@ -21,7 +21,7 @@ from train import data
 from train.errors import UserError
 from train.precision import compute_dtype, loss_scale
 from train.state import TrainState, init_variables
-from train.tasks.base import ACTIVATIONS, Task
+from train.tasks.base import ACTIVATIONS, Task, cached
 from zoo.rnn import CELLS, ManyToMany
 
 UNK = "\ufffd"  # id 0: characters not seen in the training split
@@ -72,7 +72,7 @@ class LanguageModel(Task):
                                 vocab_size=len(self.vocab), embed_dim=m.embed_dim, act=ACTIVATIONS[m.act],
                                 dtype=compute_dtype(config.precision))
 
-    @functools.cache
+    @cached
     def text(self, split: str) -> str:
         return data.load_text(self.config.dataset, split, self.config.data_dir or None)
 
@@ -82,7 +82,7 @@ class LanguageModel(Task):
     def decode(self, ids) -> str:
         return "".join(self.vocab[int(i)] for i in ids)
 
-    @functools.cache
+    @cached
     def ids(self, split: str) -> np.ndarray:
         return self.encode(self.text(split))
 
@@ -120,7 +120,7 @@ class LanguageModel(Task):
             return bits_per_char(logits, rows[:, 1:])
         return score
 
-    @functools.cache
+    @cached
     def bigram_bits_per_char(self, split: str) -> float:
         """The add-0.1 character-bigram baseline, fit on train, scored like the model."""
         table = bigram_log_probs(self.ids("train"), len(self.vocab))

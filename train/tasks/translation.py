@@ -21,7 +21,7 @@ from train import data
 from train.captions import END, PAD, START, Vocabulary
 from train.errors import UserError
 from train.state import TrainState, init_variables
-from train.tasks.base import Task
+from train.tasks.base import Task, cached
 
 
 def translation_losses(model, params, batch, pad: int):
@@ -56,7 +56,7 @@ class Translation(Task):
                                  embed_dim=m.embed_dim, attention_dim=m.attention_dim, cell=m.cell,
                                  attention=m.attention)
 
-    @functools.cache
+    @cached
     def split_raw(self, name: str) -> dict:
         arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
         if "source" not in arrays or "target" not in arrays:
@@ -68,7 +68,7 @@ class Translation(Task):
         """`(N, max_source)` ids: the characters, `<end>`, padding (0); too long strings are cut."""
         return np.stack([self.vocab["source"].encode(list(t), self.max_source)[1:] for t in texts])
 
-    @functools.cache
+    @cached
     def arrays(self, name: str) -> dict:
         raw = self.split_raw(name)
         target = np.stack([self.vocab["target"].encode(list(t), self.max_target) for t in raw["target"]])

@@ -18,7 +18,7 @@ import zoo
 from train import data
 from train.errors import UserError
 from train.state import TrainState, init_variables
-from train.tasks.base import ACTIVATIONS, Task
+from train.tasks.base import ACTIVATIONS, Task, cached
 
 CELLS = ("none", "gru", "lstm", "rnn")
 CORRUPTIONS = ("clean", "occluded", "noised")        # `corruption` codes 0, 1, 2 of moving_digits
@@ -38,7 +38,7 @@ class FrameClassification(Task):
                                        cell=None if m.cell == "none" else m.cell, bidirectional=m.bidirectional,
                                        act=ACTIVATIONS[m.act])
 
-    @functools.cache
+    @cached
     def split(self, name: str) -> dict:
         arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
         if "video" not in arrays or "label" not in arrays or arrays["label"].ndim != 2:
