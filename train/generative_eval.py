@@ -7,7 +7,6 @@ trained `classify_digits` CNN in place of Inception: `|mu_a - mu_b|^2 + tr(S_a +
 """
 
 import math
-import os
 
 import jax
 import jax.numpy as jnp
@@ -68,25 +67,12 @@ def frechet_distance(a, b) -> float:
 
 
 class FeatureClassifier:
-    """A trained classifier run (`classify_digits` by default) as `features(x)` (the input of
-    its head, i.e. the penultimate activations) and `predict(x)` (class ids).
+    """A trained classifier (`task`, a `Classification` task, and its `variables`) as
+    `features(x)` (the input of its head, i.e. the penultimate activations) and `predict(x)`
+    (class ids). The image tasks get theirs as a first stage of their run (`ImageTask.stages`):
+    evaluation never trains."""
 
-    `workdir` holds the run; when it has none, `recipe` is trained there first (on
-    `dataset`), so evaluation never downloads anything."""
-
-    def __init__(self, workdir: str, dataset: str = "digits", recipe: str = "classify_digits",
-                 progress: bool = False):
-        from train import configs
-        from train.loop import run
-        from train.restore import load_run
-
-        if not os.path.isdir(os.path.join(workdir, "checkpoints")):
-            config = configs.get_config(recipe)
-            config.dataset = dataset
-            run(recipe, config, workdir, progress=progress)
-        task, state, _ = load_run(workdir, expect_task="classification")
-        variables = state.variables()
-
+    def __init__(self, task, variables):
         def head_input(x):
             _, inter = task.model.apply(variables, x, train=False, capture_intermediates=True,
                                         mutable=["intermediates"])

@@ -82,8 +82,7 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     start_time = time.perf_counter()
     make_workdir(workdir)
     task = make_task(config)
-    stages = {name: _run_stage(recipe, name, stage_recipe, stage_config, workdir, progress)
-              for name, (stage_recipe, stage_config) in task.stages().items()}
+    stages = {name: _run_stage(recipe, name, stage, workdir, progress) for name, stage in task.stages().items()}
     if stages:
         task.start_from({name: (stage_task, state) for name, (stage_task, state, _) in stages.items()})
     tx, schedule = make_optimizer(config.optimizer, config.num_steps)
@@ -114,7 +113,8 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
             "config": config.to_dict(),
         }
         if stages:
-            summary["stages"] = {name: stage_summary["test"] for name, (_, _, stage_summary) in stages.items()}
+            summary["stages"] = {name: stage_summary["test"] for name, (_, _, stage_summary) in stages.items()
+                                 if stage_summary is not None}
         report = task.report(state, workdir)
         if report:
             summary["report"] = report
@@ -127,9 +127,14 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     return summary
 
 
-def _run_stage(recipe: str, name: str, stage_recipe: str, stage_config, workdir: str, progress: bool):
-    """`(task, state, summary)` of the first-stage run `name` of `recipe`, trained or resumed in
-    `<workdir>/<name>` (a finished one is only evaluated)."""
+def _run_stage(recipe: str, name: str, stage, workdir: str, progress: bool):
+    """`(task, state, summary)` of the first-stage run `name` of `recipe`: `stage` is either
+    `(stage_recipe, config)`, trained or resumed in `<workdir>/<name>` (a finished one is only
+    evaluated), or the workdir of a finished run, loaded (`summary` None)."""
+    if isinstance(stage, str):
+        task, state, _ = load_run(stage)
+        return task, state, None
+    stage_recipe, stage_config = stage
     path = os.path.join(workdir, name)
     if progress:
         print(f"{recipe}: first stage '{name}', {stage_recipe}, in {path}", file=sys.stderr)

@@ -24,6 +24,8 @@ class AutoregressiveTask(ImageTask):
     the loss is the NLL in nats per image. Report: test NLL and bits/dim, the independent-pixels
     baseline, samples (sequential, timed) and their quality."""
 
+    scores_samples = True
+
     def __init__(self, config):
         super().__init__(config)
         name = config.model.name
@@ -67,5 +69,5 @@ class AutoregressiveTask(ImageTask):
         if self.config.binarize:
             out["independent_pixels_nll_nats"] = independent_pixels_nll(train["inputs"], test["inputs"])
         if "label" in test:
-            out["sample_quality"] = sample_quality(self.classifier(workdir), samples, test["inputs"])
+            out["sample_quality"] = sample_quality(self.classifier(), samples, test["inputs"])
         return out

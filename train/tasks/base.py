@@ -51,9 +51,10 @@ class Task(abc.ABC):
         self.config = config
 
     def stages(self) -> dict:
-        """Runs this task starts from, `{name: (recipe, config)}`: `train.loop.run` trains each
-        first (or resumes it, or reuses it when finished) as its own logged run in
-        `<workdir>/<name>`, then hands them to `start_from`. Default: none."""
+        """Runs this task starts from, `{name: (recipe, config) or workdir}`: `train.loop.run`
+        trains each `(recipe, config)` first (or resumes it, or reuses it when finished) as its
+        own logged run in `<workdir>/<name>`, loads each `workdir` (a finished run), then hands
+        them all to `start_from`. Default: none."""
         return {}
 
     def start_from(self, runs: dict) -> None:  # noqa: B027 (optional hook: tasks without stages ignore it)

@@ -2,7 +2,8 @@
 frozen teacher's softened outputs as well as the labels.
 
 The teacher is one trained classification run, or an ensemble of them (their logits
-averaged), loaded from `distill.teachers` (workdirs). Its variables live in this task, never
+averaged): the finished runs `distill.teachers` (workdirs), loaded by the loop as the run's
+stages, so restoring a student needs no teacher. Its variables live in this task, never
 in the student's train state: the optimizer never sees them and student checkpoints do not
 hold them. Teacher logits reach the student's step inside the batch (`teacher_logits`),
 computed by a jitted teacher forward pass either once for the whole training split
@@ -17,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from train import data
 from train.errors import UserError
 from train.tasks.classification import Classification
 
@@ -48,11 +50,17 @@ class Distillation(Classification):
         if not (d.temperature > 0 and 0.0 <= d.alpha <= 1.0):
             raise UserError(f"distill.temperature must be > 0 and distill.alpha in [0, 1]; got "
                             f"{d.temperature}, {d.alpha}")
-        from train.restore import load_run
+        self._teachers = []   # (logits_fn, variables) of each teacher, from `start_from`
 
-        self._teachers = []
-        for workdir in d.teachers:
-            task, state, _ = load_run(workdir, expect_task="classification")
+    def stages(self) -> dict:
+        """The teachers: the finished runs `distill.teachers`, loaded by the loop."""
+        return {f"teacher{i}": workdir for i, workdir in enumerate(self.config.distill.teachers)}
+
+    def start_from(self, runs: dict) -> None:
+        for name, (task, state) in runs.items():
+            if task.config.task != "classification":
+                raise UserError(f"distill.teachers must be classification runs; {name} "
+                                f"({self.config.distill.teachers[len(self._teachers)]}) holds a '{task.config.task}' run")
             self._teachers.append((task.logits, state.variables()))
 
     @functools.cached_property
@@ -68,24 +76,19 @@ class Distillation(Classification):
         return lambda inputs: logits(variables, inputs)
 
     def teacher_logits(self, inputs, batch_size: int = 512) -> np.ndarray:
-        """Mean teacher logits `(n, classes)` for `inputs: (n, ...)`, in chunks of `batch_size`.
-        Computed now even where the caller traces (`load_run` traces `create_state`, which reads
-        the training split): they are data, not part of the traced program."""
-        with jax.ensure_compile_time_eval():
-            return np.concatenate([np.asarray(self._teacher_logits(jnp.asarray(inputs[i:i + batch_size])))
-                                   for i in range(0, len(inputs), batch_size)])
-
-    def split(self, name: str) -> dict:
-        arrays = super().split(name)
-        if name == "train" and self.config.distill.cache_teacher and "teacher_logits" not in arrays:
-            arrays["teacher_logits"] = self.teacher_logits(arrays["inputs"])
-        return arrays
+        """Mean teacher logits `(n, classes)` for `inputs: (n, ...)`, in chunks of `batch_size`."""
+        return np.concatenate([np.asarray(self._teacher_logits(jnp.asarray(inputs[i:i + batch_size])))
+                               for i in range(0, len(inputs), batch_size)])
 
     def train_batches(self, start_step):
-        batches = super().train_batches(start_step)
+        if not self._teachers:
+            raise RuntimeError("no teachers: train.loop.run loads them from stages() before training")
+        train = self.split("train")
         if self.config.distill.cache_teacher:
-            return batches
-        return (dict(b, teacher_logits=np.asarray(self._teacher_logits(jnp.asarray(b["inputs"])))) for b in batches)
+            train = dict(train, teacher_logits=self.teacher_logits(train["inputs"]))
+            return data.train_batches(train, self.config.batch_size, self.config.seed, start_step)
+        return (dict(b, teacher_logits=np.asarray(self._teacher_logits(jnp.asarray(b["inputs"]))))
+                for b in super().train_batches(start_step))
 
     def loss_fn(self, params, state, batch, rng):
         mutable = ["batch_stats"] if state.batch_stats is not None else []

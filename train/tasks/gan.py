@@ -49,6 +49,8 @@ class GANTask(ImageTask):
     Config: gan.loss (ns | lsgan | wgan_gp), gan.penalty (WGAN-GP weight), gan.latent,
     gan.conditional; discriminator_optimizer (an optimizer block)."""
 
+    scores_samples = True
+
     def __init__(self, config):
         super().__init__(config)
         g = config.gan
@@ -129,4 +131,4 @@ class GANTask(ImageTask):
                    rows=10 if self.generator.num_classes else None)
         classes = self.generator.num_classes
         labels = np.arange(len(samples)) % classes if classes else None  # `samples` cycles the classes
-        return {"sample_quality": sample_quality(self.classifier(workdir), samples, test["inputs"], labels=labels)}
+        return {"sample_quality": sample_quality(self.classifier(), samples, test["inputs"], labels=labels)}

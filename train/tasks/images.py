@@ -3,12 +3,10 @@ batches, binarized at 0.5 when `config.binarize`), and the evaluation classifier
 
 Config fields shared by these tasks: dataset, data_dir, input_key, binarize, batch_size,
 eval_batch_size, model (name + constructor fields), eval_classifier (workdir of the classifier
-used for sample quality; "" = `<workdir>/eval_classifier`, trained there if missing),
+used for sample quality; "" = `classify_digits` trained first in `<workdir>/eval_classifier`),
 num_samples. Each task's `report(state, workdir)` (called by the loop after training) adds what
 `summary.json` needs beyond the test loss: likelihood comparisons, sample quality, probes, figures.
 """
-
-import os
 
 import numpy as np
 
@@ -21,9 +19,13 @@ from train.tasks.base import Task
 class ImageTask(Task):
     """Images only: `{"inputs": (B, H, W, C)}` batches, binarized when `config.binarize`."""
 
+    #: whether `report` scores samples with the evaluation classifier (on labelled datasets)
+    scores_samples = False
+
     def __init__(self, config):
         super().__init__(config)
         self._splits = {}
+        self._classifier = None
         self.shape = tuple(self.split("train")["inputs"].shape[1:])
         if len(self.shape) != 3:
             raise UserError(f"{config.task} needs images (H, W, C); '{config.dataset}' feature "
@@ -47,10 +49,32 @@ class ImageTask(Task):
     def eval_batches(self, split):
         return data.eval_batches(self.split(split), self.config.eval_batch_size)
 
-    def classifier(self, workdir: str, progress: bool = False) -> FeatureClassifier:
-        """The sample-quality classifier: `config.eval_classifier`, or one trained in `workdir`."""
-        path = self.config.eval_classifier or os.path.join(workdir, "eval_classifier")
-        return FeatureClassifier(path, self.config.dataset, progress=progress)
+    def stages(self) -> dict:
+        """The sample-quality classifier, where `report` scores samples of a labelled dataset:
+        the finished run `config.eval_classifier`, or `classify_digits` on this dataset trained
+        first in `<workdir>/eval_classifier`."""
+        if not self.scores_samples or "label" not in self.split("train"):
+            return {}
+        if self.config.eval_classifier:
+            return {"eval_classifier": self.config.eval_classifier}
+        from train import configs
+
+        c = configs.get_config("classify_digits")
+        c.dataset, c.data_dir = self.config.dataset, self.config.data_dir
+        return {"eval_classifier": ("classify_digits", c)}
+
+    def start_from(self, runs: dict) -> None:
+        task, state = runs["eval_classifier"]
+        if task.config.task != "classification":
+            raise UserError(f"--config.eval_classifier must be a classification run; "
+                            f"{self.config.eval_classifier} holds a '{task.config.task}' run")
+        self._classifier = FeatureClassifier(task, state.variables())
+
+    def classifier(self) -> FeatureClassifier:
+        """The classifier `start_from` received (the loop runs `stages` before training)."""
+        if self._classifier is None:
+            raise RuntimeError("no evaluation classifier: train.loop.run provides it from stages()")
+        return self._classifier
 
 
 def model_fields(config, exclude=("name",)) -> dict:

@@ -22,6 +22,8 @@ class VAETask(ImageTask):
     with `iwae_samples` samples per image, the independent-pixels baseline, samples,
     reconstructions and the latent manifold (2-d latents) or a traversal of two latent axes."""
 
+    scores_samples = True
+
     def __init__(self, config):
         super().__init__(config)
         fields = model_fields(config, ("name", "likelihood", "sigma"))
@@ -84,5 +86,5 @@ class VAETask(ImageTask):
         if self.config.binarize and self.likelihood == "bernoulli":
             out["independent_pixels_nll_nats"] = independent_pixels_nll(train["inputs"], test["inputs"])
         if "label" in test:
-            out["sample_quality"] = sample_quality(self.classifier(workdir), samples, test["inputs"])
+            out["sample_quality"] = sample_quality(self.classifier(), samples, test["inputs"])
         return out
