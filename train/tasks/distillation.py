@@ -57,10 +57,10 @@ class Distillation(Classification):
         return {f"teacher{i}": workdir for i, workdir in enumerate(self.config.distill.teachers)}
 
     def start_from(self, runs: dict) -> None:
-        for name, (task, state) in runs.items():
+        for workdir, (task, state) in zip(self.config.distill.teachers, runs.values()):  # stages() order
             if task.config.task != "classification":
-                raise UserError(f"distill.teachers must be classification runs; {name} "
-                                f"({self.config.distill.teachers[len(self._teachers)]}) holds a '{task.config.task}' run")
+                raise UserError(f"distill.teachers must be classification runs; {workdir} holds a "
+                                f"'{task.config.task}' run")
             self._teachers.append((task.logits, state.variables()))
 
     @functools.cached_property
