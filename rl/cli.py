@@ -155,20 +155,34 @@ def summarize(algo: str, config, seeds: int, result: dict) -> dict:
 
 def write_metrics(path: str, metrics: dict) -> None:
     """One JSON line per update: `env_steps` (mean over seeds) and every per-update metric's
-    mean over seeds, plus the seeds' min and max return."""
+    mean over seeds, plus the seeds' min and max return; the same scalars (those defined) as a
+    TensorBoard event file in the same folder, replacing any earlier one."""
     import numpy as np
+    from tensorboardX import SummaryWriter
+
+    from train.files import event_files
 
     per_update = {k: np.asarray(v) for k, v in metrics.items() if np.ndim(v) == 2}
+    rows = []
+    for i in range(per_update["episode_return"].shape[1]):
+        row = {"step": i + 1}
+        for k, v in per_update.items():
+            row[k] = float(nanmean(v[:, i])) if np.isfinite(v[:, i]).any() else None
+        returns = per_update["episode_return"][:, i]
+        if np.isfinite(returns).any():
+            row["return_min"], row["return_max"] = float(np.nanmin(returns)), float(np.nanmax(returns))
+        rows.append(row)
     with open(f"{path}.tmp", "w") as f:
-        for i in range(per_update["episode_return"].shape[1]):
-            row = {"step": i + 1}
-            for k, v in per_update.items():
-                row[k] = float(nanmean(v[:, i])) if np.isfinite(v[:, i]).any() else None
-            returns = per_update["episode_return"][:, i]
-            if np.isfinite(returns).any():
-                row["return_min"], row["return_max"] = float(np.nanmin(returns)), float(np.nanmax(returns))
-            f.write(json.dumps(row) + "\n")
+        f.writelines(json.dumps(row) + "\n" for row in rows)
     os.replace(f"{path}.tmp", path)
+    directory = os.path.dirname(path) or "."
+    for old in event_files(directory):
+        os.remove(old)
+    with SummaryWriter(directory) as events:
+        for row in rows:
+            for k, v in row.items():
+                if k != "step" and v is not None:
+                    events.add_scalar(k, v, row["step"])
 
 
 def plot_learning_curve(metrics: dict, title: str, out_path: str) -> str:

@@ -1,5 +1,6 @@
 """Helpers shared by test modules."""
 
+import contextlib
 import os
 
 import pytest
@@ -25,3 +26,37 @@ def train_digits(workdir: str, num_steps: int) -> str:
                              {"num_steps": steps, "eval_every": "0", "checkpoint_every": steps})
     run("classify_digits", config, workdir, progress=False)
     return workdir
+
+
+def tensorboard_scalars(workdir: str) -> dict:
+    """`{tag: [(step, value), ...]}` as TensorBoard's own reader loads `workdir`'s event files."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(workdir)
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+@contextlib.contextmanager
+def without_data(monkeypatch):
+    """Every dataset reader raises inside: what runs there (restoring a run from its checkpoint,
+    exporting it) must not read any data."""
+    from train import data
+    from train.data import registry
+
+    def no_data(*args, **kwargs):
+        raise AssertionError(f"a dataset was read: {args}")
+
+    with monkeypatch.context() as patch:
+        for module in (data, registry):
+            for reader in ("load", "load_text", "builder"):
+                patch.setattr(module, reader, no_data)
+        yield
+
+
+def load_run_without_data(workdir: str, monkeypatch):
+    """`train.restore.load_run(workdir)` under `without_data`: the run restores from its checkpoint."""
+    from train.restore import load_run
+
+    with without_data(monkeypatch):
+        return load_run(workdir)

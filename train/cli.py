@@ -1,6 +1,7 @@
 """`python -m train [RECIPE] [--workdir DIR] [--config.KEY=VALUE ...]`, `python -m train --list`,
 and the subcommands `python -m train sample ...` (`train.sample`), `python -m train gradient_flow ...`
-(`train.gradient_flow`) and `python -m train reproduce ...` (`train.reproduce.cli`)."""
+(`train.gradient_flow`), `python -m train reproduce ...` (`train.reproduce.cli`) and
+`python -m train export ...` (`train.export`)."""
 
 import importlib
 import os
@@ -11,7 +12,8 @@ from train.arguments import ArgumentParser
 from train.errors import UserError
 from train.overrides import apply_overrides, split_config_args
 
-SUBCOMMANDS = {"sample": "train.sample", "gradient_flow": "train.gradient_flow", "reproduce": "train.reproduce.cli"}
+SUBCOMMANDS = {"sample": "train.sample", "gradient_flow": "train.gradient_flow", "reproduce": "train.reproduce.cli",
+               "export": "train.export"}
 
 
 def parse_args(argv: list[str]):
@@ -67,11 +69,13 @@ RUN_OUTPUTS = ("checkpoints", "damaged_checkpoints", "models", "metrics.jsonl", 
 
 
 def clear_run(workdir: str) -> None:
-    """Remove what a run wrote in `workdir` (`RUN_OUTPUTS`), leaving anything else there alone."""
+    """Remove what a run wrote in `workdir` (`RUN_OUTPUTS` and its TensorBoard event files),
+    leaving anything else there alone."""
     import shutil
 
-    for name in RUN_OUTPUTS:
-        path = os.path.join(workdir, name)
+    from train.files import event_files
+
+    for path in (*(os.path.join(workdir, name) for name in RUN_OUTPUTS), *event_files(workdir)):
         if os.path.isdir(path):
             shutil.rmtree(path)
         elif os.path.exists(path):

@@ -26,3 +26,10 @@ def write_json_atomic(path: str, obj) -> None:
         json.dump(obj, f, indent=2, sort_keys=True)
         f.write("\n")
     os.replace(tmp, path)
+
+
+def event_files(directory: str) -> list[str]:
+    """Paths of the TensorBoard event files (`events.out.tfevents.*`) directly in `directory`."""
+    if not os.path.isdir(directory):
+        return []
+    return [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.startswith("events.out.tfevents.")]

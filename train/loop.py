@@ -33,7 +33,12 @@ from train.tasks import make_task
 
 class MetricsLog:
     """Appends one JSON line per record to `metrics.jsonl`; on resume at step `s` it first
-    drops records past `s`, so the log always matches the checkpoint it continues from."""
+    drops records past `s`, so the log always matches the checkpoint it continues from.
+
+    The same scalars go to TensorBoard event files in the same folder (tensorboardX, no
+    TensorFlow needed; `tensorboard --logdir runs` shows every run under `runs/`): training
+    records as `train/<name>`, evaluations under their own `{split}_{name}` keys. A resumed run
+    opens a new event file that purges the old files' events past `s`, as the JSON log does."""
 
     def __init__(self, path: str, resume_step: int):
         self.path = path
@@ -43,10 +48,26 @@ class MetricsLog:
             with open(f"{path}.tmp", "w") as f:
                 f.writelines(kept)
             os.replace(f"{path}.tmp", path)
+        self.resume_step = resume_step
+        self.events = None  # the tensorboardX writer, opened with the first record
 
     def write(self, step: int, metrics: dict) -> None:
         with open(self.path, "a") as f:
             f.write(json.dumps({"step": step, **metrics}) + "\n")
+        if self.events is None:
+            from tensorboardX import SummaryWriter
+
+            self.events = SummaryWriter(os.path.dirname(self.path) or ".",
+                                        purge_step=self.resume_step + 1 if self.resume_step else None)
+        prefix = "train/" if "loss" in metrics else ""
+        for name, value in metrics.items():
+            self.events.add_scalar(prefix + name, value, step)
+
+    def close(self) -> None:
+        """Flush and close the event file (the JSON log is closed after every write)."""
+        if self.events is not None:
+            self.events.close()
+            self.events = None
 
     def last_train(self) -> dict:
         """The latest training record (the one with a `loss`), without its step; {} if none."""
@@ -90,6 +111,7 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     state = task.create_state(init_rng, tx)
 
     ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
+    log = None
     try:
         start = 0
         if (resume := ckpt.latest_intact_step(log=lambda line: print(line, file=sys.stderr))) is not None:
@@ -121,6 +143,8 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
             summary["wall_time_s"] = round(time.perf_counter() - start_time, 3)
     finally:
         ckpt.close()
+        if log is not None:
+            log.close()
     write_json_atomic(os.path.join(workdir, "summary.json"), summary)
     if os.path.exists(metrics_path := os.path.join(workdir, "metrics.jsonl")):
         plot_learning_curves(metrics_path, os.path.join(workdir, "figures", "learning_curves.png"))

@@ -14,8 +14,8 @@ def load_run(workdir: str, expect_task: str | None = None):
     """`(task, state, meta)` of the latest checkpoint in `workdir`.
 
     `expect_task` (e.g. "classification") turns a run of another kind into a one-line
-    `UserError`. Tasks that need more than the config to rebuild (a language model's
-    vocabulary) get it from `meta`.
+    `UserError`. No dataset is read: the task is rebuilt from the config and the checkpoint's
+    `meta` (example shapes, vocabularies), and the state restored into a shape-only template.
     """
     from train.optim import make_optimizer
     from train.tasks import TASKS
@@ -30,7 +30,7 @@ def load_run(workdir: str, expect_task: str | None = None):
         if expect_task is not None and config.task != expect_task:
             raise UserError(f"{workdir} holds a '{config.task}' run ({meta['recipe']}); this needs a "
                             f"'{expect_task}' run")
-        task = TASKS[config.task](config, **({"vocab": meta["vocab"]} if "vocab" in meta else {}))
+        task = TASKS[config.task](config, meta)
         tx, _ = make_optimizer(config.optimizer, config.num_steps)
         # the template's shapes only: tracing the initializers is enough, nothing is computed
         template = jax.eval_shape(lambda: task.create_state(jax.random.key(config.seed), tx))

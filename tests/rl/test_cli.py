@@ -6,6 +6,7 @@ import os
 import pytest
 
 from rl.cli import config_json, config_of, main
+from tests.helpers import tensorboard_scalars
 
 TINY_PPO = ["--config.total_steps=2048", "--config.num_envs=2", "--config.num_steps=64"]
 
@@ -43,6 +44,9 @@ def test_a_run_writes_summary_metrics_figure_checkpoint_and_is_not_retrained(tmp
     assert summary["config"] == config_json(config_of("ppo", overrides=overrides))
     lines = open(os.path.join(workdir, "metrics.jsonl")).read().splitlines()
     assert len(lines) == 2048 // (2 * 64) and "episode_return" in json.loads(lines[-1])
+    rows = [json.loads(line) for line in lines]
+    assert tensorboard_scalars(workdir)["episode_return"] == [
+        (r["step"], pytest.approx(r["episode_return"], rel=1e-6)) for r in rows if r["episode_return"] is not None]
     assert os.path.getsize(os.path.join(workdir, "figures", "learning_curve.png")) > 0
     assert os.listdir(os.path.join(workdir, "checkpoints"))
     capsys.readouterr()

@@ -6,11 +6,16 @@ import os
 import subprocess
 import sys
 
+import jax
+import numpy as np
 import pytest
 
+from tests.helpers import without_data
 from train import configs
+from train.export import export_run
 from train.loop import run
 from train.overrides import apply_overrides
+from train.restore import load_run
 
 SMALL = {"model.features": "128", "model.embed_dim": "64", "model.encoder_features": "(16, 32, 64)", "decode.beam_width": "2"}
 
@@ -45,6 +50,19 @@ def test_a_new_process_scores_the_checkpoint_like_the_run_did(overfit_run):
     report = summary["report"]
     for decoding in ("greedy", "beam_2"):
         assert scores[decoding] == pytest.approx(report[decoding], abs=1e-9)
+
+
+@pytest.mark.slow
+def test_the_captioner_restores_and_exports_greedy_captions_without_its_data(overfit_run, monkeypatch):
+    workdir, _ = overfit_run
+    with without_data(monkeypatch):
+        task, state, meta = load_run(workdir)
+        path = export_run(workdir)
+    exported = jax.export.deserialize(bytearray(open(os.path.join(path, "model.bin"), "rb").read()))
+    images = task.split_raw("train")["image"][:3]
+    assert [task.vocab.decode(t) for t in np.asarray(exported.call(images))] == task.caption(state.variables(), images)[0]
+    signature = json.load(open(os.path.join(path, "signature.json")))
+    assert signature["vocabulary"] == meta["vocab"] and signature["outputs"][0]["shape"] == [None, 20]
 
 
 def test_unknown_model_is_one_line():

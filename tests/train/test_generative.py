@@ -2,12 +2,14 @@
 values, and short runs on binarized digits that must beat the independent-pixels baseline,
 cover the digit classes, and give useful codes."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.helpers import train_digits
+from tests.helpers import load_run_without_data, train_digits
 from train.generative_eval import bernoulli_nll, frechet_distance, image_grid, independent_pixels_nll
 from train.sampling import sample_pixels
 from train.tasks.gan import gan_losses, gradient_penalty
@@ -78,11 +80,13 @@ def runs(tmp_path_factory):
     }
     recipes = {"conditional_gan": "gan_digits", "gaussian_vae": "vae_digits"}
 
+    @functools.cache  # each run once, whichever test asks first
     def get(name):
         recipe = recipes.get(name, name)
         config = apply_overrides(configs.get_config(recipe), {**base, **settings[name]})
         return run(recipe, config, str(root / name), progress=False)
 
+    get.workdir = lambda name: str(root / name)
     return get
 
 
@@ -120,6 +124,14 @@ def test_conditional_gan_samples_are_classified_as_their_conditioning_class(runs
     # 200 samples cycling the 10 classes, labelled by the evaluation classifier: chance is 0.1 (a
     # discriminator that cannot relate image and label leaves the generator at 0.1; measured 0.635)
     assert quality["conditional_accuracy"] >= 0.4 and quality["classes_covered"] == 10, quality
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vae_digits", "pixelcnn_digits", "gan_digits", "autoencoder_digits"])
+def test_a_finished_run_restores_without_its_data(runs, name, monkeypatch):
+    steps = runs(name)["steps"]
+    _, state, meta = load_run_without_data(runs.workdir(name), monkeypatch)
+    assert int(state.step) == steps and meta["shapes"] == {"inputs": [8, 8, 1]}
 
 
 @pytest.mark.slow

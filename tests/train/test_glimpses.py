@@ -7,12 +7,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.helpers import load_run_without_data
 from train import configs
 from train.data import cluttered_digits as cd
 from train.data.bundled import _digit_arrays
 from train.loop import run
 from train.overrides import apply_overrides
-from train.restore import load_run
 from train.tasks.glimpses import GlimpseClassification, glimpse_losses
 from zoo import RecurrentAttentionModel
 
@@ -36,7 +36,7 @@ def test_the_digit_is_on_the_canvas_whole():
 
 
 @pytest.mark.slow
-def test_recurrent_attention_learns_beyond_chance(tmp_path):
+def test_recurrent_attention_learns_beyond_chance(tmp_path, monkeypatch):
     config = apply_overrides(configs.get_config("ram_cluttered"),
                              {"num_steps": "500", "eval_every": "0", "checkpoint_every": "500", "log_every": "100",
                               "model.features": "128", "model.glimpse_hidden": "64"})
@@ -46,7 +46,7 @@ def test_recurrent_attention_learns_beyond_chance(tmp_path):
 
     # evaluation: path 0 follows the policy's mean whatever the number of sampled paths; with none,
     # the averaged prediction is that path's
-    _, state, _ = load_run(str(tmp_path))
+    _, state, _ = load_run_without_data(str(tmp_path), monkeypatch)
     batch = {k: jnp.asarray(v[:200]) for k, v in GlimpseClassification(config).split("test").items()}
     metrics = {n: jax.jit(GlimpseClassification(apply_overrides(config, {"eval_samples": str(n)})).eval_metrics)(state, batch)
                for n in (0, 16)}

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from tests.helpers import load_run_without_data
 from train import configs
 from train.loop import run
 from train.overrides import apply_overrides
@@ -84,6 +85,12 @@ def test_sample_logits_respects_temperature_and_top_k():
 def sample_cli(*args):
     return subprocess.run([sys.executable, "-m", "train", "sample", *args], capture_output=True, text=True,
                           timeout=300)
+
+
+def test_the_language_model_restores_without_its_data(lm_run, monkeypatch):
+    workdir, summary = lm_run
+    task, state, meta = load_run_without_data(workdir, monkeypatch)
+    assert int(state.step) == summary["steps"] and meta["vocab"] == task.vocab
 
 
 def test_sample_cli_continues_the_prompt(lm_run):

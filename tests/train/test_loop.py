@@ -14,10 +14,13 @@ import numpy as np
 import pytest
 
 from train import configs, data
+from train.cli import main
 from train.errors import TrainingDiverged, UserError
 from train.loop import run
 from train.overrides import apply_overrides
 from train.restore import load_run
+
+from tests.helpers import tensorboard_scalars, without_data
 
 SHORT = {"num_steps": "300", "log_every": "50", "eval_every": "150", "checkpoint_every": "150"}
 
@@ -125,6 +128,15 @@ def test_a_damaged_latest_checkpoint_resumes_from_the_previous_one(digits_run, t
     assert summary["resumed_from_step"] == 150 and summary["steps"] == 450
     assert "checkpoint 300 (state/_METADATA has 10 bytes" in capsys.readouterr().err
     assert os.listdir(os.path.join(workdir, "damaged_checkpoints")) == ["300"]
+    # steps 200..300 were logged twice, before and after the resume from 150: TensorBoard, like
+    # metrics.jsonl, keeps only the second pass
+    logged = read_lines(os.path.join(workdir, "metrics.jsonl"))
+    assert [r["step"] for r in logged if "loss" in r] == list(range(50, 451, 50))
+    board = tensorboard_scalars(workdir)
+    for key in ("loss", "l2_grads", "test_accuracy"):
+        records = [r for r in logged if key in r]
+        assert board["train/" + key if "loss" in records[0] else key] == [
+            (r["step"], pytest.approx(r[key], rel=1e-6)) for r in records]
 
 
 def test_every_checkpoint_damaged_is_one_line_and_exit_2(digits_run, tmp_path):
@@ -223,3 +235,36 @@ def test_ctrl_c_during_a_save_waits_for_the_commit_then_raises(tmp_path):
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True 7 [0.0, 1.0, 2.0] {'step': 7}", result.stdout
+
+
+_LOAD_EXPORTED = """
+import sys
+import numpy as np
+from jax import export
+exported = export.deserialize(bytearray(open(sys.argv[1], "rb").read()))
+for path in sys.argv[2:]:
+    np.save(path, np.asarray(exported.call(np.load(path))))
+assert not {m.split(".")[0] for m in sys.modules} & {"zoo", "train", "interpret", "compress", "flax"}, "jaxzoo imported"
+"""
+
+
+def test_the_run_restores_and_exports_without_its_data_and_runs_where_jaxzoo_is_not(digits_run, tmp_path,
+                                                                                     monkeypatch, capsys):
+    workdir, _ = digits_run
+    with without_data(monkeypatch):
+        task, state, meta = load_run(workdir)
+        assert main(["export", "--workdir", workdir]) == 0
+    assert meta["shapes"] == {"inputs": [8, 8, 1]}
+    assert "inputs Nx8x8x1 float32 -> logits Nx10 float32" in capsys.readouterr().out
+    signature = json.load(open(os.path.join(workdir, "export", "signature.json")))
+    assert signature["inputs"] == [{"name": "inputs", "shape": [None, 8, 8, 1], "dtype": "float32"}]
+    images = data.load("digits", "test")["image"]
+    batches = {n: str(tmp_path / f"batch{n}.npy") for n in (3, 7)}  # one artifact, any batch size
+    for n, path in batches.items():
+        np.save(path, images[:n])
+    loaded = subprocess.run([sys.executable, "-c", _LOAD_EXPORTED, os.path.join(workdir, "export", "model.bin"),
+                             *batches.values()], capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr
+    for n, path in batches.items():
+        logits = np.asarray(task.logits(state.variables(), jnp.asarray(images[:n])))
+        assert np.load(path).shape == (n, 10) and np.abs(np.load(path) - logits).max() <= 1e-5

@@ -6,13 +6,17 @@ import os
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 
+from tests.helpers import without_data
 from train import configs
 from train.data import bundled, translation
 from train.loop import run
+from train.export import export_run
 from train.overrides import apply_overrides
+from train.restore import load_run
 
 
 @pytest.mark.parametrize("builder", [bundled.Dates, bundled.Addition])
@@ -54,7 +58,7 @@ def test_addition_pairs_add_up():
 
 
 @pytest.mark.slow
-def test_attention_translator_learns_dates(tmp_path):
+def test_attention_translator_learns_dates(tmp_path, monkeypatch):
     config = apply_overrides(configs.get_config("translate_dates_attention"),
                              {"num_steps": "150", "batch_size": "64", "eval_every": "0", "checkpoint_every": "150",
                               "model.features": "64", "model.embed_dim": "32", "model.attention_dim": "32",
@@ -71,6 +75,12 @@ def test_attention_translator_learns_dates(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert [line.split(" -> ")[0] for line in lines] == mine and all(len(line.split(" -> ")[1]) >= 10 for line in lines)
+    with without_data(monkeypatch):  # restored and exported from the checkpoint alone
+        task, state, _ = load_run(str(tmp_path))
+        path = export_run(str(tmp_path))
+    exported = jax.export.deserialize(bytearray(open(os.path.join(path, "model.bin"), "rb").read()))
+    tokens = np.asarray(exported.call(task.encode_source(mine)))
+    assert ["".join(task.vocab["target"].decode(t)) for t in tokens] == task.translate(state.params, mine)[0]
 
 
 @pytest.mark.parametrize("recipe, key, value, message", [

@@ -4,6 +4,7 @@ occluders hide it; a short CNN + GRU run labels frames far above chance."""
 import numpy as np
 import pytest
 
+from tests.helpers import load_run_without_data
 from train import configs
 from train.data import moving_digits as md
 from train.data.bundled import _digit_arrays
@@ -36,7 +37,7 @@ def test_segments_change_the_digit_and_occluders_hide_it():
 
 
 @pytest.mark.slow
-def test_cnn_with_gru_labels_frames(tmp_path):
+def test_cnn_with_gru_labels_frames(tmp_path, monkeypatch):
     config = apply_overrides(configs.get_config("label_frames_rnn"),
                              {"num_steps": "120", "eval_every": "0", "checkpoint_every": "120",
                               "model.features": "(16, 32)", "model.hidden": "64"})
@@ -44,3 +45,5 @@ def test_cnn_with_gru_labels_frames(tmp_path):
     report = summary["report"]
     assert report["frame_accuracy"] > 0.3, report           # chance: 0.1; 120 small steps reach 0.47 here
     assert (tmp_path / "figures" / "frames.png").exists()
+    _, state, meta = load_run_without_data(str(tmp_path), monkeypatch)
+    assert int(state.step) == 120 and meta["shapes"]["video"][-1] == 1

@@ -17,12 +17,12 @@ class AutoencoderTask(ImageTask):
     """Convolutional autoencoder, Bernoulli reconstruction loss (nats/image). Report: linear
     probes (logistic regression) on its codes, on raw pixels and on PCA codes of the same size."""
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         self.model = zoo.Autoencoder(self.shape, **model_fields(config))
 
     def create_state(self, rng, tx):
-        variables = init_variables(self.model, rng, jnp.asarray(self.split("train")["inputs"][:1]))
+        variables = init_variables(self.model, rng, jnp.zeros((1, *self.shape)))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
     def loss_fn(self, params, state, batch, rng):

@@ -26,8 +26,8 @@ class AutoregressiveTask(ImageTask):
 
     scores_samples = True
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         name = config.model.name
         if name not in AUTOREGRESSIVE:
             raise UserError(f"unknown model.name '{name}'; choose one of {', '.join(AUTOREGRESSIVE)}")
@@ -37,7 +37,7 @@ class AutoregressiveTask(ImageTask):
         self.model = AUTOREGRESSIVE[name](**model_fields(config))
 
     def create_state(self, rng, tx):
-        params = init_variables(self.model, rng, jnp.asarray(self.split("train")["inputs"][:1]))["params"]
+        params = init_variables(self.model, rng, jnp.zeros((1, *self.shape)))["params"]
         return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx)
 
     def nll(self, params, x, rng=None):

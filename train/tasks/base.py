@@ -47,8 +47,22 @@ class Task(abc.ABC):
     #: metric reported first in the summary line, e.g. "accuracy" for `test_accuracy`.
     primary_metric: str = "loss"
 
-    def __init__(self, config: ml_collections.ConfigDict):
+    def __init__(self, config: ml_collections.ConfigDict, meta: dict | None = None):
+        """`meta`: a checkpoint's (`meta()` as saved) when the task is rebuilt to restore a run;
+        what it records (example shapes, vocabularies) is then never read from the data."""
         self.config = config
+        self._shapes = {k: tuple(v) for k, v in (meta or {}).get("shapes", {}).items()}
+
+    def feature_shape(self, key: str) -> tuple:
+        """The shape of one training example's feature `key` (no batch axis): the checkpoint's
+        record when restored, else measured on `training_arrays()` (and recorded by `meta`)."""
+        if key not in self._shapes:
+            self._shapes[key] = tuple(int(d) for d in self.training_arrays()[key].shape[1:])
+        return self._shapes[key]
+
+    def training_arrays(self) -> dict:
+        """The training split's arrays, where `feature_shape` measures a feature."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no feature shapes")
 
     def stages(self) -> dict:
         """Runs this task starts from, `{name: (recipe, config) or workdir}`: `train.loop.run`
@@ -98,5 +112,6 @@ class Task(abc.ABC):
         return {}
 
     def meta(self) -> dict:
-        """JSON-able facts saved with every checkpoint (e.g. a vocabulary)."""
-        return {}
+        """JSON-able facts saved with every checkpoint, from which the task is rebuilt without its
+        data: the feature shapes measured so far; subclasses add theirs (a vocabulary)."""
+        return {"shapes": {k: list(v) for k, v in self._shapes.items()}}

@@ -77,15 +77,15 @@ class Captioning(Task):
 
     primary_metric = "loss"
 
-    def __init__(self, config, vocab: list[str] | None = None):
-        super().__init__(config)
+    def __init__(self, config, meta: dict | None = None):
+        super().__init__(config, meta)
+        vocab = (meta or {}).get("vocab")
         if config.model.name not in MODELS:
             raise UserError(f"unknown model.name '{config.model.name}'; choose one of {', '.join(MODELS)}")
         self._splits = {}
         self._pretrained_encoder = None   # encoder parameters from the first stage (`start_from`)
-        train = self.split_raw("train")
         self.vocab = Vocabulary(vocab) if vocab is not None else Vocabulary.build(
-            [c for refs in train["captions"] for c in refs], config.vocab_size)
+            [c for refs in self.split_raw("train")["captions"] for c in refs], config.vocab_size)
         m = config.model
         common = dict(vocab_size=len(self.vocab), features=m.features, embed_dim=m.embed_dim,
                       encoder_features=tuple(m.encoder_features), encoder_pools=m.get("encoder_pools") or None,
@@ -121,6 +121,9 @@ class Captioning(Task):
             self._splits[name] = split
         return self._splits[name]
 
+    def training_arrays(self) -> dict:
+        return self.split_raw("train")
+
     @cached
     def pairs(self, name: str) -> dict:
         """Every (image, reference) pair of a split: `image_index: (P,)`, `tokens: (P, max_length + 1)`."""
@@ -144,7 +147,7 @@ class Captioning(Task):
             yield self._batch(split, rows)
 
     def create_state(self, rng, tx):
-        size = self.split_raw("train")["image"].shape[1:]
+        size = self.feature_shape("image")
         variables = init_variables(self.model, rng, jnp.zeros((1, *size)), jnp.zeros((1, self.config.max_length), jnp.int32))
         params = variables["params"]
         if self._pretrained_encoder is not None:    # fine-tuned from the first stage
@@ -218,4 +221,4 @@ class Captioning(Task):
         return {"headline": headline, **result}
 
     def meta(self):
-        return {"vocab": self.vocab.words}
+        return {**super().meta(), "vocab": self.vocab.words}

@@ -43,8 +43,8 @@ class Classification(Task):
 
     primary_metric = "accuracy"
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         self.model = build_model(config.model, compute_dtype(config.precision))
         self._splits = {}
         if config.adversarial.method not in ADVERSARIAL:
@@ -63,8 +63,11 @@ class Classification(Task):
             self._splits[name] = {"inputs": arrays[key], "label": arrays["label"]}
         return self._splits[name]
 
+    def training_arrays(self) -> dict:
+        return self.split("train")
+
     def create_state(self, rng, tx) -> TrainState:
-        example = self.split("train")["inputs"][:1]
+        example = jnp.zeros((1, *self.feature_shape("inputs")))
         params_rng, dropout_rng = jax.random.split(rng)
         variables = init_variables(self.model, {"params": params_rng, "dropout": dropout_rng}, jnp.asarray(example))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx,

@@ -39,8 +39,8 @@ class Distillation(Classification):
     """A `Classification` task whose loss is `distillation_loss`. Config: everything a
     classification recipe has, plus `distill.{teachers, temperature, alpha, cache_teacher}`."""
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         d = config.distill
         if not d.teachers:
             raise UserError("distillation needs --config.distill.teachers=(WORKDIR, ...) of trained classifiers")

@@ -20,14 +20,14 @@ class DRAWTask(ImageTask):
     """Config (beyond `train.tasks.images`): model (steps, read_n, write_n, encoder_features,
     decoder_features, latent, attention). Binarized images (Bernoulli likelihood)."""
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         if self.shape[-1] != 1:
             raise UserError(f"DRAW draws one-channel images; '{config.dataset}' images have shape {self.shape}")
         self.model = zoo.DRAW(self.shape, **model_fields(config))
 
     def create_state(self, rng, tx):
-        x = jnp.asarray(self.split("train")["inputs"][:1])
+        x = jnp.zeros((1, *self.shape))
         params = init_variables(self.model, rng, x, jax.random.key(0))["params"]
         return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx)
 

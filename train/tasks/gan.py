@@ -51,18 +51,21 @@ class GANTask(ImageTask):
 
     scores_samples = True
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         g = config.gan
         gan_losses(g.loss, jnp.zeros(1), jnp.zeros(1))  # validates the name
         classes = config.model.num_classes if g.conditional else 0
-        if g.conditional and "label" not in self.split("train"):
-            raise UserError(f"gan.conditional needs labels; '{config.dataset}' has none")
         self.generator = zoo.Generator(self.shape, features=config.model.features, num_classes=classes)
         self.discriminator = zoo.Discriminator(features=config.model.features, num_classes=classes)
         self.snapshots = {}  # step -> samples from a fixed noise batch, taken at every evaluation
         self._fixed_z = jax.random.normal(jax.random.key(1234), (64, g.latent))
         self._fixed_labels = jnp.arange(64) % max(classes, 1)
+
+    def stages(self) -> dict:
+        if self.config.gan.conditional and "label" not in self.split("train"):  # before any training
+            raise UserError(f"gan.conditional needs labels; '{self.config.dataset}' has none")
+        return super().stages()
 
     def create_state(self, rng, tx):
         from train.optim import make_optimizer

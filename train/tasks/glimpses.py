@@ -42,8 +42,8 @@ class GlimpseClassification(Task):
 
     primary_metric = "accuracy"
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         m = config.model
         if m.policy not in ("learned", "random"):
             raise UserError(f"unknown model.policy '{m.policy}'; choose learned or random")
@@ -58,6 +58,9 @@ class GlimpseClassification(Task):
             raise UserError(f"dataset '{self.config.dataset}' has features {', '.join(arrays)}; glimpse "
                             f"classification needs square 'image's and a 'label' (cluttered_digits)")
         return {"image": arrays["image"], "label": arrays["label"]}
+
+    def training_arrays(self) -> dict:
+        return self.split("train")
 
     def train_batches(self, start_step):
         yield from data.train_batches(self.split("train"), self.config.batch_size, self.config.seed, start_step)
@@ -74,7 +77,7 @@ class GlimpseClassification(Task):
         return jax.random.normal(rng, shape) if train else jnp.zeros(shape)
 
     def create_state(self, rng, tx):
-        images = jnp.asarray(self.split("train")["image"][:1])
+        images = jnp.zeros((1, *self.feature_shape("image")))
         variables = init_variables(self.model, rng, images, self.noise(rng, 1, True))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 

@@ -22,11 +22,11 @@ class ImageTask(Task):
     #: whether `report` scores samples with the evaluation classifier (on labelled datasets)
     scores_samples = False
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         self._splits = {}
         self._classifier = None
-        self.shape = tuple(self.split("train")["inputs"].shape[1:])
+        self.shape = self.feature_shape("inputs")
         if len(self.shape) != 3:
             raise UserError(f"{config.task} needs images (H, W, C); '{config.dataset}' feature "
                             f"'{config.input_key}' has shape {self.shape}")
@@ -42,6 +42,9 @@ class ImageTask(Task):
                 x = (x > 0.5).astype(np.float32)
             self._splits[name] = {"inputs": x, **({"label": arrays["label"]} if "label" in arrays else {})}
         return self._splits[name]
+
+    def training_arrays(self) -> dict:
+        return self.split("train")
 
     def train_batches(self, start_step):
         return data.train_batches(self.split("train"), self.config.batch_size, self.config.seed, start_step)

@@ -59,8 +59,9 @@ class LanguageModel(Task):
 
     primary_metric = "bits_per_char"
 
-    def __init__(self, config, vocab: list[str] | None = None):
-        super().__init__(config)
+    def __init__(self, config, meta: dict | None = None):
+        super().__init__(config, meta)
+        vocab = (meta or {}).get("vocab")
         m = config.model
         if m.cell not in CELLS:
             raise UserError(f"unknown model.cell '{m.cell}'; choose one of {', '.join(CELLS)}")
@@ -134,7 +135,7 @@ class LanguageModel(Task):
                 f"{data.split_name(split)}_bigram_bits_per_char": self.bigram_bits_per_char(split)}
 
     def meta(self) -> dict:
-        return {"vocab": self.vocab}
+        return {**super().meta(), "vocab": self.vocab}
 
 
 def _lm_step(model, params, carry, token):

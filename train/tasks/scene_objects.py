@@ -39,13 +39,16 @@ class SceneObjects(Task):
 
     primary_metric = "exact_match"
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         self._splits = {}
         m = config.model
-        self.model = zoo.GridClassifier(num_classes=self.split("train")["kinds"].shape[1],
+        self.model = zoo.GridClassifier(num_classes=self.feature_shape("kinds")[0],
                                         encoder_features=tuple(m.encoder_features),
                                         encoder_pools=m.get("encoder_pools") or None, act=ACTIVATIONS[m.act])
+
+    def training_arrays(self) -> dict:
+        return self.split("train")
 
     def split(self, name: str) -> dict:
         if name not in self._splits:
@@ -59,7 +62,7 @@ class SceneObjects(Task):
         return self._splits[name]
 
     def create_state(self, rng, tx):
-        variables = init_variables(self.model, rng, jnp.zeros((1, *self.split("train")["image"].shape[1:])))
+        variables = init_variables(self.model, rng, jnp.zeros((1, *self.feature_shape("image"))))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
     def _losses(self, params, batch):

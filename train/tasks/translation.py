@@ -37,18 +37,19 @@ def translation_losses(model, params, batch, pad: int):
 
 
 class Translation(Task):
-    """Teacher-forced `source -> target` translation; `vocab` (a checkpoint's meta `{"source": [...],
-    "target": [...]}`) replaces the vocabularies built from the training split."""
+    """Teacher-forced `source -> target` translation; a checkpoint's `meta` (vocabularies
+    `{"source": [...], "target": [...]}` and lengths) replaces what the training split would give."""
 
     primary_metric = "exact_match"
 
-    def __init__(self, config, vocab: dict | None = None):
-        super().__init__(config)
-        train = self.split_raw("train")
-        self.vocab = ({k: Vocabulary(v) for k, v in vocab.items()} if vocab is not None else
-                      {k: Vocabulary.build([list(s) for s in train[k]]) for k in ("source", "target")})
-        self.max_source = config.max_source or max(map(len, train["source"])) + 1
-        self.max_target = config.max_target or max(map(len, train["target"])) + 1
+    def __init__(self, config, meta: dict | None = None):
+        super().__init__(config, meta)
+        meta = meta or {}
+        train = (lambda: self.split_raw("train"))  # read only when the checkpoint does not say
+        self.vocab = ({k: Vocabulary(v) for k, v in meta["vocab"].items()} if "vocab" in meta else
+                      {k: Vocabulary.build([list(s) for s in train()[k]]) for k in ("source", "target")})
+        self.max_source = config.max_source or meta.get("max_source") or max(map(len, train()["source"])) + 1
+        self.max_target = config.max_target or meta.get("max_target") or max(map(len, train()["target"])) + 1
         m = config.model
         if m.cell not in ("gru", "lstm"):
             raise UserError(f"unknown model.cell '{m.cell}'; choose gru or lstm")
@@ -125,4 +126,5 @@ class Translation(Task):
         return result
 
     def meta(self):
-        return {"vocab": {k: v.words for k, v in self.vocab.items()}}
+        return {**super().meta(), "vocab": {k: v.words for k, v in self.vocab.items()},
+                "max_source": self.max_source, "max_target": self.max_target}

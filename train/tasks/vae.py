@@ -24,8 +24,8 @@ class VAETask(ImageTask):
 
     scores_samples = True
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         fields = model_fields(config, ("name", "likelihood", "sigma"))
         self.likelihood, self.sigma = config.model.likelihood, config.model.sigma
         if self.likelihood not in ("bernoulli", "gaussian"):
@@ -33,7 +33,7 @@ class VAETask(ImageTask):
         self.model = zoo.VAE(self.shape, **fields)
 
     def create_state(self, rng, tx):
-        x = jnp.asarray(self.split("train")["inputs"][:1])
+        x = jnp.zeros((1, *self.shape))
         params = init_variables(self.model, rng, x, jax.random.key(0))["params"]
         return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx)
 

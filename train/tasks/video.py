@@ -29,8 +29,8 @@ class FrameClassification(Task):
 
     primary_metric = "accuracy"
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, meta=None):
+        super().__init__(config, meta)
         m = config.model
         if m.cell not in CELLS:
             raise UserError(f"unknown model.cell '{m.cell}'; choose one of {', '.join(CELLS)}")
@@ -52,6 +52,9 @@ class FrameClassification(Task):
     def _arrays(self, name):
         return {k: v for k, v in self.split(name).items() if k in ("video", "label")}
 
+    def training_arrays(self) -> dict:
+        return self.split("train")
+
     def train_batches(self, start_step):
         yield from data.train_batches(self._arrays("train"), self.config.batch_size, self.config.seed, start_step)
 
@@ -59,7 +62,7 @@ class FrameClassification(Task):
         yield from data.eval_batches(self._arrays(split), self.config.eval_batch_size)
 
     def create_state(self, rng, tx):
-        variables = init_variables(self.model, rng, jnp.asarray(self.split("train")["video"][:1]))
+        variables = init_variables(self.model, rng, jnp.zeros((1, *self.feature_shape("video"))))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
     def _frame_losses(self, params, batch):
