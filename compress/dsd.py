@@ -24,6 +24,7 @@ import optax
 from compress.fit import accuracy, cross_entropy, fit
 from compress.prune import magnitude_masks
 from train.files import make_workdir
+from train.state import init_variables
 
 
 class DSDState(NamedTuple):
@@ -89,7 +90,7 @@ def run(config, workdir: str, progress: bool = True) -> dict:
     loss = cross_entropy(logits)
     results = {"baseline": [], "dsd": [], "dsd_sparse": []}
     for seed in config.seeds:
-        init = model.init(jax.random.key(seed), splits["train"]["inputs"][:1])["params"]
+        init = init_variables(model, jax.random.key(seed), splits["train"]["inputs"][:1])["params"]
         base = lr_drop(optax.adam(config.learning_rate), end, config.redense_scale)
         params, _ = fit(loss, init, base, splits["train"], total, config.batch_size, seed,
                         f"baseline seed {seed}", progress)

@@ -22,6 +22,7 @@ import optax
 from train.arguments import ArgumentParser
 from train.errors import UserError
 from train.figures import save_figure
+from train.state import init_variables
 from zoo.rnn import LSTMCell, VanillaRNNCell
 from zoo.rnn_gradients import carry_gradient_norms, scaled_orthogonal, with_recurrent_kernel
 
@@ -42,7 +43,7 @@ def vanilla_norms(sigma: float, steps: int):
 def initialized_norms(cell, steps: int, key=jax.random.key(1)):
     """`(steps,)` gradient norms of `cell` at its initialization, inputs ~ N(0, 1) of width 8."""
     xs = jax.random.normal(key, (BATCH, steps, 8))
-    params = cell.init(key, cell.initialize_carry(BATCH), xs[:, 0])["params"]
+    params = init_variables(cell, key, cell.initialize_carry(BATCH), xs[:, 0])["params"]
     return carry_gradient_norms(cell, params, xs)
 
 

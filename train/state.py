@@ -10,8 +10,20 @@ from flax.training import train_state
 def init_variables(model, rngs, *inputs, **kwargs) -> dict:
     """`model.init(rngs, *inputs, **kwargs)` under `jax.jit`: the same variables as the eager call,
     from one XLA program instead of hundreds of small ops compiled one by one (2-4 s per model on
-    a CPU), and one that the persistent compilation cache can keep. `kwargs` are static."""
-    return jax.jit(functools.partial(model.init, **kwargs))(rngs, *inputs)
+    a CPU), and one that the persistent compilation cache can keep. `kwargs` are static.
+
+    The program runs once, so it is compiled with LLVM's optimization level 1 instead of 2
+    (`_RUN_ONCE`): 3x faster to compile on a CPU (0.47 s instead of 1.44 s for the digits CNN
+    here) and the same bits as the default compile (level 0 is faster still, but changes the last
+    bit of some weights: it does not contract multiply-adds)."""
+    init = jax.jit(functools.partial(model.init, **kwargs))
+    if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((rngs, inputs))):
+        return init(rngs, *inputs)  # traced (`jax.eval_shape` in `load_run`): nothing is compiled
+    return init.lower(rngs, *inputs).compile(compiler_options=_RUN_ONCE)(rngs, *inputs)
+
+
+#: XLA options for programs that run once (initializers): compile fast rather than run fast
+_RUN_ONCE = {"xla_backend_optimization_level": 1}
 
 
 class TrainState(train_state.TrainState):

@@ -11,6 +11,7 @@ import pytest
 import zoo
 from compress import binary
 from compress.fit import accuracy, fit
+from train.state import init_variables
 
 
 def test_binary_connect_takes_two_values_and_its_gradient_stops_outside_the_bound():
@@ -77,7 +78,7 @@ def train_binary(logits, values, method, split, steps, lr=3e-3):
 @pytest.mark.parametrize("method", ["binary_connect", "binary_connect_stochastic", "xnor"])
 def test_binary_weight_mlps_learn_digits_from_scratch(digits, method):
     model = zoo.MLP(features=(300, 100))
-    values = train_binary(model.apply, model.init(jax.random.key(1), digits["train"]["inputs"][:1]), method,
+    values = train_binary(model.apply, init_variables(model, jax.random.key(1), digits["train"]["inputs"][:1]), method,
                           digits["train"], 1500)
     params = binary.weights(values, method)
     kernel = np.asarray(params["params"]["dense1"]["kernel"])

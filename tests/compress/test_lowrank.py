@@ -10,6 +10,7 @@ import pytest
 import zoo
 from compress.fit import accuracy, cross_entropy, fit
 from compress.lowrank import count_weights, factorize, lowrank_apply, rank_for_energy, rank_for_size, svd_factors
+from train.state import init_variables
 
 
 def test_rank_rules():
@@ -32,7 +33,7 @@ def test_truncated_factors_have_the_eckart_young_error():
 def test_full_rank_factors_reproduce_the_model_and_smaller_ranks_save_weights():
     model = zoo.CNN(features=(8, 16), hidden=32)
     x = jax.random.uniform(jax.random.key(1), (4, 8, 8, 1))
-    variables = model.init(jax.random.key(2), x)
+    variables = init_variables(model, jax.random.key(2), x)
     wide, ranks = factorize(variables["params"], rank=10_000)  # capped at full rank
     assert ranks and all("kernel" not in wide[name] and "kernel_a" in wide[name] for name in ranks)
     np.testing.assert_allclose(lowrank_apply(model.apply, {"params": wide}, x), model.apply(variables, x),
@@ -47,7 +48,7 @@ def test_full_rank_factors_reproduce_the_model_and_smaller_ranks_save_weights():
 def test_a_strided_valid_convolution_factors_exactly():
     conv = nn.Conv(12, (3, 3), strides=2, padding="VALID")
     x = jax.random.normal(jax.random.key(3), (2, 9, 9, 5))
-    variables = conv.init(jax.random.key(4), x)
+    variables = init_variables(conv, jax.random.key(4), x)
     factored, ranks = factorize(variables["params"], rank=12, layers=("",))
     assert ranks == {"": 12}
     np.testing.assert_allclose(lowrank_apply(conv.apply, {"params": factored}, x), conv.apply(variables, x),

@@ -10,6 +10,7 @@ import pytest
 
 import zoo
 from compress.prune import magnitude_masks, polynomial_sparsity, sparsity_of, wrap
+from train.state import init_variables
 
 PARAMS = {"dense": {"kernel": jnp.arange(1.0, 41.0).reshape(8, 5) * jnp.array([[1, -1, 1, -1, 1.0]]),
                     "bias": jnp.ones(5)},
@@ -65,7 +66,7 @@ def test_gradually_pruned_mlp_still_classifies_digits():
 
     train, test = data.load("digits", "train"), data.load("digits", "test")
     model = zoo.MLP(features=(128,))
-    params = model.init(jax.random.key(0), train["image"][:1])
+    params = init_variables(model, jax.random.key(0), train["image"][:1])
     tx = wrap(optax.adam(3e-3), polynomial_sparsity(0.9, begin=100, end=400), every=50, end=400)
     state = tx.init(params)
 

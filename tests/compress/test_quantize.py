@@ -12,6 +12,7 @@ import pytest
 
 from compress.quantize import (calibrate, fake_quant, fake_quant_apply, int8_matmul, integer_apply, quantize,
                                quantize_weights, quantized_apply, symmetric_scale)
+from train.state import init_variables
 
 
 def test_quantize_rounds_to_the_symmetric_grid_and_clips():
@@ -95,7 +96,7 @@ def test_integer_apply_runs_every_dense_layer_as_an_int8_dot_and_keeps_convoluti
 
     x = jnp.asarray(np.random.default_rng(2).uniform(size=(4, 8, 8, 1)), jnp.float32)
     for model, int_dots in ((zoo.MLP(features=(16, 8)), 3), (zoo.CNN(features=(4,), hidden=8), 2)):
-        variables = model.init(jax.random.key(0), x)
+        variables = init_variables(model, jax.random.key(0), x)
         ranges = calibrate(model.apply, variables, [x])
         hlo = jax.jit(lambda v, x: integer_apply(model.apply, v, x, ranges)).lower(variables, x).as_text()
         integer = re.findall(r"dot_general[^\n]*xi8>, tensor<[^>]*xi8>\) -> tensor<[^>]*xi32>", hlo)

@@ -14,6 +14,7 @@ from compress.configs.deep_compression import get_config as dc_config
 from compress.deep_compression import compress_params
 from compress.huffman import Huffman
 from compress.report import encode_and_decode, expand, markdown_table, relative_index, size_report
+from train.state import init_variables
 
 
 def test_relative_index_inserts_fillers_for_long_gaps_and_expands_back():
@@ -85,7 +86,7 @@ def test_deep_compression_scores_the_huffman_stage_on_the_decoded_weights(monkey
     labels = (inputs[:, :4].mean((1, 2, 3)) > inputs[:, 4:].mean((1, 2, 3))).astype(np.int32)
     splits = {name: {"inputs": inputs, "label": labels} for name in ("train", "test")}
     model = zoo.MLP(features=(32,), num_classes=2)
-    variables = model.init(jax.random.key(0), inputs[:1])
+    variables = init_variables(model, jax.random.key(0), inputs[:1])
     config = dc_config()
     config.retrain_steps, config.ramp_steps, config.prune_every, config.finetune_steps = 4, 2, 1, 2
     _, acc, _ = compress_params(model.apply, variables, splits, config, progress=False)

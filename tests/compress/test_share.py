@@ -9,6 +9,7 @@ import pytest
 
 import zoo
 from compress.share import codebook_gradients, kmeans_1d, reconstruct, share, trainable, with_trainable
+from train.state import init_variables
 
 
 def test_kmeans_finds_separated_clusters_and_leaves_zeros_alone():
@@ -67,7 +68,7 @@ def test_four_bit_shared_mlp_keeps_its_digits_accuracy_after_codebook_fine_tunin
             values, opt = step(values, opt, train["image"][idx], train["label"][idx])
         return values
 
-    dense = fit(model.init(jax.random.key(0), train["image"][:1]), lambda v: v, 600, 3e-3)
+    dense = fit(init_variables(model, jax.random.key(0), train["image"][:1]), lambda v: v, 600, 3e-3)
     shared = share(dense, bits=4)
     tuned = with_trainable(shared, fit(trainable(shared), lambda v: reconstruct(with_trainable(shared, v)), 200, 1e-3))
     assert accuracy(reconstruct(tuned)) >= accuracy(dense) - 0.01, (accuracy(dense), accuracy(reconstruct(tuned)))

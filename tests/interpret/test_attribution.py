@@ -10,6 +10,7 @@ import pytest
 import zoo
 from interpret.attribution import (grad_cam, guided_backprop, guided_relu, integrated_gradients, layer_gradient,
                                    neuron_gradient, occlusion, saliency, smoothgrad)
+from train.state import init_variables
 
 X = jnp.asarray(np.random.default_rng(0).random((4, 8, 8, 2), np.float32))
 LABELS = jnp.array([0, 1, 2, 1])
@@ -48,7 +49,7 @@ def test_occlusion_lights_up_only_the_region_the_model_reads():
 @pytest.fixture(scope="module")
 def cnn():
     model = zoo.CNN(features=(8, 16), hidden=32, act=jax.nn.gelu)
-    variables = model.init(jax.random.key(2), X)
+    variables = init_variables(model, jax.random.key(2), X)
     return model, variables, lambda v, x: model.apply(v, x)
 
 
@@ -71,7 +72,7 @@ def test_smoothgrad_averages_noisy_gradients_and_zero_noise_is_the_gradient(cnn)
 
 def test_guided_backprop_swaps_the_activation_without_editing_the_model():
     model = zoo.CNN(features=(8, 16), hidden=32)  # ReLU
-    variables = model.init(jax.random.key(4), X)
+    variables = init_variables(model, jax.random.key(4), X)
     guided = guided_backprop(model, variables, X, LABELS)
     plain = jax.vmap(jax.grad(lambda x, y: model.apply(variables, x[None])[0, y]))(X, LABELS)
     assert guided.shape == X.shape and not np.allclose(guided, plain)

@@ -9,13 +9,14 @@ from interpret.features import layer_features
 from interpret.network import (ReceptiveField, embed_2d, filter_images, max_activating_patches, nearest_neighbours,
                                receptive_field)
 from zoo import CNN
+from train.state import init_variables
 
 MODEL = CNN(num_classes=3, features=(4, 8), hidden=8)
 
 
 @pytest.fixture(scope="module")
 def params():
-    return MODEL.init(jax.random.key(0), jnp.zeros((1, 12, 12, 1)))
+    return init_variables(MODEL, jax.random.key(0), jnp.zeros((1, 12, 12, 1)))
 
 
 def layer(params, name):

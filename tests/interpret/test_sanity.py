@@ -9,6 +9,7 @@ import pytest
 import zoo
 from interpret.attribution import saliency
 from interpret.sanity import data_randomization_test, model_randomization_test, spearman
+from train.state import init_variables
 
 X = jnp.asarray(np.random.default_rng(0).random((6, 8, 8, 1), np.float32))
 LABELS = jnp.arange(6) % 10
@@ -23,7 +24,7 @@ def test_spearman_of_known_rankings():
 @pytest.fixture(scope="module")
 def cnn():
     model = zoo.CNN(features=(8, 16), hidden=32)
-    return lambda v, x: model.apply(v, x), model.init(jax.random.key(1), X)
+    return lambda v, x: model.apply(v, x), init_variables(model, jax.random.key(1), X)
 
 
 def test_saliency_depends_on_the_weights_and_the_input_map_does_not(cnn):

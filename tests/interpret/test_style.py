@@ -10,6 +10,7 @@ from interpret.style import (content_loss, deepdream, invert_features, style_los
                              total_variation)
 from train import data
 from zoo import CNN
+from train.state import init_variables
 
 SIZE = 64
 LAYERS = ("k3", "k5", "k7", "k11")
@@ -63,7 +64,7 @@ def test_feature_inversion_reconstructs_better_than_noise(images, features):
 def test_layer_features_reach_named_layers_and_deepdream_excites_them():
     model = CNN(num_classes=3, features=(8, 16), hidden=16)
     x = jax.random.uniform(jax.random.key(0), (2, 16, 16, 3))
-    params = model.init(jax.random.key(1), x)
+    params = init_variables(model, jax.random.key(1), x)
     feats = layer_features(model.apply, params, ["conv0_1", "conv1_0"])
     out = feats(x)
     assert out["conv0_1"].shape == (2, 16, 16, 8) and out["conv1_0"].shape == (2, 8, 8, 16)

@@ -14,6 +14,7 @@ from rl.envs import log_prob_and_entropy
 from rl.advantages import gae
 from rl.ppo import ppo_loss
 from zoo.actor_critic import ActorCritic
+from train.state import init_variables
 
 
 def test_gae_matches_hand_computed_values():
@@ -79,7 +80,7 @@ def test_value_clipping_takes_the_worse_of_clipped_and_unclipped():
 def test_actor_critic_shapes_and_small_initial_policy_logits():
     net = ActorCritic(num_actions=3)
     obs = jax.random.normal(jax.random.key(0), (5, 4))
-    params = net.init(jax.random.key(1), obs)
+    params = init_variables(net, jax.random.key(1), obs)
     logits, value = net.apply(params, obs)
     assert logits.shape == (5, 3) and value.shape == (5,)
     assert float(jnp.abs(logits).max()) < 0.1  # policy head gain 0.01: a near-uniform start

@@ -15,6 +15,7 @@ from train.loop import run
 from train.overrides import apply_overrides
 from train.tasks.glimpses import GlimpseClassification, glimpse_losses
 from zoo import RecurrentAttentionModel
+from train.state import init_variables
 
 IMAGES = _digit_arrays()[0][..., 0]
 
@@ -67,7 +68,7 @@ def test_the_reinforce_loss_has_the_score_function_gradient_of_its_definition():
     images = jnp.asarray(rng.uniform(size=(6, 16, 16, 1)), jnp.float32)
     labels = jnp.asarray(rng.integers(0, 10, 6))
     noise = jnp.asarray(0.5 * rng.standard_normal((6, 4, 2)), jnp.float32)
-    params = model.init(jax.random.key(0), images, noise)["params"]
+    params = init_variables(model, jax.random.key(0), images, noise)["params"]
     params = jax.tree.map(lambda p: p + 0.3 * jax.random.normal(jax.random.key(1), p.shape), params)
 
     def reinforce_loss(p):

@@ -15,13 +15,14 @@ from train.optim import make_optimizer
 from train.state import TrainState
 from train.configs._common import optimizer
 from train.steps import make_train_step
+from train.state import init_variables
 
 
 def test_four_accumulated_steps_of_16_equal_one_step_of_64():
     model = zoo.MLP(features=(16,))
     rng = np.random.default_rng(0)
     batch = {"inputs": rng.random((64, 8, 8, 1), dtype=np.float32), "label": rng.integers(0, 10, 64).astype(np.int32)}
-    params = model.init(jax.random.key(0), batch["inputs"][:1])["params"]
+    params = init_variables(model, jax.random.key(0), batch["inputs"][:1])["params"]
 
     def train(config, micro_batches, num_steps=None):
         tx, schedule = make_optimizer(config, num_steps=num_steps or len(micro_batches))
@@ -52,8 +53,8 @@ def test_remat_resnet_matches_plain_and_recomputes():
     x = jax.random.uniform(jax.random.key(0), (4, 32, 32, 3))
     labels = jnp.arange(4)
     plain, remat = zoo.resnet_cifar(8), zoo.resnet_cifar(8, remat=True)
-    variables = plain.init(jax.random.key(1), x)
-    assert jax.tree.structure(variables) == jax.tree.structure(remat.init(jax.random.key(1), x))
+    variables = init_variables(plain, jax.random.key(1), x)
+    assert jax.tree.structure(variables) == jax.tree.structure(init_variables(remat, jax.random.key(1), x))
 
     def loss(model):
         def f(params):

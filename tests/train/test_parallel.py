@@ -16,6 +16,7 @@ from train.losses import cross_entropy_loss
 from train.parallel import data_parallel_step, make_mesh, process_rows, replicate, shard_batch
 from train.state import TrainState
 from train.steps import make_train_step
+from train.state import init_variables
 
 WORKER = os.path.join(os.path.dirname(__file__), "distributed_worker.py")
 
@@ -26,7 +27,7 @@ def small_problem(batch_size=32):
     rng = np.random.default_rng(0)
     batches = [{"inputs": rng.random((batch_size, 8, 8, 1), dtype=np.float32),
                 "label": rng.integers(0, 10, batch_size).astype(np.int32)} for _ in range(4)]
-    variables = model.init(jax.random.key(0), batches[0]["inputs"][:1])
+    variables = init_variables(model, jax.random.key(0), batches[0]["inputs"][:1])
     state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=optax.adam(1e-2),
                               batch_stats=variables["batch_stats"])
     return state, batches
@@ -97,7 +98,7 @@ def test_model_axis_shards_the_largest_weights_and_matches_one_device():
     rng = np.random.default_rng(1)
     batches = [{"inputs": rng.random((32, 8, 8, 1), dtype=np.float32),
                 "label": rng.integers(0, 10, 32).astype(np.int32)} for _ in range(3)]
-    params = model.init(jax.random.key(0), batches[0]["inputs"][:1])["params"]
+    params = init_variables(model, jax.random.key(0), batches[0]["inputs"][:1])["params"]
     state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.adam(1e-3))
     step = make_train_step(cross_entropy_loss)
     single = jax.device_put(state, jax.devices()[0])

@@ -17,13 +17,14 @@ from train.overrides import apply_overrides
 from train.precision import compute_dtype, loss_scale
 from train.state import TrainState
 from train.steps import make_train_step
+from train.state import init_variables
 
 BATCH = {"inputs": jnp.asarray(np.random.default_rng(0).random((16, 8, 8, 1), np.float32)), "label": jnp.arange(16) % 10}
 
 
 def fp16_state(scale):
     model = zoo.CNN(features=(4,), hidden=8, norm=True, dtype=jnp.float16)
-    variables = model.init(jax.random.key(1), BATCH["inputs"][:1])
+    variables = init_variables(model, jax.random.key(1), BATCH["inputs"][:1])
     ls = loss_scale("fp16").replace(scale=jnp.float32(scale))
     return TrainState.create(apply_fn=model.apply, params=variables["params"], tx=optax.adam(1e-2),
                              batch_stats=variables["batch_stats"], loss_scale=ls)

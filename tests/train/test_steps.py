@@ -9,6 +9,7 @@ from train import TrainState, make_eval_step, make_train_step, mean_over_batches
 from train.augment import random_crop, random_flip
 from train.errors import UserError
 from train.optim import make_optimizer
+from train.state import init_variables
 
 
 def linear_state(lr=0.1):
@@ -48,7 +49,7 @@ def test_train_step_gradient_matches_finite_differences():
     model = MLP(features=(5,), num_classes=3, act=jnp.tanh)
     rng = np.random.default_rng(0)
     batch = {"inputs": jnp.asarray(rng.normal(size=(6, 4)), jnp.float32), "label": jnp.asarray([0, 1, 2, 0, 1, 2])}
-    params = model.init(jax.random.key(0), batch["inputs"])["params"]
+    params = init_variables(model, jax.random.key(0), batch["inputs"])["params"]
     state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.sgd(1.0))
     new_state, _ = jax.jit(make_train_step(cross_entropy_loss))(state, batch, jax.random.key(1))
     update = jax.tree.map(lambda old, new: np.asarray(old, np.float64) - np.asarray(new, np.float64),

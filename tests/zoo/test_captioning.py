@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from zoo.captioning import AttentionCaptioner, CaptioningRNN
+from train.state import init_variables
 
 VOCAB, START = 5, 3
 
@@ -17,7 +18,7 @@ VOCAB, START = 5, 3
 def test_teacher_forcing_matches_stepping_one_word_at_a_time(model):
     images = jax.random.uniform(jax.random.key(0), (2, 16, 16, 3))
     tokens = jnp.array([[START, 0, 1, 2], [START, 2, 2, 0]])
-    variables = model.init(jax.random.key(1), images, tokens)
+    variables = init_variables(model, jax.random.key(1), images, tokens)
     logits, alphas = model.apply(variables, images, tokens)
     assert logits.shape == (2, 4, VOCAB) and alphas.shape == (2, 4, 16)       # 16x16 -> 4x4 grid
     memory = model.apply(variables, images, method="encode")

@@ -10,6 +10,7 @@ import pytest
 
 from zoo.captioning import AttentionCaptioner
 from zoo.decoding import beam_search, greedy_decode, model_stepper
+from train.state import init_variables
 
 VOCAB, START, END = 5, 3, 4     # words 0..2, then <start>, <end>
 
@@ -103,7 +104,7 @@ def test_beam_width_one_is_greedy():
 def test_model_stepper_repeats_memory_rows_for_beams():
     model = AttentionCaptioner(VOCAB, features=8, embed_dim=8, attention_dim=8, encoder_features=(4,))
     images = jax.random.uniform(jax.random.key(0), (2, 8, 8, 3))
-    params = model.init(jax.random.key(1), images, jnp.zeros((2, 3), jnp.int32))["params"]
+    params = init_variables(model, jax.random.key(1), images, jnp.zeros((2, 3), jnp.int32))["params"]
     memory = model.apply({"params": params}, images, method="encode")
     carry = model.apply({"params": params}, memory, method="initial_carry")
     step = model_stepper(model, {"params": params}, memory)

@@ -8,6 +8,7 @@ import pytest
 
 from train.generative_eval import bernoulli_nll
 from zoo.draw import DRAW, _DrawStep, filterbank
+from train.state import init_variables
 
 
 def test_filterbank_rows_are_normalized_gaussians_on_the_grid():
@@ -30,7 +31,7 @@ def test_bound_terms_and_canvases(attention):
     model = DRAW((8, 8, 1), steps=3, read_n=2, write_n=3, encoder_features=8, decoder_features=8, latent=2,
                  attention=attention)
     x = (jax.random.uniform(jax.random.key(0), (2, 8, 8, 1)) > 0.5).astype(jnp.float32)
-    variables = model.init(jax.random.key(1), x, jax.random.key(2))
+    variables = init_variables(model, jax.random.key(1), x, jax.random.key(2))
     logits, kl, canvases = model.apply(variables, x, jax.random.key(2))
     assert logits.shape == (2, 8, 8, 1) and kl.shape == (2,) and canvases.shape == (2, 3, 8, 8)
     assert (kl >= 0).all()
@@ -55,7 +56,7 @@ def test_the_bound_is_the_reconstruction_plus_each_steps_kl_by_definition(attent
                  attention=attention)
     x = (jax.random.uniform(jax.random.key(0), (2, 8, 8, 1)) > 0.5).astype(jnp.float32)
     rng = jax.random.key(2)
-    variables = model.init(jax.random.key(1), x, rng)
+    variables = init_variables(model, jax.random.key(1), x, rng)
     logits, kl, _ = model.apply(variables, x, rng)
     # the steps unrolled by hand with the model's noise, reading each step's posterior off its layers
     eps = jax.random.normal(rng, (2, steps, latent))

@@ -8,6 +8,7 @@ import pytest
 
 import zoo
 from zoo.pixelcnn import causal_mask
+from train.state import init_variables
 
 H = W = 8
 
@@ -15,7 +16,7 @@ H = W = 8
 def dependencies(model, i, j, kernel=None):
     """0/1 map of the input pixels that the logits of pixel (i, j) depend on."""
     x = jax.random.uniform(jax.random.key(0), (1, H, W, 1))
-    variables = model.init(jax.random.key(1), x)
+    variables = init_variables(model, jax.random.key(1), x)
     out = lambda x: model.apply(variables, x)[0, i, j].sum()
     return np.asarray(jax.grad(out)(x)[0, :, :, 0] != 0)
 
@@ -71,7 +72,7 @@ def test_shapes_of_the_autoencoders_and_the_gan():
     d = zoo.Discriminator(features=8, num_classes=10)
     assert jax.eval_shape(d.init_with_output, jax.random.key(0), x, jnp.arange(3))[0].shape == (3,)
     with pytest.raises(ValueError, match="divisible by 4"):
-        zoo.Autoencoder((6, 6, 1)).init(jax.random.key(0), jnp.zeros((1, 6, 6, 1)))
+        init_variables(zoo.Autoencoder((6, 6, 1)), jax.random.key(0), jnp.zeros((1, 6, 6, 1)))
 
 
 def test_the_conditional_discriminator_judges_image_and_label_together():
@@ -79,7 +80,7 @@ def test_the_conditional_discriminator_judges_image_and_label_together():
     to the features before a linear output it would be one constant per label pair."""
     d = zoo.Discriminator(features=8, num_classes=10)
     x = jax.random.uniform(jax.random.key(0), (2, 8, 8, 1))
-    params = d.init(jax.random.key(1), x, jnp.zeros(2, jnp.int32))
+    params = init_variables(d, jax.random.key(1), x, jnp.zeros(2, jnp.int32))
     params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(2), p.shape), params)
     logits = jax.jit(d.apply)
     gap = logits(params, x, jnp.full(2, 3)) - logits(params, x, jnp.full(2, 7))   # (2,): per image

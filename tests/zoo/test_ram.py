@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from zoo.ram import RecurrentAttentionModel, glimpse_sensor
+from train.state import init_variables
 
 
 def test_glimpse_patches_are_crops_pooled_to_the_patch_size():
@@ -31,7 +32,7 @@ def test_outputs_and_locations(policy):
     images = jax.random.uniform(jax.random.key(0), (3, 16, 16, 1))
     noise = (jax.random.uniform(jax.random.key(1), (3, 4, 2), minval=-1, maxval=1) if policy == "random"
              else jax.random.normal(jax.random.key(1), (3, 4, 2)))
-    variables = model.init(jax.random.key(2), images, noise)
+    variables = init_variables(model, jax.random.key(2), images, noise)
     out = model.apply(variables, images, noise)
     assert out["logits"].shape == (3, 10) and out["locations"].shape == (3, 4, 2)
     assert out["log_probs"].shape == out["baselines"].shape == (3, 3)

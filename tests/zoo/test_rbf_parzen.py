@@ -4,12 +4,13 @@ import numpy as np
 
 from zoo.parzen import choose_bandwidth, parzen_logits, parzen_params
 from zoo.rbf import RBFNetwork
+from train.state import init_variables
 
 
 def test_rbf_units_are_gaussians_of_the_distance_to_their_centres():
     model = RBFNetwork(num_classes=3, num_centers=5, gamma_init=2.0)
     x = jax.random.uniform(jax.random.key(0), (4, 2, 3))
-    params = model.init(jax.random.key(1), x)["params"]
+    params = init_variables(model, jax.random.key(1), x)["params"]
     flat = np.asarray(x).reshape(4, -1)
     c, gamma = np.asarray(params["centers"]), np.exp(np.asarray(params["log_gamma"]))
     np.testing.assert_allclose(gamma, 2.0 / 6, rtol=1e-6)
@@ -20,7 +21,7 @@ def test_rbf_units_are_gaussians_of_the_distance_to_their_centres():
 
 def test_rbf_falls_back_to_its_bias_far_from_every_centre():
     model = RBFNetwork(num_classes=3, num_centers=5)
-    params = model.init(jax.random.key(1), jnp.zeros((1, 4)))["params"]
+    params = init_variables(model, jax.random.key(1), jnp.zeros((1, 4)))["params"]
     far = model.apply({"params": params}, jnp.full((1, 4), 100.0))
     np.testing.assert_allclose(far[0], params["head"]["bias"], atol=1e-6)
 

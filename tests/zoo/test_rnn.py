@@ -7,6 +7,7 @@ from jax.test_util import check_grads
 
 from zoo.rnn import (GRUCell, LSTMCell, ManyToMany, ManyToOne, OneToMany, Recurrent, RecurrentStack,
                      VanillaRNNCell, pack_cudnn_lstm_weights, reverse_padded)
+from train.state import init_variables
 
 B, T, I, H = 3, 6, 4, 5
 
@@ -18,7 +19,7 @@ def sigmoid(z):
 def init_cell(cell, key=0):
     """Cell params with every entry random (biases too), so each term of the equations shows."""
     x = jnp.zeros((B, I))
-    params = cell.init(jax.random.key(key), cell.initialize_carry(B), x)["params"]
+    params = init_variables(cell, jax.random.key(key), cell.initialize_carry(B), x)["params"]
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.key(key + 1), len(leaves))
     return jax.tree.unflatten(tree, [0.5 * jax.random.normal(k, p.shape) for k, p in zip(keys, leaves)])
@@ -71,7 +72,7 @@ def test_cell_gradients_match_numerical_gradients(kind):
 
 
 def test_lstm_forget_gate_bias_starts_at_one():
-    params = LSTMCell(H).init(jax.random.key(0), LSTMCell(H).initialize_carry(1), jnp.zeros((1, I)))["params"]
+    params = init_variables(LSTMCell(H), jax.random.key(0), LSTMCell(H).initialize_carry(1), jnp.zeros((1, I)))["params"]
     bias = np.asarray(params["xh"]["bias"])
     np.testing.assert_array_equal(bias[H:2 * H], 1.0)
     assert not bias[:H].any() and not bias[2 * H:].any()
@@ -79,8 +80,8 @@ def test_lstm_forget_gate_bias_starts_at_one():
 
 def test_scan_shares_one_set_of_parameters_across_time():
     layer = Recurrent(GRUCell(H))
-    short = layer.init(jax.random.key(0), jnp.zeros((B, 2, I)))
-    long = layer.init(jax.random.key(0), jnp.zeros((B, 50, I)))
+    short = init_variables(layer, jax.random.key(0), jnp.zeros((B, 2, I)))
+    long = init_variables(layer, jax.random.key(0), jnp.zeros((B, 50, I)))
     assert jax.tree.map(jnp.shape, short) == jax.tree.map(jnp.shape, long)
 
 
@@ -96,7 +97,7 @@ def test_padded_batch_matches_each_sequence_alone(kind, bidirectional):
     stack = RecurrentStack(kind, H, num_layers=2, bidirectional=bidirectional)
     xs = jax.random.normal(jax.random.key(0), (B, T, I))
     lengths = jnp.array([T, 4, 1])
-    variables = stack.init(jax.random.key(1), xs, lengths)
+    variables = init_variables(stack, jax.random.key(1), xs, lengths)
     carries, ys = stack.apply(variables, xs, lengths)
     for b, n in enumerate(np.asarray(lengths)):
         alone_carries, alone = stack.apply(variables, xs[b:b + 1, :n])
@@ -113,7 +114,7 @@ def test_lstm_stack_equals_the_cudnn_layout_reference(bidirectional):
     stack = RecurrentStack("lstm", H, num_layers=2, bidirectional=bidirectional)
     xs = jax.random.normal(jax.random.key(0), (B, T, I))
     lengths = jnp.array([T, 3, 1], jnp.int32)
-    variables = stack.init(jax.random.key(1), xs)
+    variables = init_variables(stack, jax.random.key(1), xs)
     carries, ys = stack.apply(variables, xs, lengths)
     weights = pack_cudnn_lstm_weights(variables["params"], 2, bidirectional)
     assert weights.shape == (jax_rnn.get_num_params_in_lstm(I, H, 2, bidirectional),)
@@ -131,7 +132,7 @@ def test_initial_carry_continues_a_sequence_exactly():
     """Running [a; b] at once equals running a, then b from a's final carry (what TBPTT relies on)."""
     model = ManyToMany(11, "lstm", H, num_layers=2, vocab_size=11, embed_dim=4)
     tokens = jax.random.randint(jax.random.key(0), (B, 2 * T), 0, 11)
-    variables = model.init(jax.random.key(1), tokens)
+    variables = init_variables(model, jax.random.key(1), tokens)
     _, whole = model.apply(variables, tokens)
     carry, first = model.apply(variables, tokens[:, :T], initial_carry=model.initialize_carry(B))
     _, second = model.apply(variables, tokens[:, T:], initial_carry=carry)
@@ -141,12 +142,12 @@ def test_initial_carry_continues_a_sequence_exactly():
 def test_heads_have_the_lecture_shapes():
     xs = jnp.zeros((B, T, I))
     m2o = ManyToOne(7, "gru", H, bidirectional=True)
-    assert m2o.apply(m2o.init(jax.random.key(0), xs), xs).shape == (B, 7)
+    assert m2o.apply(init_variables(m2o, jax.random.key(0), xs), xs).shape == (B, 7)
     m2m = ManyToMany(7, "rnn", H)
-    assert m2m.apply(m2m.init(jax.random.key(0), xs), xs)[1].shape == (B, T, 7)
+    assert m2m.apply(init_variables(m2m, jax.random.key(0), xs), xs)[1].shape == (B, T, 7)
     o2m = OneToMany(9, "lstm", H, num_layers=2)
     v, tokens = jax.random.normal(jax.random.key(1), (B, 3)), jnp.zeros((B, T), jnp.int32)
-    variables = o2m.init(jax.random.key(0), v, tokens)
+    variables = init_variables(o2m, jax.random.key(0), v, tokens)
     _, logits = o2m.apply(variables, v, tokens)
     assert logits.shape == (B, T, 9)
     _, other = o2m.apply(variables, v + 1.0, tokens)
@@ -156,7 +157,7 @@ def test_heads_have_the_lecture_shapes():
 def test_dropout_between_layers_only_when_training():
     stack = RecurrentStack("gru", H, num_layers=2, dropout=0.5)
     xs = jax.random.normal(jax.random.key(0), (B, T, I))
-    variables = stack.init(jax.random.key(1), xs)
+    variables = init_variables(stack, jax.random.key(1), xs)
     _, a = stack.apply(variables, xs)
     _, b = stack.apply(variables, xs)
     _, c = stack.apply(variables, xs, train=True, rngs={"dropout": jax.random.key(2)})
@@ -166,4 +167,4 @@ def test_dropout_between_layers_only_when_training():
 
 def test_unknown_cell_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown cell 'transformer'"):
-        RecurrentStack("transformer", H).init(jax.random.key(0), jnp.zeros((1, 2, I)))
+        init_variables(RecurrentStack("transformer", H), jax.random.key(0), jnp.zeros((1, 2, I)))

@@ -8,6 +8,7 @@ import pytest
 from train.gradient_flow import update_norms, vanilla_norms
 from zoo.rnn import LSTMCell
 from zoo.rnn_gradients import carry_gradient_norms, scaled_orthogonal
+from train.state import init_variables
 
 
 def test_scaled_orthogonal_has_the_requested_singular_values():
@@ -32,7 +33,7 @@ def test_lstm_cell_state_keeps_gradients_alive():
     the signal survives 50 steps, where a vanilla RNN with sigma 0.5 keeps 1e-15 of it."""
     cell = LSTMCell(8, forget_bias=5.0)
     xs = jnp.zeros((2, 50, 3))
-    params = cell.init(jax.random.key(0), cell.initialize_carry(2), xs[:, 0])["params"]
+    params = init_variables(cell, jax.random.key(0), cell.initialize_carry(2), xs[:, 0])["params"]
     params = jax.tree.map(jnp.zeros_like, params)
     params["xh"]["bias"] = params["xh"]["bias"].at[8:16].set(5.0)
     norms = np.asarray(carry_gradient_norms(cell, params, xs))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from zoo.seq2seq import Seq2Seq
+from train.state import init_variables
 
 SOURCE = jnp.array([[3, 4, 5, 2, 0, 0], [5, 6, 7, 8, 9, 2]])      # 0 = padding
 TOKENS = jnp.array([[1, 4, 5, 6], [1, 3, 3, 6]])
@@ -15,7 +16,7 @@ TOKENS = jnp.array([[1, 4, 5, 6], [1, 3, 3, 6]])
 @pytest.mark.parametrize("cell, attention", [("gru", True), ("lstm", True), ("gru", False)])
 def test_teacher_forcing_matches_stepping(cell, attention):
     model = Seq2Seq(10, 7, features=12, embed_dim=8, attention_dim=8, cell=cell, attention=attention)
-    variables = model.init(jax.random.key(0), SOURCE, TOKENS)
+    variables = init_variables(model, jax.random.key(0), SOURCE, TOKENS)
     logits, alphas = model.apply(variables, SOURCE, TOKENS)
     assert logits.shape == (2, 4, 7) and alphas.shape == (2, 4, 6)
     memory = model.apply(variables, SOURCE, method="encode")
@@ -32,7 +33,7 @@ def test_teacher_forcing_matches_stepping(cell, attention):
 
 def test_extra_padding_changes_nothing():
     model = Seq2Seq(10, 7, features=12, embed_dim=8, attention_dim=8)
-    variables = model.init(jax.random.key(0), SOURCE, TOKENS)
+    variables = init_variables(model, jax.random.key(0), SOURCE, TOKENS)
     logits, alphas = model.apply(variables, SOURCE, TOKENS)
     longer = jnp.pad(SOURCE, ((0, 0), (0, 5)))
     padded_logits, padded_alphas = model.apply(variables, longer, TOKENS)
@@ -44,4 +45,4 @@ def test_extra_padding_changes_nothing():
 def test_bad_source_rank_is_explained():
     model = Seq2Seq(10, 7, features=4, embed_dim=4, attention_dim=4)
     with pytest.raises(ValueError, match="source must be"):
-        model.init(jax.random.key(0), SOURCE[..., None], TOKENS)
+        init_variables(model, jax.random.key(0), SOURCE[..., None], TOKENS)

@@ -8,6 +8,7 @@ import pytest
 from tests.helpers import require_torch
 from zoo import load_torchvision_vgg16
 from zoo.vgg import VGG16, from_torchvision
+from train.state import init_variables
 
 
 def test_feature_shapes_and_layer_names():
@@ -18,7 +19,7 @@ def test_feature_shapes_and_layer_names():
                                                  for j in range(1, n + 1))
     assert jax.eval_shape(model.apply, variables, x).shape == (1, 2, 2, 512)
     with pytest.raises(ValueError, match="at least 32x32"):
-        model.init(jax.random.key(0), jnp.zeros((1, 16, 16, 3)))
+        init_variables(model, jax.random.key(0), jnp.zeros((1, 16, 16, 3)))
 
 
 def test_conversion_names_what_is_missing():

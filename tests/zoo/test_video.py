@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from zoo.video import FrameLabeller
+from train.state import init_variables
 
 VIDEO = jnp.asarray(np.random.default_rng(0).random((2, 5, 12, 12, 1), np.float32))
 
 
 def changed_frames(model):
     """Which frames' logits move when frame 2 of the first video is blanked."""
-    variables = model.init(jax.random.key(1), VIDEO)
+    variables = init_variables(model, jax.random.key(1), VIDEO)
     logits = model.apply(variables, VIDEO)
     assert logits.shape == (2, 5, 10)
     moved = model.apply(variables, VIDEO.at[0, 2].set(0.0)) - logits
@@ -33,4 +34,4 @@ def test_the_recurrent_layer_carries_context(bidirectional, expected):
 
 def test_bad_rank_is_explained():
     with pytest.raises(ValueError, match="expects video"):
-        FrameLabeller().init(jax.random.key(0), jnp.zeros((2, 12, 12, 1)))
+        init_variables(FrameLabeller(), jax.random.key(0), jnp.zeros((2, 12, 12, 1)))
