@@ -1,5 +1,5 @@
 """`python -m train [RECIPE] [--workdir DIR] [--config.KEY=VALUE ...]`, `python -m train --list`,
-and the subcommands `python -m train sample ...` (`train.sample`), `python -m train gradient_flow ...`
+and the subcommands `python -m train sample ...` (`train.sample_cli`), `python -m train gradient_flow ...`
 (`train.gradient_flow`), `python -m train reproduce ...` (`train.reproduce.cli`) and
 `python -m train export ...` (`train.export`)."""
 
@@ -12,7 +12,7 @@ from train.arguments import ArgumentParser
 from train.errors import UserError
 from train.overrides import apply_overrides, split_config_args
 
-SUBCOMMANDS = {"sample": "train.sample", "gradient_flow": "train.gradient_flow", "reproduce": "train.reproduce.cli",
+SUBCOMMANDS = {"sample": "train.sample_cli", "gradient_flow": "train.gradient_flow", "reproduce": "train.reproduce.cli",
                "export": "train.export"}
 
 
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-RUN_OUTPUTS = ("checkpoints", "damaged_checkpoints", "models", "metrics.jsonl", "summary.json")
+RUN_OUTPUTS = ("checkpoints", "damaged_checkpoints", "models", "metrics.jsonl", "summary.json",
+               "samples_over_training")
 
 
 def clear_run(workdir: str) -> None:

@@ -103,6 +103,7 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     start_time = time.perf_counter()
     make_workdir(workdir)
     task = make_task(config)
+    task.workdir = workdir
     stages = {name: _run_stage(recipe, name, stage, workdir, progress) for name, stage in task.stages().items()}
     if stages:
         task.start_from({name: (stage_task, state) for name, (stage_task, state, _) in stages.items()})

@@ -7,6 +7,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from tests.helpers import load_run_without_data, train_digits
@@ -138,6 +139,28 @@ def test_a_finished_run_restores_without_its_data(runs, name, monkeypatch):
 def test_the_gaussian_vae_runs_end_to_end(runs):
     vae = runs("gaussian_vae")
     assert np.isfinite(vae["report"]["iwae_nll_nats"]) and "independent_pixels_nll_nats" not in vae["report"]
+
+
+def test_gan_sample_snapshots_live_in_the_workdir_for_a_resumed_run(tmp_path):
+    """Evaluations keep the fixed-noise samples in the workdir: a new task object (a resumed run)
+    sees those taken before it, up to its step."""
+    from train import configs
+    from train.overrides import apply_overrides
+    from train.tasks import make_task
+    from train.tasks.gan import snapshot_history
+
+    config = apply_overrides(configs.get_config("gan_digits"), {"model.features": "8"})
+    first = make_task(config)
+    first.workdir = str(tmp_path)
+    state = first.create_state(jax.random.key(0), optax.adam(1e-3))
+    first.evaluate(state, "test[:64]")
+    first.evaluate(state.replace(step=state.step + 100), "test[:64]")
+    resumed = make_task(config)
+    assert resumed.workdir is None and not hasattr(resumed, "snapshots")  # nothing carried in memory
+    history = snapshot_history(str(tmp_path), upto=100)
+    assert list(history) == [0, 100] and history[0].shape == (64, 8, 8, 1)
+    np.testing.assert_array_equal(history[0], history[100])  # same parameters, same fixed noise
+    assert list(snapshot_history(str(tmp_path), upto=50)) == [0]
 
 
 def test_each_gan_player_is_updated_by_its_own_loss_alone():

@@ -5,7 +5,7 @@ import ml_collections
 
 def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
-    c.study = "train.distill"          # module whose run_study() runs this recipe
+    c.study = "train.distill_study"    # module whose run_study() runs this recipe
     c.dataset = "digits"               # bundled image dataset with labels
     c.data_dir = ""                    # TFDS data dir; "" = $TFDS_DATA_DIR or ~/tensorflow_datasets
     c.input_key = "image"              # feature fed to the models ("signal" for mnist1d)

@@ -219,7 +219,7 @@ CLAIMS = [
         paper_setting="MNIST; teacher 2x1200 ReLU MLP with dropout (67 test errors of 10,000); student 2x800 ReLU MLP alone "
                       "146 errors, distilled at temperature 20: 74 errors",
         our_setting="mnist5k; LeNet-5 teacher; 784-800-800-10 student alone vs distilled (T 20, soft weight 0.9), 3 seeds, errors of 1,000 test digits",
-        published=0.74, published_note="distilled student: 74 test errors of 10,000 (alone 146, teacher 67), as quoted in train/distill.py",
+        published=0.74, published_note="distilled student: 74 test errors of 10,000 (alone 146, teacher 67), as quoted in train/distill_study.py",
         unit="test error of the distilled student, % (mean of 3 seeds)",
         criterion=beats_by_spread("student_distilled", "student_alone", "test errors"),
         measure=lambda runner: _distillation(runner, "distillation_mnist5k", "distill_mnist5k")),

@@ -47,6 +47,10 @@ class Task(abc.ABC):
     #: metric reported first in the summary line, e.g. "accuracy" for `test_accuracy`.
     primary_metric: str = "loss"
 
+    #: the run's directory, set by `train.loop.run` before training: what must survive a resume
+    #: (the GAN's sample snapshots) is written there, never kept on the task object
+    workdir: str | None = None
+
     def __init__(self, config: ml_collections.ConfigDict, meta: dict | None = None):
         """`meta`: a checkpoint's (`meta()` as saved) when the task is rebuilt to restore a run;
         what it records (example shapes, vocabularies) is then never read from the data."""

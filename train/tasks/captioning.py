@@ -19,7 +19,7 @@ import optax
 
 import zoo
 from train import data
-from train.captions import END, PAD, START, Vocabulary, attention_correctness, corpus_bleu, object_grounding, tokenize
+from train.caption_text import END, PAD, START, Vocabulary, attention_correctness, corpus_bleu, object_grounding, tokenize
 from train.errors import UserError
 from train.state import TrainState, init_variables
 from train.tasks.base import ACTIVATIONS, Task, cached

@@ -39,6 +39,30 @@ def gan_losses(kind: str, d_real, d_fake):
     raise UserError(f"unknown gan loss {kind!r}; choose ns, lsgan or wgan_gp")
 
 
+#: `<workdir>/samples_over_training/<step>.npy`: the fixed noise batch's samples at each evaluation
+SNAPSHOTS = "samples_over_training"
+
+
+def save_snapshot(workdir: str, step: int, samples: np.ndarray) -> None:
+    """Keep `samples: (64, H, W, C)` of evaluation step `step` in the workdir (through a rename:
+    never half-written), where a resumed run's report finds them."""
+    directory = os.path.join(workdir, SNAPSHOTS)
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"{step}.npy")
+    with open(f"{path}.tmp", "wb") as f:
+        np.save(f, samples)
+    os.replace(f"{path}.tmp", path)
+
+
+def snapshot_history(workdir: str, upto: int) -> dict:
+    """`{step: samples}` saved by `save_snapshot` at steps up to `upto` (a resume from an earlier
+    checkpoint leaves later ones behind; they are overwritten when those steps come again)."""
+    directory = os.path.join(workdir, SNAPSHOTS)
+    steps = sorted(int(n[:-4]) for n in os.listdir(directory) if n.endswith(".npy") and n[:-4].isdigit()) \
+        if os.path.isdir(directory) else []
+    return {s: np.load(os.path.join(directory, f"{s}.npy")) for s in steps if s <= upto}
+
+
 class GANTask(ImageTask):
     """DCGAN with two optimizers in one state: params `{"generator", "discriminator"}` under
     `optax.multi_transform` (the loop's optimizer for the generator, `discriminator_optimizer`
@@ -58,7 +82,6 @@ class GANTask(ImageTask):
         classes = config.model.num_classes if g.conditional else 0
         self.generator = zoo.Generator(self.shape, features=config.model.features, num_classes=classes)
         self.discriminator = zoo.Discriminator(features=config.model.features, num_classes=classes)
-        self.snapshots = {}  # step -> samples from a fixed noise batch, taken at every evaluation
         self._fixed_z = jax.random.normal(jax.random.key(1234), (64, g.latent))
         self._fixed_labels = jnp.arange(64) % max(classes, 1)
 
@@ -113,7 +136,8 @@ class GANTask(ImageTask):
         x = jnp.asarray(self.split(split)["inputs"][:512])
         labels = jnp.asarray(self.split(split).get("label", np.zeros(len(x), np.int32))[:512])
         fake, _ = self.generate(state.params, state.batch_stats, self._fixed_z, self._fixed_labels, train=False)
-        self.snapshots[int(state.step)] = np.asarray(fake)
+        if self.workdir is not None:
+            save_snapshot(self.workdir, int(state.step), np.asarray(fake))
         critic = lambda x, y: self.discriminator.apply({"params": state.params["discriminator"]}, x, y)
         return {f"{split_name(split)}_d_real": float(critic(x, labels).mean()),
                 f"{split_name(split)}_d_fake": float(critic(fake, self._fixed_labels).mean())}
@@ -127,7 +151,7 @@ class GANTask(ImageTask):
     def report(self, state, workdir):
         samples = self.samples(state, self.config.num_samples)
         test = self.split(self.config.test_split)
-        panels = {f"step {s}": imgs for s, imgs in sorted(self.snapshots.items())[-4:]}
+        panels = {f"step {s}": imgs for s, imgs in sorted(snapshot_history(workdir, int(state.step)).items())[-4:]}
         save_grids(os.path.join(workdir, "figures", "samples_over_training.png"),
                    panels or {"samples": samples[:64]})
         save_grids(os.path.join(workdir, "figures", "samples.png"), {"samples": samples[:100]},

@@ -18,7 +18,7 @@ import optax
 
 import zoo
 from train import data
-from train.captions import END, PAD, START, Vocabulary
+from train.caption_text import END, PAD, START, Vocabulary
 from train.errors import UserError
 from train.state import TrainState, init_variables
 from train.tasks.base import Task, cached

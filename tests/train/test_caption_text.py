@@ -4,7 +4,7 @@ correctness by hand."""
 import numpy as np
 import pytest
 
-from train.captions import END, Vocabulary, attention_correctness, corpus_bleu, object_grounding, tokenize
+from train.caption_text import END, Vocabulary, attention_correctness, corpus_bleu, object_grounding, tokenize
 
 HYPOTHESES = ["a small red circle to the left of a blue square", "a green triangle above a red square",
               "there is a large yellow circle", "a purple square and a purple square and"]
