@@ -31,29 +31,6 @@ import jax  # noqa: E402
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
-# The slowest test files, longest first (seconds per file on this 2-core CPU, summed over its tests:
-# notebooks 235 and 221, generative 156, the loop 98, the interpret CLI 86, then 30-50 each).
-# pytest-xdist hands out whole files in collection order (`--dist loadfile --no-loadscope-reorder`):
-# long files first and short ones last keep both workers busy until the end.
-SLOWEST_FILES = (
-    "tests/notebooks/test_training_notebooks.py", "tests/notebooks/test_analysis_notebooks.py",
-    "tests/train/test_generative.py", "tests/train/test_loop.py", "tests/interpret/test_cli.py",
-    "tests/train/test_scene_objects.py", "tests/interpret/test_segmentation.py", "tests/train/test_captioning.py",
-    "tests/interpret/test_robustness.py", "tests/interpret/test_adversarial.py", "tests/test_determinism.py",
-    "tests/zoo/test_rnn.py", "tests/rl/test_ppo.py", "tests/train/test_language_model.py",
-    "tests/compress/test_binary.py", "tests/zoo/test_generative_models.py", "tests/train/test_parallel.py",
-    "tests/train/test_glimpses.py", "tests/train/test_video.py", "tests/interpret/test_attribution.py",
-    "tests/zoo/test_models.py", "tests/compress/test_lowrank.py", "tests/train/test_translation.py",
-    "tests/train/test_precision.py", "tests/interpret/test_synthesis.py", "tests/interpret/test_style.py",
-)
-
-
-def pytest_collection_modifyitems(config, items):
-    """`SLOWEST_FILES` first, in that order; every other file after them, in collection order."""
-    rank = {path: i for i, path in enumerate(SLOWEST_FILES)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
-
-
 def pytest_configure(config):
     if "PYTEST_XDIST_WORKER" in os.environ:
         return

@@ -1,5 +1,4 @@
-"""Guards on the suite itself: no hang can stall CI (DESIGN.md, "Tests"), and the scheduling list
-names real files."""
+"""Guards on the suite itself: no hang can stall CI (DESIGN.md, "Tests")."""
 
 import ast
 import pathlib
@@ -32,9 +31,3 @@ def test_the_suite_has_a_per_test_time_limit(request):
     limit = float(request.config.getini("timeout"))
     assert 0 < limit <= 900, f"per-test timeout is {limit} s"
 
-
-def test_the_slowest_files_named_for_scheduling_exist():
-    from tests.conftest import SLOWEST_FILES
-
-    missing = [path for path in SLOWEST_FILES if not (TESTS.parent / path).is_file()]
-    assert not missing, f"tests/conftest.py SLOWEST_FILES names files that are gone (renamed?): {missing}"

@@ -104,6 +104,9 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     make_workdir(workdir)
     task = make_task(config)
     task.workdir = workdir
+    if config.get("precision", "fp32") not in task.precisions:
+        raise UserError(f"{recipe} ({config.task}) trains in {' or '.join(task.precisions)} only; "
+                        f"--config.precision={config.precision} is not supported there")
     stages = {name: _run_stage(recipe, name, stage, workdir, progress) for name, stage in task.stages().items()}
     if stages:
         task.start_from({name: (stage_task, state) for name, (stage_task, state, _) in stages.items()})

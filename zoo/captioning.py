@@ -125,7 +125,7 @@ class _WordStep(nn.Module):
 
     @nn.compact
     def __call__(self, carry, tokens, memory):
-        x = nn.Embed(self.vocab_size, self.embed_dim, param_dtype=self.param_dtype, name="embed")(tokens)
+        x = nn.Embed(self.vocab_size, self.embed_dim, dtype=self.dtype, param_dtype=self.param_dtype, name="embed")(tokens)
         make = {"rnn": VanillaRNNCell, "lstm": LSTMCell}[self.cell]
         carry, h = make(self.features, dtype=self.dtype, param_dtype=self.param_dtype, name="cell")(carry, x)
         logits = nn.Dense(self.vocab_size, dtype=self.dtype, param_dtype=self.param_dtype, name="out")(h)
@@ -152,7 +152,7 @@ class _AttentionStep(nn.Module):
         alpha = jax.nn.softmax(scores[..., 0].astype(jnp.float32), axis=-1)             # (B, L)
         context = jnp.einsum("bl,bld->bd", alpha.astype(memory.dtype), memory)
         context = nn.sigmoid(dense(1, "gate")(h)) * context                             # beta * z
-        x = nn.Embed(self.vocab_size, self.embed_dim, param_dtype=self.param_dtype, name="embed")(tokens)
+        x = nn.Embed(self.vocab_size, self.embed_dim, dtype=self.dtype, param_dtype=self.param_dtype, name="embed")(tokens)
         carry, h = LSTMCell(self.features, dtype=self.dtype, param_dtype=self.param_dtype, name="cell")(
             carry, jnp.concatenate([x, context.astype(x.dtype)], -1))
         deep = dense(self.embed_dim, "out_state")(h) + dense(self.embed_dim, "out_context")(context) + x

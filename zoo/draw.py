@@ -36,23 +36,25 @@ def filterbank(centre, delta, variance, n: int, size: int):
 
 
 class _Attention(nn.Module):
-    """`h -> (F_y (B, n, H), F_x (B, n, W), gamma (B,))` from one linear layer (section 3.2)."""
+    """`h -> (F_y (B, n, H), F_x (B, n, W), gamma (B,))` from one linear layer (section 3.2); the
+    filterbanks are computed in float32 and returned in `dtype`, gamma in float32."""
 
     n: int
     height: int
     width: int
+    dtype: Any
     param_dtype: Any
 
     @nn.compact
     def __call__(self, h):
         gy, gx, log_var, log_delta, log_gamma = jnp.split(
-            nn.Dense(5, param_dtype=self.param_dtype)(h).astype(jnp.float32), 5, axis=-1)
+            nn.Dense(5, dtype=self.dtype, param_dtype=self.param_dtype)(h).astype(jnp.float32), 5, axis=-1)
         centre_y = (self.height - 1) / 2 * (gy[:, 0] + 1)
         centre_x = (self.width - 1) / 2 * (gx[:, 0] + 1)
         delta = (max(self.height, self.width) - 1) / max(self.n - 1, 1) * jnp.exp(log_delta[:, 0])
         variance = jnp.exp(log_var[:, 0])
-        return (filterbank(centre_y, delta, variance, self.n, self.height),
-                filterbank(centre_x, delta, variance, self.n, self.width), jnp.exp(log_gamma[:, 0]))
+        return (filterbank(centre_y, delta, variance, self.n, self.height).astype(self.dtype),
+                filterbank(centre_x, delta, variance, self.n, self.width).astype(self.dtype), jnp.exp(log_gamma[:, 0]))
 
 
 class _DrawStep(nn.Module):
@@ -67,36 +69,39 @@ class _DrawStep(nn.Module):
     decoder_features: int
     latent: int
     attention: bool
+    dtype: Any
     param_dtype: Any
 
     @nn.compact
     def __call__(self, state, eps, x, generate):
-        canvas, enc, dec = state
+        canvas, enc, dec = state  # the canvas accumulates in float32, the LSTM states in `dtype`
         h_dec = dec[1]
         x_hat = x - jax.nn.sigmoid(canvas)
+        kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         if self.attention:
-            fy, fx, gamma = _Attention(self.read_n, self.height, self.width, self.param_dtype, name="read")(h_dec)
-            glimpse = lambda image: jnp.einsum("bnh,bhw,bmw->bnm", fy, image, fx) * gamma[:, None, None]
+            fy, fx, gamma = _Attention(self.read_n, self.height, self.width, **kw, name="read")(h_dec)
+            glimpse = lambda image: jnp.einsum("bnh,bhw,bmw->bnm", fy, image.astype(self.dtype), fx) \
+                * gamma[:, None, None].astype(self.dtype)
             r = jnp.concatenate([glimpse(x), glimpse(x_hat)], -1).reshape(x.shape[0], -1)
         else:
-            r = jnp.concatenate([x, x_hat], -1).reshape(x.shape[0], -1)
-        enc, h_enc = LSTMCell(self.encoder_features, param_dtype=self.param_dtype, name="encoder")(
-            enc, jnp.concatenate([r, h_dec], -1))
-        mu = nn.Dense(self.latent, param_dtype=self.param_dtype, name="mu")(h_enc)
-        log_sigma = nn.Dense(self.latent, param_dtype=self.param_dtype, name="log_sigma")(h_enc)
+            r = jnp.concatenate([x, x_hat], -1).reshape(x.shape[0], -1).astype(self.dtype)
+        enc, h_enc = LSTMCell(self.encoder_features, **kw, name="encoder")(enc, jnp.concatenate([r, h_dec], -1))
+        mu = nn.Dense(self.latent, **kw, name="mu")(h_enc).astype(jnp.float32)
+        log_sigma = nn.Dense(self.latent, **kw, name="log_sigma")(h_enc).astype(jnp.float32)
         z = jnp.where(generate, eps, mu + jnp.exp(log_sigma) * eps)
         kl = 0.5 * jnp.sum(mu ** 2 + jnp.exp(2 * log_sigma) - 1 - 2 * log_sigma, -1)
-        dec, h_dec = LSTMCell(self.decoder_features, param_dtype=self.param_dtype, name="decoder")(dec, z)
+        dec, h_dec = LSTMCell(self.decoder_features, **kw, name="decoder")(dec, z.astype(self.dtype))
         if self.attention:
-            fy, fx, gamma = _Attention(self.write_n, self.height, self.width, self.param_dtype, name="write")(h_dec)
-            w = nn.Dense(self.write_n ** 2, param_dtype=self.param_dtype, name="write_patch")(h_dec)
+            fy, fx, gamma = _Attention(self.write_n, self.height, self.width, **kw, name="write")(h_dec)
+            w = nn.Dense(self.write_n ** 2, **kw, name="write_patch")(h_dec)
             update = jnp.einsum("bnh,bnm,bmw->bhw", fy, w.reshape(-1, self.write_n, self.write_n), fx)
-            update = update / gamma[:, None, None]
+            update = update.astype(jnp.float32) / gamma[:, None, None]
         else:
-            update = nn.Dense(self.height * self.width, param_dtype=self.param_dtype,
-                              name="write_patch")(h_dec).reshape(-1, self.height, self.width)
-        canvas = canvas + update
-        return (canvas, enc, dec), (canvas, kl)
+            update = nn.Dense(self.height * self.width, **kw, name="write_patch")(h_dec).reshape(
+                -1, self.height, self.width)
+        canvas = canvas + update.astype(jnp.float32)
+        same = lambda new, old: jax.tree.map(lambda n, o: n.astype(o.dtype), new, old)
+        return (canvas, same(enc, state[1]), same(dec, state[2])), (canvas, kl)
 
 
 class DRAW(nn.Module):
@@ -110,6 +115,7 @@ class DRAW(nn.Module):
     decoder_features: int = 128
     latent: int = 8
     attention: bool = True
+    dtype: Any = jnp.float32        # compute dtype (`train.precision`); the canvas and KL stay float32
     param_dtype: Any = jnp.float32
 
     def setup(self):
@@ -118,11 +124,11 @@ class DRAW(nn.Module):
         self.step = nn.scan(_DrawStep, variable_broadcast="params", split_rngs={"params": False},
                             in_axes=(1, nn.broadcast, nn.broadcast), out_axes=1, length=self.steps)(
             self.shape[0], self.shape[1], self.read_n, self.write_n, self.encoder_features, self.decoder_features,
-            self.latent, self.attention, self.param_dtype)
+            self.latent, self.attention, self.dtype, self.param_dtype)
 
     def _run(self, x, eps, generate: bool):
         b = x.shape[0]
-        zeros = lambda n: (jnp.zeros((b, n)), jnp.zeros((b, n)))
+        zeros = lambda n: (jnp.zeros((b, n), self.dtype), jnp.zeros((b, n), self.dtype))
         state = (jnp.zeros((b, *self.shape[:2])), zeros(self.encoder_features), zeros(self.decoder_features))
         _, (canvases, kl) = self.step(state, eps, x, jnp.asarray(generate))
         return canvases, kl

@@ -50,7 +50,7 @@ class _DecoderStep(nn.Module):
             context = jnp.einsum("bs,bsd->bd", alpha.astype(states.dtype), states)
         else:
             alpha, context = jnp.zeros(mask.shape, jnp.float32), summary
-        x = nn.Embed(self.vocab_size, self.embed_dim, param_dtype=self.param_dtype, name="embed")(tokens)
+        x = nn.Embed(self.vocab_size, self.embed_dim, dtype=self.dtype, param_dtype=self.param_dtype, name="embed")(tokens)
         carry, h = CELLS[self.cell](self.features, dtype=self.dtype, param_dtype=self.param_dtype, name="cell")(
             carry, jnp.concatenate([x, context.astype(x.dtype)], -1))
         deep = jnp.tanh(dense(self.embed_dim, "deep")(jnp.concatenate([h, context.astype(h.dtype), x], -1)))
@@ -74,7 +74,7 @@ class Seq2Seq(nn.Module):
     def setup(self):
         if self.cell not in ("lstm", "gru"):
             raise ValueError(f"cell must be 'lstm' or 'gru'; got {self.cell!r}")
-        self.source_embed = nn.Embed(self.source_vocab, self.embed_dim, param_dtype=self.param_dtype)
+        self.source_embed = nn.Embed(self.source_vocab, self.embed_dim, dtype=self.dtype, param_dtype=self.param_dtype)
         self.encoder = RecurrentStack(self.cell, self.features, bidirectional=True, dtype=self.dtype,
                                       param_dtype=self.param_dtype)
         self.init_state = nn.Dense(self.features * (2 if self.cell == "lstm" else 1), dtype=self.dtype,

@@ -92,3 +92,42 @@ def test_bf16_and_fp16_learn_digits_like_fp32(tmp_path):
         accuracy[precision] = run("classify_digits", config, str(tmp_path / precision), progress=False)["test"]["test_accuracy"]
     assert accuracy["fp32"] > 0.95
     assert abs(accuracy["bf16"] - accuracy["fp32"]) < 0.02 and abs(accuracy["fp16"] - accuracy["fp32"]) < 0.02
+
+
+def _matmul_operand_dtypes(jaxpr) -> set:
+    """Dtypes of the operands of every matrix product and convolution in `jaxpr`, inside scans,
+    conditionals and nested jits too."""
+    found = set()
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name in ("dot_general", "conv_general_dilated"):
+            found.update(str(v.aval.dtype) for v in eqn.invars)
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (list, tuple)) else [param]:
+                if isinstance(sub, jax.extend.core.ClosedJaxpr):
+                    found |= _matmul_operand_dtypes(sub.jaxpr)
+                elif isinstance(sub, jax.extend.core.Jaxpr):
+                    found |= _matmul_operand_dtypes(sub)
+    return found
+
+
+@pytest.mark.parametrize("recipe", ["caption_shapes", "vae_digits", "translate_dates", "draw_digits"])
+def test_bf16_recipes_multiply_in_bf16_with_float32_weights(recipe):
+    from train.tasks import make_task
+
+    def traced_loss(precision):
+        task = make_task(apply_overrides(configs.get_config(recipe), {"precision": precision}))
+        state = task.create_state(jax.random.key(0), optax.adam(1e-3))
+        batch = next(task.train_batches(0))
+        return state, jax.make_jaxpr(task.loss_fn)(state.params, state, batch, jax.random.key(1)).jaxpr
+
+    state, bf16 = traced_loss("bf16")
+    assert _matmul_operand_dtypes(bf16) == {"bfloat16"}  # every product and convolution
+    assert {str(p.dtype) for p in jax.tree.leaves(state.params)} == {"float32"}
+    assert _matmul_operand_dtypes(traced_loss("fp32")[1]) == {"float32"}  # the check sees the difference
+
+
+@pytest.mark.parametrize("recipe", ["ram_cluttered", "gan_digits", "label_frames_rnn"])
+def test_a_recipe_whose_task_ignores_precision_refuses_it_in_one_line(recipe, tmp_path):
+    config = apply_overrides(configs.get_config(recipe), {"precision": "bf16"})
+    with pytest.raises(UserError, match=rf"^{recipe} \(\w+\) trains in fp32 only; --config.precision=bf16 is not"):
+        run(recipe, config, str(tmp_path), progress=False)

@@ -47,6 +47,10 @@ class Task(abc.ABC):
     #: metric reported first in the summary line, e.g. "accuracy" for `test_accuracy`.
     primary_metric: str = "loss"
 
+    #: the `--config.precision` policies (`train.precision`) this task's models and losses honour;
+    #: `train.loop.run` refuses the others in one line
+    precisions: tuple = ("fp32",)
+
     #: the run's directory, set by `train.loop.run` before training: what must survive a resume
     #: (the GAN's sample snapshots) is written there, never kept on the task object
     workdir: str | None = None

@@ -21,6 +21,7 @@ import zoo
 from train import data
 from train.caption_text import END, PAD, START, Vocabulary, attention_correctness, corpus_bleu, object_grounding, tokenize
 from train.errors import UserError
+from train.precision import compute_dtype, loss_scale
 from train.state import TrainState, init_variables
 from train.tasks.base import ACTIVATIONS, Task, cached
 
@@ -76,6 +77,7 @@ class Captioning(Task):
     replaces the vocabulary built from the training captions."""
 
     primary_metric = "loss"
+    precisions = ("fp32", "bf16", "fp16")
 
     def __init__(self, config, meta: dict | None = None):
         super().__init__(config, meta)
@@ -88,6 +90,7 @@ class Captioning(Task):
             [c for refs in self.split_raw("train")["captions"] for c in refs], config.vocab_size)
         m = config.model
         common = dict(vocab_size=len(self.vocab), features=m.features, embed_dim=m.embed_dim,
+                      dtype=compute_dtype(config.precision),
                       encoder_features=tuple(m.encoder_features), encoder_pools=m.get("encoder_pools") or None,
                       act=ACTIVATIONS[m.act])
         self.model = (zoo.AttentionCaptioner(attention_dim=m.attention_dim, **common) if m.name == "attention"
@@ -153,7 +156,7 @@ class Captioning(Task):
         if self._pretrained_encoder is not None:    # fine-tuned from the first stage
             params = {**params, "encoder": self._pretrained_encoder}
         return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx,
-                                 batch_stats=variables.get("batch_stats"))
+                                 batch_stats=variables.get("batch_stats"), loss_scale=loss_scale(self.config.precision))
 
     def _losses(self, variables, batch, train: bool = False):
         return caption_losses(self.model, variables, batch, self.vocab.index[PAD], self.config.model.name == "attention",

@@ -42,6 +42,7 @@ class Classification(Task):
     """Config: dataset, data_dir, input_key, batch_size, eval_batch_size, model, augment."""
 
     primary_metric = "accuracy"
+    precisions = ("fp32", "bf16", "fp16")
 
     def __init__(self, config, meta=None):
         super().__init__(config, meta)

@@ -12,6 +12,7 @@ import numpy as np
 import zoo
 from train.errors import UserError
 from train.generative_eval import bernoulli_nll, independent_pixels_nll
+from train.precision import compute_dtype, loss_scale
 from train.state import TrainState, init_variables
 from train.tasks.images import ImageTask, model_fields
 
@@ -20,21 +21,24 @@ class DRAWTask(ImageTask):
     """Config (beyond `train.tasks.images`): model (steps, read_n, write_n, encoder_features,
     decoder_features, latent, attention). Binarized images (Bernoulli likelihood)."""
 
+    precisions = ("fp32", "bf16", "fp16")
+
     def __init__(self, config, meta=None):
         super().__init__(config, meta)
         if self.shape[-1] != 1:
             raise UserError(f"DRAW draws one-channel images; '{config.dataset}' images have shape {self.shape}")
-        self.model = zoo.DRAW(self.shape, **model_fields(config))
+        self.model = zoo.DRAW(self.shape, dtype=compute_dtype(config.precision), **model_fields(config))
 
     def create_state(self, rng, tx):
         x = jnp.zeros((1, *self.shape))
         params = init_variables(self.model, rng, x, jax.random.key(0))["params"]
-        return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx)
+        return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx,
+                                 loss_scale=loss_scale(self.config.precision))
 
     def bound_terms(self, params, x, rng):
         """Per image `(reconstruction nats, KL nats)`; their sum is the negative variational bound."""
         logits, kl, _ = self.model.apply({"params": params}, x, rng)
-        return bernoulli_nll(logits, x), kl
+        return bernoulli_nll(logits.astype(jnp.float32), x), kl.astype(jnp.float32)
 
     def loss_fn(self, params, state, batch, rng):
         recon, kl = self.bound_terms(params, batch["inputs"], rng)

@@ -58,6 +58,7 @@ class LanguageModel(Task):
     (cell, features, num_layers, embed_dim, dropout, act)."""
 
     primary_metric = "bits_per_char"
+    precisions = ("fp32", "bf16", "fp16")
 
     def __init__(self, config, meta: dict | None = None):
         super().__init__(config, meta)

@@ -20,6 +20,7 @@ import zoo
 from train import data
 from train.caption_text import END, PAD, START, Vocabulary
 from train.errors import UserError
+from train.precision import compute_dtype, loss_scale
 from train.state import TrainState, init_variables
 from train.tasks.base import Task, cached
 
@@ -41,6 +42,7 @@ class Translation(Task):
     `{"source": [...], "target": [...]}` and lengths) replaces what the training split would give."""
 
     primary_metric = "exact_match"
+    precisions = ("fp32", "bf16", "fp16")
 
     def __init__(self, config, meta: dict | None = None):
         super().__init__(config, meta)
@@ -55,7 +57,7 @@ class Translation(Task):
             raise UserError(f"unknown model.cell '{m.cell}'; choose gru or lstm")
         self.model = zoo.Seq2Seq(len(self.vocab["source"]), len(self.vocab["target"]), features=m.features,
                                  embed_dim=m.embed_dim, attention_dim=m.attention_dim, cell=m.cell,
-                                 attention=m.attention)
+                                 attention=m.attention, dtype=compute_dtype(config.precision))
 
     @cached
     def split_raw(self, name: str) -> dict:
@@ -84,7 +86,8 @@ class Translation(Task):
     def create_state(self, rng, tx):
         variables = init_variables(self.model, rng, jnp.zeros((1, self.max_source), jnp.int32),
                                     jnp.zeros((1, self.max_target), jnp.int32))
-        return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
+        return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx,
+                                 loss_scale=loss_scale(self.config.precision))
 
     def loss_fn(self, params, state, batch, rng):
         ce, accuracy, exact = translation_losses(self.model, params, batch, self.vocab["target"].index[PAD])

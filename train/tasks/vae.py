@@ -11,6 +11,7 @@ import zoo
 from train.errors import UserError
 from train.generative_eval import (bernoulli_nll, bits_per_dim, importance_weighted_nll, independent_pixels_nll,
                                   sample_quality, save_grids)
+from train.precision import compute_dtype, loss_scale
 from train.state import TrainState, init_variables
 from train.tasks.images import ImageTask, model_fields
 
@@ -23,6 +24,7 @@ class VAETask(ImageTask):
     reconstructions and the latent manifold (2-d latents) or a traversal of two latent axes."""
 
     scores_samples = True
+    precisions = ("fp32", "bf16", "fp16")
 
     def __init__(self, config, meta=None):
         super().__init__(config, meta)
@@ -30,12 +32,13 @@ class VAETask(ImageTask):
         self.likelihood, self.sigma = config.model.likelihood, config.model.sigma
         if self.likelihood not in ("bernoulli", "gaussian"):
             raise UserError(f"model.likelihood must be bernoulli or gaussian; got {self.likelihood!r}")
-        self.model = zoo.VAE(self.shape, **fields)
+        self.model = zoo.VAE(self.shape, dtype=compute_dtype(config.precision), **fields)
 
     def create_state(self, rng, tx):
         x = jnp.zeros((1, *self.shape))
         params = init_variables(self.model, rng, x, jax.random.key(0))["params"]
-        return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx)
+        return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx,
+                                 loss_scale=loss_scale(self.config.precision))
 
     def log_likelihood(self, logits, x):
         """`log p(x|z)` per image."""
@@ -46,7 +49,7 @@ class VAETask(ImageTask):
         return per.reshape(per.shape[0], -1).sum(-1)
 
     def elbo_terms(self, params, x, rng):
-        logits, mu, logvar = self.model.apply({"params": params}, x, rng)
+        logits, mu, logvar = (y.astype(jnp.float32) for y in self.model.apply({"params": params}, x, rng))
         kl = 0.5 * jnp.sum(jnp.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=-1)
         return -self.log_likelihood(logits, x), kl
 
@@ -61,7 +64,7 @@ class VAETask(ImageTask):
     def iwae_nll(self, params, x, rng, k: int):
         """Importance-weighted NLL per image with `k` posterior samples (`importance_weighted_nll`)."""
         encode = lambda x: self.model.apply({"params": params}, x, method=zoo.VAE.encode)
-        decode = lambda z: self.model.apply({"params": params}, z, method=zoo.VAE.decode)
+        decode = lambda z: self.model.apply({"params": params}, z, method=zoo.VAE.decode).astype(jnp.float32)
         return importance_weighted_nll(encode, lambda z, x: self.log_likelihood(decode(z), x), x, rng, k)
 
     def report(self, state, workdir):
