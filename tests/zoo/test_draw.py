@@ -60,7 +60,7 @@ def test_the_bound_is_the_reconstruction_plus_each_steps_kl_by_definition(attent
     logits, kl, _ = model.apply(variables, x, rng)
     # the steps unrolled by hand with the model's noise, reading each step's posterior off its layers
     eps = jax.random.normal(rng, (2, steps, latent))
-    step = _DrawStep(8, 8, 2, 3, 8, 8, latent, attention, jnp.float32)
+    step = _DrawStep(8, 8, 2, 3, 8, 8, latent, attention, jnp.float32, jnp.float32)
     zeros = (jnp.zeros((2, 8)), jnp.zeros((2, 8)))
     state, expected_kl = (jnp.zeros((2, 8, 8)), zeros, zeros), np.zeros(2)
     for t in range(steps):
