@@ -11,12 +11,9 @@ import tempfile
 
 # Eigen single-threaded: the suite runs two workers on two cores, and each worker's XLA threads
 # would otherwise compete with the other worker's (4-14% less wall time on test files measured here)
-# LLVM at -O1 instead of -O2: the suite's programs are small and most run a few times, so compile
-# time outweighs run time (3-7% less wall time on test files measured here; the same tests pass)
 os.environ["XLA_FLAGS"] = " ".join(filter(None, [os.environ.get("XLA_FLAGS", ""),
                                                  "--xla_force_host_platform_device_count=8",
-                                                 "--xla_cpu_multi_thread_eigen=false",
-                                                 "--xla_backend_optimization_level=1"]))
+                                                 "--xla_cpu_multi_thread_eigen=false"]))
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 if "PYTEST_XDIST_WORKER" not in os.environ:
     os.environ["JAXZOO_TEST_TFDS_DIR"] = tempfile.mkdtemp(prefix="jaxzoo-tfds-")
