@@ -64,9 +64,6 @@ class Classification(Task):
             self._splits[name] = {"inputs": arrays[key], "label": arrays["label"]}
         return self._splits[name]
 
-    def training_arrays(self) -> dict:
-        return self.split("train")
-
     def create_state(self, rng, tx) -> TrainState:
         example = jnp.zeros((1, *self.feature_shape("inputs")))
         params_rng, dropout_rng = jax.random.split(rng)

@@ -59,9 +59,6 @@ class GlimpseClassification(Task):
                             f"classification needs square 'image's and a 'label' (cluttered_digits)")
         return {"image": arrays["image"], "label": arrays["label"]}
 
-    def training_arrays(self) -> dict:
-        return self.split("train")
-
     def train_batches(self, start_step):
         yield from data.train_batches(self.split("train"), self.config.batch_size, self.config.seed, start_step)
 

@@ -43,9 +43,6 @@ class ImageTask(Task):
             self._splits[name] = {"inputs": x, **({"label": arrays["label"]} if "label" in arrays else {})}
         return self._splits[name]
 
-    def training_arrays(self) -> dict:
-        return self.split("train")
-
     def train_batches(self, start_step):
         return data.train_batches(self.split("train"), self.config.batch_size, self.config.seed, start_step)
 

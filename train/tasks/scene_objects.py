@@ -47,9 +47,6 @@ class SceneObjects(Task):
                                         encoder_features=tuple(m.encoder_features),
                                         encoder_pools=m.get("encoder_pools") or None, act=ACTIVATIONS[m.act])
 
-    def training_arrays(self) -> dict:
-        return self.split("train")
-
     def split(self, name: str) -> dict:
         if name not in self._splits:
             arrays = data.load(self.config.dataset, name, self.config.data_dir or None)

@@ -52,9 +52,6 @@ class FrameClassification(Task):
     def _arrays(self, name):
         return {k: v for k, v in self.split(name).items() if k in ("video", "label")}
 
-    def training_arrays(self) -> dict:
-        return self.split("train")
-
     def train_batches(self, start_step):
         yield from data.train_batches(self._arrays("train"), self.config.batch_size, self.config.seed, start_step)
 
