@@ -60,3 +60,21 @@ def load_run_without_data(workdir: str, monkeypatch):
 
     with without_data(monkeypatch):
         return load_run(workdir)
+
+
+def matmul_operand_dtypes(jaxpr) -> set:
+    """Dtypes (as strings) of the operands of every matrix product and convolution in `jaxpr`,
+    inside scans, conditionals and nested jits too."""
+    import jax
+
+    found = set()
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name in ("dot_general", "conv_general_dilated"):
+            found.update(str(v.aval.dtype) for v in eqn.invars)
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (list, tuple)) else [param]:
+                if isinstance(sub, jax.extend.core.ClosedJaxpr):
+                    found |= matmul_operand_dtypes(sub.jaxpr)
+                elif isinstance(sub, jax.extend.core.Jaxpr):
+                    found |= matmul_operand_dtypes(sub)
+    return found

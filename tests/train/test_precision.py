@@ -18,6 +18,7 @@ from train.precision import compute_dtype, loss_scale
 from train.state import TrainState
 from train.steps import make_train_step
 from train.state import init_variables
+from tests.helpers import matmul_operand_dtypes
 
 BATCH = {"inputs": jnp.asarray(np.random.default_rng(0).random((16, 8, 8, 1), np.float32)), "label": jnp.arange(16) % 10}
 
@@ -94,22 +95,6 @@ def test_bf16_and_fp16_learn_digits_like_fp32(tmp_path):
     assert abs(accuracy["bf16"] - accuracy["fp32"]) < 0.02 and abs(accuracy["fp16"] - accuracy["fp32"]) < 0.02
 
 
-def _matmul_operand_dtypes(jaxpr) -> set:
-    """Dtypes of the operands of every matrix product and convolution in `jaxpr`, inside scans,
-    conditionals and nested jits too."""
-    found = set()
-    for eqn in jaxpr.eqns:
-        if eqn.primitive.name in ("dot_general", "conv_general_dilated"):
-            found.update(str(v.aval.dtype) for v in eqn.invars)
-        for param in eqn.params.values():
-            for sub in param if isinstance(param, (list, tuple)) else [param]:
-                if isinstance(sub, jax.extend.core.ClosedJaxpr):
-                    found |= _matmul_operand_dtypes(sub.jaxpr)
-                elif isinstance(sub, jax.extend.core.Jaxpr):
-                    found |= _matmul_operand_dtypes(sub)
-    return found
-
-
 @pytest.mark.parametrize("recipe", ["caption_shapes", "vae_digits", "translate_dates", "draw_digits"])
 def test_bf16_recipes_multiply_in_bf16_with_float32_weights(recipe):
     from train.tasks import make_task
@@ -121,9 +106,9 @@ def test_bf16_recipes_multiply_in_bf16_with_float32_weights(recipe):
         return state, jax.make_jaxpr(task.loss_fn)(state.params, state, batch, jax.random.key(1)).jaxpr
 
     state, bf16 = traced_loss("bf16")
-    assert _matmul_operand_dtypes(bf16) == {"bfloat16"}  # every product and convolution
+    assert matmul_operand_dtypes(bf16) == {"bfloat16"}  # every product and convolution
     assert {str(p.dtype) for p in jax.tree.leaves(state.params)} == {"float32"}
-    assert _matmul_operand_dtypes(traced_loss("fp32")[1]) == {"float32"}  # the check sees the difference
+    assert matmul_operand_dtypes(traced_loss("fp32")[1]) == {"float32"}  # the check sees the difference
 
 
 @pytest.mark.parametrize("recipe", ["ram_cluttered", "gan_digits", "label_frames_rnn"])
