@@ -1,11 +1,13 @@
-"""`python -m compress PIPELINE [--workdir DIR] [--config.KEY=VALUE ...]` and `python -m compress --list`.
+"""`python -m compress PIPELINE [--workdir DIR] [--fresh] [--config.KEY=VALUE ...]` and `python -m compress --list`.
 
-Each pipeline is a module with `run(config, workdir, progress) -> summary` and a config in
-`compress/configs/<pipeline>.py`; the summary's `headline` is printed at the end.
+Each pipeline is a module with `run(config, workdir, progress) -> summary`, the `OUTPUTS` it
+writes in the workdir, and a config in `compress/configs/<pipeline>.py`; the summary's
+`headline` is printed at the end. Rerunning a command resumes it (see `compress.fit.fit`).
 """
 
 import importlib
 import os
+import shutil
 import sys
 
 from train import compile_cache
@@ -26,6 +28,9 @@ def parse_args(argv: list[str]):
     parser.add_argument("--workdir", help="run directory (default runs/PIPELINE)")
     parser.add_argument("--list", action="store_true", help="list the pipelines and exit")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start afresh: remove what the pipeline saved in the workdir first (a trained run "
+                             "that deep_compression compresses stays)")
     compile_cache.add_flag(parser)
     overrides, rest = split_config_args(argv)
     return parser.parse_args(rest), overrides
@@ -45,8 +50,14 @@ def main(argv: list[str] | None = None) -> int:
                             f"unknown pipeline '{args.pipeline}'; choose one of {', '.join(PIPELINES)}")
         config = apply_overrides(importlib.import_module(f"compress.configs.{args.pipeline}").get_config(), overrides)
         workdir = args.workdir or os.path.join("runs", args.pipeline)
-        summary = importlib.import_module(f"compress.{args.pipeline}").run(config, workdir,
-                                                                             progress=not args.no_progress)
+        pipeline = importlib.import_module(f"compress.{args.pipeline}")
+        if args.fresh:
+            for path in (os.path.join(workdir, name) for name in pipeline.OUTPUTS):
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                elif os.path.exists(path):
+                    os.remove(path)
+        summary = pipeline.run(config, workdir, progress=not args.no_progress)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

@@ -15,14 +15,21 @@ import jax.numpy as jnp
 import optax
 
 from compress import prune, share
-from compress.fit import accuracy, cross_entropy, fit
+from compress.fit import accuracy, check_config, cross_entropy, fit
 from compress.report import STAGES, encode_and_decode, markdown_table
 
+#: what the pipeline writes in the workdir (beside the run it compresses); `--fresh` removes it
+OUTPUTS = ("deep_compression",)
+OUTPUT = OUTPUTS[0]
 
-def compress_params(apply_fn, variables, splits: dict, config, progress: bool = True):
+
+def compress_params(apply_fn, variables, splits: dict, config, progress: bool = True,
+                    checkpoints: str | None = None):
     """Run the four stages on `variables["params"]`; `apply_fn(variables, x) -> logits`.
 
-    `splits`: `{"train": ..., "test": ...}` of `{"inputs", "label"}`. Returns
+    `splits`: `{"train": ..., "test": ...}` of `{"inputs", "label"}`. `checkpoints`: a directory
+    where the two training stages keep their progress (`compress.fit.fit`), so that a rerun
+    resumes them. Returns
     `(report, accuracies, final_params)`: the size report (`encode_and_decode`), test accuracy per stage
     (`dense`, `pruned` before retraining, `retrained`, `shared`, `fine_tuned`, `huffman`), and
     the weights decoded from the final encoding.
@@ -40,20 +47,25 @@ def compress_params(apply_fn, variables, splits: dict, config, progress: bool = 
     tx = prune.wrap(optax.adam(config.retrain_learning_rate), schedule, config.scope, end=config.ramp_steps,
                     every=config.prune_every)
     params, _ = fit(cross_entropy(logits), params, tx, splits["train"], config.retrain_steps, config.batch_size,
-                    config.seed, "retrain (pruned)", progress)
+                    config.seed, "retrain (pruned)", progress, checkpoint=_file(checkpoints, "retrain"))
     acc["retrained"] = test(params)
 
     shared = share.share(params, bits=config.bits)
     acc["shared"] = test(share.reconstruct(shared))
     values, _ = fit(cross_entropy(lambda v, x: logits(share.reconstruct(share.with_trainable(shared, v)), x)),
                     share.trainable(shared), optax.adam(config.finetune_learning_rate), splits["train"],
-                    config.finetune_steps, config.batch_size, config.seed + 1, "fine-tune codebooks", progress)
+                    config.finetune_steps, config.batch_size, config.seed + 1, "fine-tune codebooks", progress,
+                    checkpoint=_file(checkpoints, "finetune"))
     shared = share.with_trainable(shared, values)
     final = share.reconstruct(shared)
     acc["fine_tuned"] = test(final)
     report, decoded = encode_and_decode(final, shared, index_bits=config.index_bits, bits=config.bits)
     acc["huffman"] = test(jax.tree.map(jnp.asarray, decoded))
     return report, acc, decoded
+
+
+def _file(directory: str | None, stage: str) -> str | None:
+    return None if directory is None else os.path.join(directory, f"{stage}.msgpack")
 
 
 def plot_stages(report: dict, acc: dict, path: str) -> str:
@@ -95,11 +107,15 @@ def validate(config) -> None:
 def run(config, workdir: str, progress: bool = True) -> dict:
     """`python -m compress deep_compression`: compress the run in `workdir` (training
     `config.recipe` there first when it holds none) and write `deep_compression/` inside it:
-    `summary.json`, `deep_compression.md` and `figures/stages.png`."""
+    `summary.json`, `deep_compression.md` and `figures/stages.png`. Its training stages keep
+    their progress in `deep_compression/checkpoints/`: a rerun resumes them, or stops in one line
+    when the config changed (`--fresh` starts afresh)."""
     from train.files import write_json_atomic
     from train.restore import load_run
 
     validate(config)
+    out = os.path.join(workdir, OUTPUT)
+    check_config(out, config)
     start = time.perf_counter()
     if not os.path.isdir(os.path.join(workdir, "checkpoints")):
         from train import configs
@@ -109,9 +125,8 @@ def run(config, workdir: str, progress: bool = True) -> dict:
         train_run(config.recipe, configs.get_config(config.recipe), workdir, progress=progress)
     task, state, meta = load_run(workdir, expect_task="classification")
     splits = {"train": task.split("train"), "test": task.split(task.config.test_split)}
-    report, acc, _ = compress_params(task.logits, state.variables(), splits, config, progress)
-    out = os.path.join(workdir, "deep_compression")
-    os.makedirs(out, exist_ok=True)
+    report, acc, _ = compress_params(task.logits, state.variables(), splits, config, progress,
+                                     os.path.join(out, "checkpoints"))
     n_test = len(splits["test"]["label"])
     accuracy_rows = "".join(f"| {stage} | {a:.4f} | {a - acc['dense']:+.4f} |\n" for stage, a in acc.items())
     with open(os.path.join(out, "deep_compression.md"), "w") as f:

@@ -12,6 +12,7 @@ and a dense baseline with the same learning-rate drop at `sparse_end`, so that o
 phase differs; it reports test accuracy per seed with mean and spread, and says which won.
 """
 
+import functools
 import os
 import time
 from typing import NamedTuple
@@ -21,10 +22,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from compress.fit import accuracy, cross_entropy, fit
+from compress.fit import accuracy, check_config, cross_entropy, fit
 from compress.prune import magnitude_masks
-from train.files import make_workdir
 from train.state import init_variables
+
+#: what the study writes in its workdir; `--fresh` removes it
+OUTPUTS = ("checkpoints", "config.json", "summary.json", "dsd.md")
 
 
 class DSDState(NamedTuple):
@@ -65,8 +68,14 @@ def lr_drop(tx: optax.GradientTransformation, at: int, scale: float) -> optax.Gr
     return optax.chain(tx, optax.scale_by_schedule(lambda t: jnp.where(t >= at, scale, 1.0)))
 
 
+def _checkpoint(workdir: str, seed: int, phase: str) -> str:
+    return os.path.join(workdir, "checkpoints", f"seed{seed}_{phase}.msgpack")
+
+
 def run(config, workdir: str, progress: bool = True) -> dict:
-    """The study: for every seed, DSD and the dense baseline; writes `summary.json` and `dsd.md`."""
+    """The study: for every seed, DSD and the dense baseline; writes `summary.json` and `dsd.md`.
+    Every training phase keeps its progress in `checkpoints/`: a rerun resumes, or stops in one
+    line when the config changed (`--fresh` starts afresh)."""
     from train import configs, data
     from train.errors import UserError
     from train.files import write_json_atomic
@@ -76,6 +85,7 @@ def run(config, workdir: str, progress: bool = True) -> dict:
         raise UserError(f"--config.sparsity must be in (0, 1); got {config.sparsity}")
     if min(config.dense_steps, config.sparse_steps, config.redense_steps) < 1:
         raise UserError("--config.dense_steps, sparse_steps and redense_steps must all be >= 1")
+    check_config(workdir, config)
     start = time.perf_counter()
     recipe = configs.get_config(config.recipe)
     model = build_model(recipe.model)
@@ -92,15 +102,16 @@ def run(config, workdir: str, progress: bool = True) -> dict:
     for seed in config.seeds:
         init = init_variables(model, jax.random.key(seed), splits["train"]["inputs"][:1])["params"]
         base = lr_drop(optax.adam(config.learning_rate), end, config.redense_scale)
+        ckpt = functools.partial(_checkpoint, workdir, seed)
         params, _ = fit(loss, init, base, splits["train"], total, config.batch_size, seed,
-                        f"baseline seed {seed}", progress)
+                        f"baseline seed {seed}", progress, checkpoint=ckpt("baseline"))
         results["baseline"].append(accuracy(logits, params, test))
         tx = wrap(optax.adam(config.learning_rate), config.sparsity, begin, end, config.redense_scale)
         params, opt = fit(loss, init, tx, splits["train"], end, config.batch_size, seed,
-                          f"DSD seed {seed} (dense, sparse)", progress)
+                          f"DSD seed {seed} (dense, sparse)", progress, checkpoint=ckpt("dense_sparse"))
         results["dsd_sparse"].append(accuracy(logits, params, test))
         params, _ = fit(loss, params, tx, splits["train"], total - end, config.batch_size, seed + 10_000,
-                        f"DSD seed {seed} (re-dense)", progress, opt_state=opt)
+                        f"DSD seed {seed} (re-dense)", progress, opt_state=opt, checkpoint=ckpt("redense"))
         results["dsd"].append(accuracy(logits, params, test))
     mean = {k: float(np.mean(v)) for k, v in results.items()}
     std = {k: float(np.std(v)) for k, v in results.items()}
@@ -108,7 +119,6 @@ def run(config, workdir: str, progress: bool = True) -> dict:
     verdict = ("DSD helped" if gain > max(std["dsd"], std["baseline"]) else
                "DSD hurt" if -gain > max(std["dsd"], std["baseline"]) else
                "no difference beyond the seed-to-seed spread")
-    make_workdir(workdir)
     rows = "".join(f"| {k} | {', '.join(f'{a:.4f}' for a in v)} | {mean[k]:.4f} | {std[k]:.4f} |\n"
                    for k, v in results.items())
     with open(os.path.join(workdir, "dsd.md"), "w") as f:

@@ -1,23 +1,37 @@
 """The small training loop the compression pipelines share: minibatch steps of any optax
 transformation on any differentiable parameter tree (dense weights, codebooks, factors,
-latent binary weights), and test accuracy of a classifier."""
+latent binary weights), resumable from a checkpoint file, and test accuracy of a classifier."""
 
+import json
+import os
 from typing import Callable
 
+import flax.serialization
 import jax
 import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+from train.errors import Interrupted, UserError
+from train.interrupts import ctrl_c_between_steps
+
 
 def fit(loss_fn: Callable, values, tx: optax.GradientTransformation, split: dict, steps: int,
-        batch_size: int = 64, seed: int = 0, desc: str | None = None, progress: bool = True, opt_state=None):
+        batch_size: int = 64, seed: int = 0, desc: str | None = None, progress: bool = True, opt_state=None,
+        checkpoint: str | None = None, checkpoint_every: int = 250):
     """`values` after `steps` updates of `tx` on `loss_fn(values, x, y, rng) -> scalar`.
 
     `split`: `{"inputs": (N, ...), "label": (N,)}`; batches are drawn from a fresh permutation
     every epoch (seeded). `tx.update` receives the values, so wrappers such as
     `compress.prune.wrap` work; pass the returned `opt_state` back to continue a schedule.
     Returns `(values, opt_state)`.
+
+    A Ctrl-C stops after the step in flight. `checkpoint`: a file that keeps the step, values
+    and optimizer state every `checkpoint_every` steps, at the end and at a Ctrl-C (written
+    through a rename, so never half-written; the Ctrl-C then raises `train.errors.Interrupted`).
+    A call that finds it continues from its step with the batches an uninterrupted call would
+    have drawn, and one that finds it finished trains nothing: a pipeline's rerun resumes where
+    it stopped.
     """
     n = len(split["label"])
     if batch_size > n:
@@ -30,14 +44,77 @@ def fit(loss_fn: Callable, values, tx: optax.GradientTransformation, split: dict
         return optax.apply_updates(values, updates), opt_state
 
     opt_state = tx.init(values) if opt_state is None else opt_state
-    shuffle, queue, key = np.random.default_rng(seed), np.empty(0, np.int64), jax.random.key(seed)
-    for i in tqdm(range(steps), desc=desc, disable=not progress, leave=False):
+    start = 0
+    if checkpoint and os.path.exists(checkpoint):
+        start, values, opt_state = _restore(checkpoint, values, opt_state)
+    batches, key = _batch_indices(n, batch_size, seed), jax.random.key(seed)
+    for _ in range(start):  # the batches drawn before the checkpoint
+        next(batches)
+    with ctrl_c_between_steps() as requested:
+        for i in tqdm(range(start, steps), desc=desc, disable=not progress, leave=False, initial=start, total=steps):
+            idx = next(batches)
+            values, opt_state = step(values, opt_state, split["inputs"][idx], split["label"][idx],
+                                     jax.random.fold_in(key, i))
+            if checkpoint and ((i + 1) % checkpoint_every == 0 or i + 1 == steps or requested):
+                _save(checkpoint, i + 1, values, opt_state)
+            if requested:
+                if not checkpoint:
+                    raise KeyboardInterrupt
+                raise Interrupted(f"interrupted after step {i + 1} of {desc or 'fit'}; saved to {checkpoint}: "
+                                  f"rerun the same command to resume")
+    return values, opt_state
+
+
+def _batch_indices(n: int, batch_size: int, seed: int):
+    """Indices of each step's batch: a fresh seeded permutation of `range(n)` every epoch."""
+    shuffle, queue = np.random.default_rng(seed), np.empty(0, np.int64)
+    while True:
         if len(queue) < batch_size:
             queue = shuffle.permutation(n)
         idx, queue = queue[:batch_size], queue[batch_size:]
-        values, opt_state = step(values, opt_state, split["inputs"][idx], split["label"][idx],
-                                 jax.random.fold_in(key, i))
-    return values, opt_state
+        yield idx
+
+
+def _save(path: str, step: int, values, opt_state) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(flax.serialization.to_bytes({"step": step, "values": values, "opt_state": opt_state}))
+    os.replace(tmp, path)
+
+
+def _restore(path: str, values, opt_state):
+    """`(step, values, opt_state)` from `path`, shaped like the given ones; a `UserError` when
+    they do not match (the file is from another configuration or damaged)."""
+    try:
+        with open(path, "rb") as f:
+            saved = flax.serialization.from_bytes({"step": 0, "values": values, "opt_state": opt_state}, f.read())
+        if jax.tree.map(np.shape, saved["values"]) != jax.tree.map(np.shape, values):
+            raise ValueError("other shapes")
+    except Exception as e:  # msgpack's and flax's errors for a damaged or mismatched file vary
+        raise UserError(f"cannot resume from {path} ({type(e).__name__}: {str(e).splitlines()[0][:80]}); "
+                        f"rerun with --fresh to start afresh") from None
+    return int(saved["step"]), saved["values"], saved["opt_state"]
+
+
+def check_config(directory: str, config) -> None:
+    """Keep `config` in `directory/config.json`, or, when the directory already holds another
+    pipeline config, a `UserError` naming the changed fields (its checkpoints belong to that one)."""
+    now = json.loads(json.dumps(config.to_dict()))
+    path = os.path.join(directory, "config.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            saved = json.load(f)
+        changed = [f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in sorted(saved.keys() | now.keys())
+                   if saved.get(k) != now.get(k)]
+        if changed:
+            raise UserError(f"{directory} holds a run of another config (changed: {', '.join(changed)}); "
+                            f"rerun with --fresh to start afresh, or use a new --workdir")
+        return
+    from train.files import make_workdir, write_json_atomic
+
+    make_workdir(directory)
+    write_json_atomic(path, now)
 
 
 def cross_entropy(logits_fn: Callable) -> Callable:

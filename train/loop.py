@@ -4,12 +4,9 @@ Workdir layout (DESIGN.md, "Entry points"): `summary.json`, `metrics.jsonl` (one
 log or eval step), `checkpoints/` (orbax), `figures/learning_curves.png`.
 """
 
-import contextlib
 import json
 import os
-import signal
 import sys
-import threading
 import time
 
 import jax
@@ -23,6 +20,7 @@ from train.checkpoint import Checkpointer
 from train.errors import Interrupted, TrainingDiverged, UserError
 from train.figures import plot_learning_curves
 from train.files import make_workdir, write_json_atomic
+from train.interrupts import ctrl_c_between_steps
 from train.optim import make_optimizer
 from train.precision import compute_dtype
 from train.restore import load_run
@@ -202,24 +200,6 @@ def _all_finite(tree) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else jnp.bool_(True)
 
 
-@contextlib.contextmanager
-def _ctrl_c_between_steps():
-    """While active, Ctrl-C only appends to the yielded list, which the step loop reads after each
-    step: the interrupt then never lands between a step call and the assignment of its result,
-    where the donated old state is gone and the new one not yet bound. Off the main thread, or
-    where SIGINT is ignored (a background job), nothing changes."""
-    requested = []
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
-        yield requested
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: requested.append(signum))
-    try:
-        yield requested
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 class _Loop:
     """The step loop of one `run`: holds what the loop body needs between syncs."""
 
@@ -320,7 +300,7 @@ class _Loop:
                    dynamic_ncols=True)
         postfix = {}
         try:
-            with _ctrl_c_between_steps() as requested:
+            with ctrl_c_between_steps() as requested:
                 state = self._steps(state, start, first, batches, step_fn, rng, bar, postfix, requested)
         except KeyboardInterrupt:
             bar.close()

@@ -41,6 +41,22 @@ def test_the_pipeline_writes_its_table_and_figure(compressed):
     assert summary["layers"][0]["dense"] > 0
 
 
+@pytest.mark.slow
+def test_a_rerun_resumes_the_finished_stages_and_a_changed_config_is_one_line(compressed, monkeypatch, capsys):
+    from compress import fit
+
+    workdir, summary = compressed
+    steps = []
+    monkeypatch.setattr(fit, "tqdm", lambda iterable, **kwargs: steps.append(list(iterable)) or iter(steps[-1]))
+    assert main(["deep_compression", "--workdir", workdir, "--no-progress"]) == 0
+    assert steps == [[], []]  # retraining and fine-tuning were restored, not run
+    with open(os.path.join(workdir, "deep_compression", "summary.json")) as f:
+        assert json.load(f)["accuracy"] == summary["accuracy"]
+    assert main(["deep_compression", "--workdir", workdir, "--config.bits=4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "changed: bits 5 -> 4" in err[0], err
+
+
 def test_bad_pipeline_and_bad_override_exit_with_one_line(capsys, tmp_path):
     assert main(["prune_everything"]) == 2
     assert main(["deep_compression", "--workdir", str(tmp_path), "--config.sparsity=lots"]) == 2
