@@ -35,14 +35,14 @@ def inference(task, state) -> tuple:
             return task.logits(variables, x).astype(jnp.float32)
         return logits, ("inputs", task.feature_shape("inputs"), "float32"), "logits", {}
     if kind == "captioning":
-        greedy, _ = task._decoders
+        greedy, _ = task.decoders
 
         def caption(images):
             return greedy(variables, images)[0]
         vocab = {"vocabulary": task.vocab.words, "note": "tokens index the vocabulary; a caption ends at '<end>'"}
         return caption, ("images", task.feature_shape("image"), "float32"), "tokens", vocab
     if kind == "translation":
-        greedy, _ = task._decoders
+        greedy, _ = task.decoders
 
         def translate(source):
             return greedy(variables, source)[0]

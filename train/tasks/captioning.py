@@ -173,14 +173,15 @@ class Captioning(Task):
         return {"loss": ce, "word_accuracy": correct}
 
     @functools.cached_property
-    def _decoders(self):
+    def decoders(self):
+        """`(greedy, beam)`: the model's jitted decoders (`zoo.jitted_decoders`), built once."""
         return zoo.jitted_decoders(self.model, self.vocab.index[START], self.vocab.index[END], self.config.max_length,
                                    self.config.decode.length_penalty)
 
     def caption(self, variables, images, beam_width: int = 1, batch: int = 250):
         """`(word lists, alphas (N, T, L) or None)`: greedy (width 1, with attention) or beam captions
         of `images` by the model with `variables` (`state.variables()`)."""
-        tokens, alphas = zoo.decode_in_chunks(self._decoders, variables, images, beam_width, batch)
+        tokens, alphas = zoo.decode_in_chunks(self.decoders, variables, images, beam_width, batch)
         return [self.vocab.decode(t) for t in tokens], alphas
 
     def scores(self, variables, split: str) -> dict:

@@ -98,7 +98,8 @@ class Translation(Task):
         return {"loss": ce, "char_accuracy": accuracy, "exact_match": exact}
 
     @functools.cached_property
-    def _decoders(self):
+    def decoders(self):
+        """`(greedy, beam)`: the model's jitted decoders (`zoo.jitted_decoders`), built once."""
         target = self.vocab["target"]
         return zoo.jitted_decoders(self.model, target.index[START], target.index[END], self.max_target,
                                    self.config.decode.length_penalty)
@@ -106,7 +107,7 @@ class Translation(Task):
     def translate(self, params, texts: list[str], beam_width: int = 1, batch: int = 500):
         """`(translations, alphas (N, max_target, max_source) or None)`: greedy (width 1, with the
         attention weights) or beam-search outputs for the source strings `texts`."""
-        tokens, alphas = zoo.decode_in_chunks(self._decoders, {"params": params}, self.encode_source(texts),
+        tokens, alphas = zoo.decode_in_chunks(self.decoders, {"params": params}, self.encode_source(texts),
                                               beam_width, batch)
         return ["".join(self.vocab["target"].decode(t)) for t in tokens], alphas
 
