@@ -108,6 +108,7 @@ def visualize(argv: list[str]) -> str:
     classes = task.config.model.num_classes
     if not 0 <= args.facet_class < classes or args.facets < 1 or args.steps < 1:
         raise UserError(f"--facet_class must be in 0..{classes - 1}, --facets and --steps >= 1")
+    decoder = _decoder(args.decoder) if args.decoder else None  # a wrong run fails before the ascents
     rng = jax.random.key(args.seed)
     predict = lambda images: np.asarray(task.logits(variables, images)).argmax(-1)
     targets = jnp.arange(classes)
@@ -124,8 +125,8 @@ def visualize(argv: list[str]) -> str:
     rows[f"class {args.facet_class}: cluster means"] = np.asarray(facets.starts)
     rows[f"class {args.facet_class}: facets"] = np.asarray(facets.images)
     hits["facets"] = float((predict(facets.images) == args.facet_class).mean())
-    if args.decoder:
-        decode, latent, kind = _decoder(args.decoder)
+    if decoder:
+        decode, latent, kind = decoder
         found = latent_visualization(task.logits, variables, decode, targets, latent, rng, steps=args.steps)
         rows[f"{kind} latent space"] = np.asarray(found.images)
         hits["latent_space"] = float((predict(found.images) == np.arange(classes)).mean())
