@@ -26,7 +26,7 @@ MNIST = Clutter(size=60, scale=1, fragment=8, fragments=4)
 def canvas(rng: np.random.Generator, images: np.ndarray, index: int, clutter: Clutter = SMALL) -> np.ndarray:
     """`(size, size, 1)` uint8: `images[index]` (`images: (N, h, w)` in [0, 1]) and its clutter,
     cut from other random images of `images`."""
-    up = lambda image: np.kron(image, np.ones((clutter.scale, clutter.scale), np.float32))
+    up = lambda image: image.repeat(clutter.scale, 0).repeat(clutter.scale, 1)
     digit = up(images[index])
     side, crop = digit.shape[0], clutter.fragment
     out = np.zeros((clutter.size, clutter.size), np.float32)
