@@ -2,7 +2,9 @@
 
 Every function takes a pure `apply_fn(params, x) -> logits` (`x: (B, H, W, C)`) and is batched
 with `vmap` over examples (`batch_size` chunks the batch with `lax.map` where memory demands);
-none loops over examples, noise samples, path steps or occluder positions in Python.
+none loops over examples, noise samples, path steps or occluder positions in Python. Each is
+one `jax.jit` program, `apply_fn` and the sizes static (so pass the same `apply_fn` object, e.g.
+`task.logits`, to reuse the compiled program; a new lambda per call compiles again).
 
 - `saliency` (Simonyan et al. 2014): `max_c |d S_y / d x|`, the gradient of the unnormalized
   class score.
@@ -18,6 +20,7 @@ none loops over examples, noise samples, path steps or occluder positions in Pyt
   position of a sliding occluder, averaged over the occluders covering each pixel.
 """
 
+from functools import partial
 from typing import Callable
 
 import flax.linen as nn
@@ -39,6 +42,7 @@ def class_score(apply_fn: Callable, params) -> Callable:
     return lambda x, label: apply_fn(params, x[None])[0, label]
 
 
+@partial(jax.jit, static_argnames=("apply_fn", "batch_size"))
 def input_gradient(apply_fn, params, x, labels, batch_size=None):
     """`(B, H, W, C)` gradients of each example's class score with respect to its pixels."""
     return _per_example(jax.grad(class_score(apply_fn, params)), x, labels, batch_size=batch_size)
@@ -50,12 +54,14 @@ def to_map(attributions):
 
 
 @finite_images
+@partial(jax.jit, static_argnames=("apply_fn", "batch_size"))
 def saliency(apply_fn, params, x, labels, batch_size=None):
     """`(B, H, W)` saliency maps `max_c |dS_label / dx|`."""
     return to_map(input_gradient(apply_fn, params, x, labels, batch_size))
 
 
 @finite_images
+@partial(jax.jit, static_argnames=("apply_fn", "samples", "batch_size"))
 def smoothgrad(apply_fn, params, x, labels, rng, samples: int = 25, sigma: float = 0.15, batch_size=None):
     """`(B, H, W, C)` gradients averaged over `samples` copies with N(0, sigma^2 (max - min)^2) noise."""
     grad = jax.grad(class_score(apply_fn, params))
@@ -69,6 +75,7 @@ def smoothgrad(apply_fn, params, x, labels, rng, samples: int = 25, sigma: float
 
 
 @finite_images
+@partial(jax.jit, static_argnames=("apply_fn", "steps", "batch_size"))
 def integrated_gradients(apply_fn, params, x, labels, baseline=None, steps: int = 64, batch_size=None):
     """`(B, H, W, C)` attributions along the straight path from `baseline` (default: black) to `x`."""
     baseline = jnp.zeros_like(x) if baseline is None else jnp.broadcast_to(baseline, x.shape)
@@ -103,8 +110,13 @@ guided_relu.defvjp(_guided_fwd, _guided_bwd)
 def guided_backprop(model: nn.Module, variables, x, labels, batch_size=None, **apply_kwargs):
     """`(B, H, W, C)` guided-backpropagation gradients of `model` (a Flax module with an `act`
     field), computed on a clone whose `act` is `guided_relu`."""
-    guided = model.clone(act=guided_relu)
-    return input_gradient(lambda v, x: guided.apply(v, x, **apply_kwargs), variables, x, labels, batch_size)
+    return _guided_gradient(model.clone(act=guided_relu), variables, x, labels, batch_size,
+                            tuple(sorted(apply_kwargs.items())))
+
+
+@partial(jax.jit, static_argnames=("model", "batch_size", "apply_kwargs"))
+def _guided_gradient(model, variables, x, labels, batch_size, apply_kwargs):
+    return input_gradient(lambda v, x: model.apply(v, x, **dict(apply_kwargs)), variables, x, labels, batch_size)
 
 
 def _at_layer(path: str, transform: Callable):
@@ -119,6 +131,7 @@ def _at_layer(path: str, transform: Callable):
 
 
 @finite_images
+@partial(jax.jit, static_argnames=("apply_fn", "layer"))
 def layer_gradient(apply_fn, params, x, labels, layer: str):
     """`(activations, gradients)` of the class score at the output of layer `layer`, both shaped
     like that output `(B, ...)`, by adding a zero perturbation there and differentiating."""
@@ -149,6 +162,7 @@ def layer_gradient(apply_fn, params, x, labels, layer: str):
 
 
 @finite_images
+@partial(jax.jit, static_argnames=("apply_fn", "layer"))
 def grad_cam(apply_fn, params, x, labels, layer: str):
     """`(B, H, W)` Grad-CAM maps: `relu(sum_k w_k A_k)` with `w_k` the spatial mean of the
     score's gradient at channel `k` of layer `layer` (a conv output `(B, h, w, K)`), resized to
@@ -159,6 +173,7 @@ def grad_cam(apply_fn, params, x, labels, layer: str):
 
 
 @finite_images
+@partial(jax.jit, static_argnames=("apply_fn", "layer", "index"))
 def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
     """`(B, H, W, C)` gradient of one unit of layer `layer` (`index` into its per-example
     output, e.g. `(row, col, channel)`) with respect to each image."""
@@ -179,6 +194,7 @@ def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
 
 
 @finite_images
+@partial(jax.jit, static_argnames=("apply_fn", "size", "stride", "batch_size"))
 def occlusion(apply_fn, params, x, labels, size: int = 3, stride: int = 1, value: float = 0.0,
               batch_size: int | None = None):
     """`(B, H, W)` mean drop of the class score when a `size x size` patch set to `value` covers
