@@ -14,7 +14,7 @@ from train.overrides import apply_overrides
 from train.tasks.captioning import Captioning
 from train.tasks.scene_objects import object_kinds
 
-SMALL = {"model.features": "128", "model.embed_dim": "64", "model.encoder_features": "(16, 32, 64)"}
+SMALL = {"model.features": "128", "model.embed_dim": "64", "model.encoder_features": "(8, 16, 32)"}
 
 
 def test_object_kinds_by_hand():
@@ -31,7 +31,7 @@ def test_the_captioner_starts_from_the_stage_encoder():
     task = Captioning(apply_overrides(configs.get_config("caption_shapes"), {**SMALL, "encoder_pretraining_steps": "5"}))
     stage_recipe, stage_config = task.stages()["encoder"]
     assert stage_recipe == "recognize_scene_objects" and stage_config.num_steps == 5
-    assert stage_config.model.encoder_features == (16, 32, 64)
+    assert stage_config.model.encoder_features == (8, 16, 32)
     scratch = task.create_state(jax.random.key(0), optax.adam(1e-3)).params["encoder"]
     pretrained = jax.tree.map(lambda p: p + 1.0, scratch)
     task.start_from({"encoder": (None, types.SimpleNamespace(params={"encoder": pretrained}))})
@@ -52,7 +52,7 @@ def short_run(tmp_path_factory):
 def test_a_short_run_captions_each_image_by_what_it_shows(short_run):
     # Measured here: a captioner that ignores the image (the uncentred one) plateaus at a test loss of
     # 1.00 and gives every image one caption, naming objects of the scene 6% of the time; 200 steps of
-    # this one reach 0.88, 186 distinct captions of 250 and 27%.
+    # this one (its encoder 8-16-32 channels wide) reach 0.86, 153 distinct captions of 250 and 23%.
     report = short_run["report"]
     assert short_run["test"]["test_loss"] < 0.95, short_run["test"]
     assert report["distinct_greedy_captions"] >= 100, report["examples"]
