@@ -17,7 +17,7 @@ from train.loop import run
 from train.overrides import apply_overrides
 from train.restore import load_run
 
-SMALL = {"model.features": "128", "model.embed_dim": "64", "model.encoder_features": "(16, 32, 64)", "decode.beam_width": "2"}
+SMALL = {"model.features": "128", "model.embed_dim": "64", "model.encoder_features": "(8, 16, 32)", "decode.beam_width": "2"}
 
 
 @pytest.fixture(scope="module")
