@@ -92,7 +92,8 @@ def _restore(path: str, values, opt_state):
         if jax.tree.map(np.shape, saved["values"]) != jax.tree.map(np.shape, values):
             raise ValueError("other shapes")
     except Exception as e:  # msgpack's and flax's errors for a damaged or mismatched file vary
-        raise UserError(f"cannot resume from {path} ({type(e).__name__}: {str(e).splitlines()[0][:80]}); "
+        reason = (str(e).splitlines() or [""])[0][:80]
+        raise UserError(f"cannot resume from {path} ({type(e).__name__}: {reason}); "
                         f"rerun with --fresh to start afresh") from None
     return int(saved["step"]), saved["values"], saved["opt_state"]
 
