@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from train.errors import Interrupted, UserError
 from train.interrupts import ctrl_c_between_steps
+from train.overrides import changed_fields
 
 
 def fit(loss_fn: Callable, values, tx: optax.GradientTransformation, split: dict, steps: int,
@@ -106,8 +107,7 @@ def check_config(directory: str, config) -> None:
     if os.path.exists(path):
         with open(path) as f:
             saved = json.load(f)
-        changed = [f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in sorted(saved.keys() | now.keys())
-                   if saved.get(k) != now.get(k)]
+        changed = changed_fields(saved, now)
         if changed:
             raise UserError(f"{directory} holds a run of another config (changed: {', '.join(changed)}); "
                             f"rerun with --fresh to start afresh, or use a new --workdir")

@@ -24,6 +24,7 @@ from train.interrupts import ctrl_c_between_steps
 from train.optim import make_optimizer
 from train.precision import compute_dtype
 from train.restore import load_run
+from train.overrides import changed_fields
 from train.parallel import data_parallel_step, make_mesh, place_state, process_rows, replicate, shard_batch
 from train.steps import make_train_step
 from train.tasks import make_task
@@ -175,24 +176,11 @@ def _check_resumable(ckpt: Checkpointer, step: int, state, config: ml_collection
     mismatches = ckpt.shape_mismatches(state, step)
     if not mismatches:
         return
-    saved, now = _flatten(ckpt.read_meta(step).get("config", {})), _flatten(config.to_dict())
-    changed = [f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in sorted(saved.keys() | now.keys())
-               if saved.get(k) != now.get(k)]
+    changed = changed_fields(ckpt.read_meta(step).get("config", {}), config.to_dict())
     raise UserError(f"checkpoint {step} in {ckpt.directory} has other shapes than this config "
                     f"({mismatches[0]}{f' and {len(mismatches) - 1} more' if len(mismatches) > 1 else ''}); "
                     f"changed fields: {', '.join(changed) or 'none (the recipe itself changed)'}; "
                     f"use the run's own config, a new --workdir, or --fresh to start afresh")
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict:
-    """`{"a": {"b": 1}}` -> `{"a.b": 1}`; tuples and lists compare as lists (JSON has no tuples)."""
-    flat = {}
-    for k, v in tree.items():
-        if isinstance(v, dict):
-            flat.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            flat[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
-    return flat
 
 
 def _all_finite(tree) -> jax.Array:

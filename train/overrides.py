@@ -75,3 +75,22 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]
             node = node[part]
         node[leaf] = parse_value(key, raw, node[leaf])
     return config
+
+
+def changed_fields(saved: dict, now: dict) -> list[str]:
+    """`["model.features [32, 64] -> [16, 32]", ...]`: the dotted fields whose values differ
+    between two config dicts (nested dicts flattened; tuples compare as lists, as JSON stores them)."""
+    saved, now = _flatten(saved), _flatten(now)
+    return [f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in sorted(saved.keys() | now.keys())
+            if saved.get(k) != now.get(k)]
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}`, tuples as lists."""
+    flat = {}
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            flat.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            flat[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
+    return flat
