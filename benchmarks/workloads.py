@@ -345,7 +345,8 @@ PPO_STEPS_PER_SEED = 32_768  # 64 PPO updates of 4 environments x 128 steps
 
 def _ppo_cartpole(seeds: int):
     """Whole PPO training calls (`rl.ppo`, default config) on CartPole-v1, `seeds` seeds vmapped;
-    gymnax is imported only when the workload runs."""
+    gymnax is imported only when the workload runs. 1,024 seeds are a GPU workload (minutes per
+    call on a 2-core CPU)."""
     def jax_step():
         from rl.configs.ppo import get_config
         from rl.ppo import make_train
@@ -362,7 +363,8 @@ def _ppo_cartpole(seeds: int):
 
 
 WORKLOADS = {w.name: w for w in (_digits_cnn(), *(_resnet(d, p) for d in (20, 56) for p in ("fp32", "bf16", "fp16")),
-                                 _lstm_lm("f32"), _lstm_lm("bf16"), _ppo_cartpole(1), _ppo_cartpole(64),
+                                 _lstm_lm("f32"), _lstm_lm("bf16"),
+                                 *(_ppo_cartpole(n) for n in (1, 64, 1024)),
                                  *(_conv3x3(m) for m in ("lax", "winograd2", "winograd4")),
                                  *(_matmul(k) for k in ("float32", "bfloat16", "int8", "int8_prequantized", "int8_naive")),
                                  *(_pixelcnn(m, s) for m in ("forward", "sample") for s in (8, 28)),
