@@ -32,12 +32,12 @@ def _time(step, carry, steps: int, warmup: int, repeats: int, sync) -> tuple[flo
 
 def run_jax(workload, steps, warmup, repeats) -> dict:
     t0 = time.perf_counter()
-    step, state, compiled = workload.jax_step()
+    step, state, compiled, lowered = workload.jax_step()
     compile_s = time.perf_counter() - t0
     sec, _ = _time(step, state, steps, warmup, repeats, jax.block_until_ready)
     device = jax.devices()[0].device_kind
     return {"framework": "jax", "device": device, "compile_s": compile_s, "step_ms": 1e3 * sec,
-            "items_per_s": workload.items / sec, **hardware_view(compiled, sec, device, workload.name)}
+            "items_per_s": workload.items / sec, **hardware_view(compiled, lowered, sec, device, workload.name)}
 
 
 def run_torch(workload, steps, warmup, repeats) -> dict | None:
@@ -95,14 +95,19 @@ def device_peaks(device_kind: str) -> dict | None:
     return next((v for k, v in PEAKS.items() if k in device_kind), None)
 
 
-def hardware_view(compiled, seconds: float, device_kind: str, name: str) -> dict:
-    """FLOPs and bytes XLA's cost analysis reports for one call of `compiled`, the achieved
-    rates at `seconds` per call, and their fractions of the device's peak (None if unknown)."""
-    cost = compiled.cost_analysis()
-    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    flops, bytes_accessed = float(cost.get("flops", 0.0)), float(cost.get("bytes accessed", 0.0))
-    if flops <= 0:  # library calls (cuDNN convolutions on GPU) are opaque to XLA's cost model
-        flops = None
+def _cost(stage) -> dict:
+    cost = stage.cost_analysis()
+    return (cost[0] if isinstance(cost, (list, tuple)) else cost) or {}
+
+
+def hardware_view(compiled, lowered, seconds: float, device_kind: str, name: str) -> dict:
+    """For one call: the model FLOPs XLA's cost analysis counts in the lowered program (before
+    optimization, where convolutions are still convolutions: on GPU the compiled program hides
+    them in cuDNN calls; a loop body is counted once) and the bytes it counts in the compiled
+    one; the achieved rates at `seconds` per call, and their fractions of the device's peak
+    (the FLOP fraction is the MFU; None if unknown)."""
+    flops = float(_cost(lowered).get("flops", 0.0)) or None
+    bytes_accessed = float(_cost(compiled).get("bytes accessed", 0.0))
     peaks = device_peaks(device_kind)
     precision = "half" if ("bf16" in name or "fp16" in name) else "fp32"
     flop_rate = flops / seconds if flops else None
@@ -142,7 +147,8 @@ def format_table(report: dict) -> str:
         compile_s = f"{r['compile_s']:.2f}" if r["compile_s"] is not None else "-"
         lines.append(f"{r['workload']:{w}s} {r['framework'][:18]:18s} {r['device'][:22]:22s} "
                      f"{compile_s:>9s} {r['step_ms']:9.2f} {r['items_per_s']:10.0f} {r['unit']:6s} {ratio:>9s}")
-    lines += ["", "hardware view (JAX; XLA's cost analysis of one compiled step; % of the device's peak)",
+    lines += ["", "hardware view (JAX; XLA's cost analysis of one step: model FLOPs before optimization, bytes "
+              "of the compiled step; % of the device's peak, for FLOPs the MFU)",
               f"{'workload':{w}s} {'GFLOP/step':>11s} {'MB/step':>9s} {'TFLOP/s':>8s} {'% peak':>7s} "
               f"{'GB/s':>8s} {'% peak':>7s}"]
     for r in report["results"]:

@@ -21,8 +21,9 @@ from train.steps import make_train_step
 
 @dataclasses.dataclass(frozen=True)
 class Workload:
-    """`jax_step()` returns `(step, carry, compiled)` with `carry = step(carry)` and the
-    compiled XLA executable (for its cost analysis); `torch_step(device)` returns `(step,
+    """`jax_step()` returns `(step, carry, compiled, lowered)` with `carry = step(carry)`, the
+    compiled XLA executable and its lowering (for their cost analyses: model FLOPs come from the
+    lowering, before XLA hides convolutions in cuDNN calls); `torch_step(device)` returns `(step,
     carry)` for the peer (None when there is none). One step processes `items` `unit`s
     (images, tokens). `cost` divides the harness's step counts for slow workloads."""
 
@@ -48,12 +49,13 @@ def _jax_step(model, tx, loss_fn, batch, loss_scale=None):
     state = TrainState.create(apply_fn=model.apply, params=variables["params"], tx=tx,
                               batch_stats=variables.get("batch_stats"), loss_scale=loss_scale)
     rng = jax.random.key(1)
-    compiled = jax.jit(make_train_step(loss_fn), donate_argnums=0).lower(state, batch, rng).compile()
+    lowered = jax.jit(make_train_step(loss_fn), donate_argnums=0).lower(state, batch, rng)
+    compiled = lowered.compile()
 
     def step(state):
         return compiled(state, batch, rng)[0]
 
-    return step, state, compiled
+    return step, state, compiled, lowered
 
 
 def _torch_step(model, make_opt, inputs, targets, device, autocast_dtype=None, grad_scaler=False):
@@ -177,8 +179,9 @@ def _conv3x3(method: str):
                                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
         else:
             fn = functools.partial(winograd_conv2d, m=int(method[-1]))
-        compiled = jax.jit(fn).lower(x, w).compile()
-        return (lambda _: compiled(x, w)), None, compiled
+        lowered = jax.jit(fn).lower(x, w)
+        compiled = lowered.compile()
+        return (lambda _: compiled(x, w)), None, compiled, lowered
 
     return Workload(f"conv3x3_{method}", f"3x3 conv forward, 128x32x32x64 -> 64 channels, {method}", 128, "images",
                     jax_step)
@@ -207,8 +210,9 @@ def _matmul(kind: str):
             fn = functools.partial(jnp.dot, preferred_element_type=jnp.int32)
         else:
             args, fn = (x.astype(kind), w.astype(kind)), jnp.dot
-        compiled = jax.jit(fn).lower(*args).compile()
-        return (lambda _: compiled(*args)), None, compiled
+        lowered = jax.jit(fn).lower(*args)
+        compiled = lowered.compile()
+        return (lambda _: compiled(*args)), None, compiled, lowered
 
     return Workload(f"matmul_{kind}", f"{MATMUL}^3 matmul, {kind}", MATMUL, "rows", jax_step, cost=2)
 
@@ -225,16 +229,18 @@ def _saliency(mode: str):
         variables = model.init(jax.random.key(0), x[:1])
         apply = lambda v, x: model.apply(v, x)
         if mode == "vmap":
-            compiled = jax.jit(lambda v, x, y: saliency(apply, v, x, y)).lower(variables, x, labels).compile()
-            return (lambda _: compiled(variables, x, labels)), None, compiled
+            lowered = jax.jit(lambda v, x, y: saliency(apply, v, x, y)).lower(variables, x, labels)
+            compiled = lowered.compile()
+            return (lambda _: compiled(variables, x, labels)), None, compiled, lowered
         one = jax.jit(lambda v, x, y: jnp.max(jnp.abs(jax.grad(class_score(apply, v))(x, y)), -1))
-        compiled = one.lower(variables, x[0], labels[0]).compile()
+        lowered = one.lower(variables, x[0], labels[0])
+        compiled = lowered.compile()
         rows, ys = list(x), list(labels)
 
         def loop(_):
             return [compiled(variables, xi, yi) for xi, yi in zip(rows, ys)][-1]
 
-        return loop, None, compiled
+        return loop, None, compiled, lowered
 
     return Workload(f"saliency_{mode}_256", f"saliency maps of the digits CNN, 256 images, "
                     f"{'vmap in one call' if mode == 'vmap' else 'Python loop over images'}", 256, "maps", jax_step)
@@ -252,12 +258,14 @@ def _pixelcnn(mode: str, side: int = 8):
         params = model.init(jax.random.key(0), x)["params"]
         apply = lambda params, x: model.apply({"params": params}, x)
         if mode == "forward":
-            compiled = jax.jit(apply).lower(params, x).compile()
-            return (lambda _: compiled(params, x)), None, compiled
+            lowered = jax.jit(apply).lower(params, x)
+            compiled = lowered.compile()
+            return (lambda _: compiled(params, x)), None, compiled, lowered
         sample = lambda params, key: sample_pixels(lambda x: apply(params, x), key, 100, (side, side, 1), 2)
         key = jax.random.key(1)
-        compiled = jax.jit(sample).lower(params, key).compile()
-        return (lambda _: compiled(params, key)), None, compiled
+        lowered = jax.jit(sample).lower(params, key)
+        compiled = lowered.compile()
+        return (lambda _: compiled(params, key)), None, compiled, lowered
 
     what = "one parallel pass (likelihood)" if mode == "forward" else f"sequential sampling ({side * side} passes)"
     return Workload(f"pixelcnn_{mode}_{side}", f"gated PixelCNN on 100 {side}x{side} binary images, {what}", 100,
@@ -268,8 +276,9 @@ def _loss_step(model, params, loss_fn, batch, batch_stats=None):
     """`(step, state, compiled)` for `loss_fn(params, state, batch, rng)` on a fixed device batch (Adam)."""
     state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.adam(1e-3), batch_stats=batch_stats)
     key = jax.random.key(1)
-    compiled = jax.jit(make_train_step(loss_fn), donate_argnums=0).lower(state, batch, key).compile()
-    return (lambda state: compiled(state, batch, key)[0]), state, compiled
+    lowered = jax.jit(make_train_step(loss_fn), donate_argnums=0).lower(state, batch, key)
+    compiled = lowered.compile()
+    return (lambda state: compiled(state, batch, key)[0]), state, compiled, lowered
 
 
 def _captioning(name: str):
@@ -354,8 +363,9 @@ def _ppo_cartpole(seeds: int):
         config = get_config()
         config.total_steps = PPO_STEPS_PER_SEED
         keys = jax.random.split(jax.random.key(0), seeds)
-        compiled = jax.jit(jax.vmap(make_train(config))).lower(keys).compile()
-        return (lambda _: compiled(keys)), None, compiled
+        lowered = jax.jit(jax.vmap(make_train(config))).lower(keys)
+        compiled = lowered.compile()
+        return (lambda _: compiled(keys)), None, compiled, lowered
 
     return Workload(f"ppo_cartpole_{seeds}", f"PPO on CartPole-v1, {PPO_STEPS_PER_SEED} env steps per seed, "
                     f"{seeds} seed(s) vmapped in one jit call", seeds * PPO_STEPS_PER_SEED, "steps", jax_step,

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from benchmarks.harness import benchmark, format_table
+from benchmarks.harness import benchmark, format_table, hardware_view
 from benchmarks.workloads import WORKLOADS
 from tests.helpers import require_torch
 
@@ -30,6 +30,15 @@ def test_report_has_throughput_and_ratio_per_workload():
         assert rows[1]["framework"].startswith("torch")
         assert rows[0]["jax_over_torch"] == pytest.approx(rows[0]["items_per_s"] / rows[1]["items_per_s"])
     assert "digits_cnn" in format_table(report)
+
+
+def test_hardware_view_counts_model_flops_of_a_convolution():
+    """SAME 3x3 convolution, 128 x 32x32 x 64 -> 64 channels: along each spatial axis 3 * 32 - 2
+    (output, tap) pairs fall inside the image, so it does 2 * 128 * 94^2 * 64 * 64 FLOPs."""
+    _, _, compiled, lowered = WORKLOADS["conv3x3_lax"].jax_step()
+    view = hardware_view(compiled, lowered, 0.5, "cpu", "conv3x3_lax")
+    assert view["flops"] == 2 * 128 * 94 ** 2 * 64 * 64
+    assert view["flop_per_s"] == view["flops"] / 0.5 and view["bytes"] >= 2 * 128 * 32 * 32 * 64 * 4  # input + output
 
 
 def test_every_workload_has_a_torch_twin_with_the_same_parameter_count():
