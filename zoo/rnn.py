@@ -39,8 +39,8 @@ class _Weights(nn.Module):
 class _ProjectedCell(nn.Module):
     """A cell computed as `update(carry, zx, zh)` from the input projection `zx = x W_xh + b_x`
     (parameters `xh`) and the recurrent one `zh = h W_hh (+ b_h)` (parameters `hh`), each
-    `(batch, GATES * features)`. `Recurrent` computes `x W_xh` for all steps in one matmul and
-    scans the rest (`zoo.recurrence.scan_cell`); `cell(carry, x)` is one step.
+    `(batch, GATES * features)`. Where `scan_unroll` picks it, `Recurrent` computes `x W_xh` for all
+    steps in one matmul and scans the rest (`zoo.recurrence.scan_cell`); `cell(carry, x)` is one step.
     `SUMMED`: `update` reads only `zx + zh`."""
 
     GATES = 1
