@@ -195,7 +195,9 @@ class Recurrent(nn.Module):
     The zoo's cells take the fast path where it is faster (`scan_unroll`): their input
     projection `x W_xh` for all steps is one matmul before the loop, and
     `zoo.recurrence.scan_cell` scans the rest with a hand-written backward pass. Other cells
-    `(carry, x) -> (carry, y)` with `initialize_carry(batch)` run one step at a time under `nn.scan`.
+    `(carry, x) -> (carry, y)` with `initialize_carry(batch)` run one step at a time under `nn.scan`,
+    as every cell does with `hoist=False` (forward-mode autodiff, `jax.jvp`/`jax.jacfwd` and
+    Hessian-vector products, needs that path: `scan_cell` defines only a reverse-mode rule).
 
     `lengths: (batch,)` int marks padding (state frozen and outputs zero past the end);
     `reverse=True` reads each sequence backwards within its length. Returns
@@ -204,6 +206,7 @@ class Recurrent(nn.Module):
 
     cell: nn.Module
     reverse: bool = False
+    hoist: bool = True
 
     @nn.compact
     def __call__(self, xs, lengths=None, initial_carry=None):
@@ -213,7 +216,7 @@ class Recurrent(nn.Module):
             xs = reverse_padded(xs, lengths)
         carry = self.cell.initialize_carry(batch) if initial_carry is None else initial_carry
         keep = sequence_mask(lengths, time)
-        unroll = scan_unroll(self.cell.dtype) if isinstance(self.cell, _ProjectedCell) else None
+        unroll = scan_unroll(self.cell.dtype) if self.hoist and isinstance(self.cell, _ProjectedCell) else None
         if unroll:
             xw, weights = self.cell.inputs(jnp.swapaxes(xs, 0, 1))  # time-major: (time, batch, GATES * features)
             carry, ys = scan_cell(self.cell.update, self.cell.SUMMED, unroll, weights, carry, xw, keep.T)
@@ -238,7 +241,8 @@ class RecurrentStack(nn.Module):
     features * directions)`. Layer `l` is the submodule `layer{l}` (and `layer{l}_reverse`).
 
     On a CUDA backend, a float32 LSTM stack with tanh and no active dropout runs through cuDNN
-    (`jax.experimental.rnn.lstm`) on the same parameters (`use_cudnn=False` opts out).
+    (`jax.experimental.rnn.lstm`) on the same parameters (`use_cudnn=False` opts out); `hoist`
+    is `Recurrent`'s.
     """
 
     cell: str = "lstm"
@@ -248,6 +252,7 @@ class RecurrentStack(nn.Module):
     dropout: float = 0.0
     act: Callable = nn.tanh
     use_cudnn: bool = True
+    hoist: bool = True
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
@@ -264,7 +269,7 @@ class RecurrentStack(nn.Module):
             raise ValueError(f"RecurrentStack expects (batch, time, features); got shape {xs.shape}")
         lengths = jnp.full(xs.shape[:1], xs.shape[1], jnp.int32) if lengths is None else lengths.astype(jnp.int32)
         directions = (False, True) if self.bidirectional else (False,)
-        layers = [[Recurrent(self._make_cell(), reverse=r, name=f"layer{l}" + ("_reverse" if r else ""))
+        layers = [[Recurrent(self._make_cell(), reverse=r, hoist=self.hoist, name=f"layer{l}" + ("_reverse" if r else ""))
                    for r in directions] for l in range(self.num_layers)]
         if self._cudnn_applies(train):
             return self._cudnn_lstm(xs, lengths, initial_carry)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from zoo.recurrence import scan_cell
-from zoo.rnn import GRUCell, LSTMCell, VanillaRNNCell
+from zoo.rnn import GRUCell, LSTMCell, RecurrentStack, VanillaRNNCell
 
 B, T, I, H = 3, 7, 5, 6
 LENGTHS = np.array([7, 4, 1])  # padding on two of the three sequences
@@ -76,3 +76,20 @@ def test_scan_cell_in_bfloat16_follows_float32(kind):
     for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
         assert g.dtype == jnp.float32
         assert np.linalg.norm(g - w) <= 0.05 * np.linalg.norm(w)
+
+
+def test_hoist_false_runs_step_by_step_for_forward_mode_autodiff():
+    """bf16 takes `scan_cell` on every backend; `hoist=False` gives the same layer on the per-step
+    path, which `jax.jvp` can differentiate (a custom VJP has no forward-mode rule)."""
+    xs = jax.random.normal(jax.random.key(1), (B, T, I))
+    stack = RecurrentStack("lstm", H, num_layers=2, dtype=jnp.bfloat16)
+    params = stack.init(jax.random.key(0), xs)
+    step_by_step = RecurrentStack("lstm", H, num_layers=2, dtype=jnp.bfloat16, hoist=False)
+    ys = lambda module, x: module.apply(params, x)[1].astype(jnp.float32)
+    np.testing.assert_allclose(ys(stack, xs), ys(step_by_step, xs), atol=2e-2)
+    _, tangent = jax.jvp(lambda x: ys(step_by_step, x), (xs,), (jnp.ones_like(xs),))
+    _, vjp = jax.vjp(lambda x: ys(step_by_step, x), xs)
+    # <J 1, 1> computed forwards equals <1, J^T 1> computed backwards
+    np.testing.assert_allclose(jnp.sum(tangent), jnp.sum(vjp(jnp.ones((B, T, H)))[0]), rtol=2e-2)
+    with pytest.raises(TypeError, match="forward-mode"):
+        jax.jvp(lambda x: ys(stack, x), (xs,), (jnp.ones_like(xs),))
