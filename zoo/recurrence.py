@@ -62,7 +62,9 @@ def scan_cell(update: Callable, summed: bool, unroll: int, weights, carry, xw: A
     biases `(k * features,)` or None, all in the compute dtype; `carry`: `h` or `(c, h)`, each
     `(batch, features)`; `xw: (time, batch, k * features)` the hoisted `x W_xh`; `keep: (time,
     batch)` bool, False on padding. `summed=True` promises that `update` reads only `zx + zh`
-    (then one gradient buffer serves both); `unroll` steps run per loop iteration. Returns `(final_carry, ys: (time, batch, features))`."""
+    (then one gradient buffer serves both); `unroll` steps run per loop iteration. Returns
+    `(final_carry, ys: (time, batch, features))`. Reverse-mode only (a custom VJP): forward-mode
+    autodiff needs the per-step scan (`Recurrent(hoist=False)`)."""
     return _forward(update, unroll, weights, carry, xw, keep, save=False)
 
 
