@@ -142,13 +142,16 @@ def _lm_loss(params, state, batch, rng):
     return loss, ({}, {})
 
 
-def _lstm_lm(precision: str):
+def _lstm_lm(precision: str, hoist: bool = True):
+    """The char-LSTM LM train step; `hoist=False` (no PyTorch twin) forces the per-step scan, the
+    recurrent layers' path before `zoo.recurrence.scan_cell`, for a before/after in one process."""
     s = LM_SHAPE
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, s["vocab"], (s["batch"], s["seq"] + 1)).astype(np.int32)
     batch = {"inputs": tokens[:, :-1], "label": tokens[:, 1:]}
     dtype = jnp.bfloat16 if precision == "bf16" else jnp.float32
-    model = zoo.ManyToMany(s["vocab"], "lstm", s["hidden"], vocab_size=s["vocab"], embed_dim=s["embed"], dtype=dtype)
+    model = zoo.ManyToMany(s["vocab"], "lstm", s["hidden"], vocab_size=s["vocab"], embed_dim=s["embed"], dtype=dtype,
+                           hoist=hoist)
 
     def torch_step(device):
         import torch
@@ -160,9 +163,10 @@ def _lstm_lm(precision: str):
                            torch.from_numpy(batch["inputs"]).long(), torch.from_numpy(batch["label"]).long(), device,
                            autocast)
 
-    return Workload(f"lstm_lm_{precision}", f"char LSTM LM step (batch 64, seq 128, embed 128, hidden 512, vocab 96), "
-                    f"{precision} compute, Adam", s["batch"] * s["seq"], "tokens",
-                    lambda: _jax_step(model, optax.adam(1e-3), _lm_loss, batch), torch_step, cost=5)
+    name = f"lstm_lm_{precision}" if hoist else f"lstm_lm_per_step_{precision}"
+    return Workload(name, f"char LSTM LM step (batch 64, seq 128, embed 128, hidden 512, vocab 96), "
+                    f"{precision} compute, Adam{'' if hoist else ', per-step scan'}", s["batch"] * s["seq"], "tokens",
+                    lambda: _jax_step(model, optax.adam(1e-3), _lm_loss, batch), torch_step if hoist else None, cost=5)
 
 
 def _conv3x3(method: str):
@@ -373,7 +377,7 @@ def _ppo_cartpole(seeds: int):
 
 
 WORKLOADS = {w.name: w for w in (_digits_cnn(), *(_resnet(d, p) for d in (20, 56) for p in ("fp32", "bf16", "fp16")),
-                                 _lstm_lm("f32"), _lstm_lm("bf16"),
+                                 _lstm_lm("f32"), _lstm_lm("bf16"), _lstm_lm("bf16", hoist=False),
                                  *(_ppo_cartpole(n) for n in (1, 64, 1024)),
                                  *(_conv3x3(m) for m in ("lax", "winograd2", "winograd4")),
                                  *(_matmul(k) for k in ("float32", "bfloat16", "int8", "int8_prequantized", "int8_naive")),

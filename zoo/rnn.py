@@ -339,7 +339,7 @@ class _Inputs(nn.Module):
 def _stack_of(head: nn.Module) -> RecurrentStack:
     """The `RecurrentStack` submodule `rnn` of a head, built from the head's own fields."""
     return RecurrentStack(head.cell, head.features, head.num_layers, head.bidirectional, head.dropout, head.act,
-                          dtype=head.dtype, param_dtype=head.param_dtype, name="rnn")
+                          hoist=head.hoist, dtype=head.dtype, param_dtype=head.param_dtype, name="rnn")
 
 
 class ManyToOne(nn.Module):
@@ -347,7 +347,7 @@ class ManyToOne(nn.Module):
     final carry; both directions when bidirectional) into `num_classes` logits.
 
     Inputs `(batch, time, features)` floats, or `(batch, time)` token ids when `vocab_size` is
-    set; `lengths: (batch,)` optional. Output `(batch, num_classes)`.
+    set; `lengths: (batch,)` optional. Output `(batch, num_classes)`. `hoist`: as in `Recurrent`.
     """
 
     num_classes: int
@@ -359,6 +359,7 @@ class ManyToOne(nn.Module):
     vocab_size: int | None = None
     embed_dim: int = 64
     act: Callable = nn.tanh
+    hoist: bool = True
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
@@ -377,7 +378,8 @@ class ManyToMany(nn.Module):
 
     With `vocab_size` set it reads token ids (a character language model is
     `ManyToMany(num_outputs=V, vocab_size=V)`). `initial_carry` continues from a previous chunk
-    (truncated backpropagation through time); returns `(final_carries, logits)`.
+    (truncated backpropagation through time); returns `(final_carries, logits)`. `hoist`: as in
+    `Recurrent`.
     """
 
     num_outputs: int
@@ -389,6 +391,7 @@ class ManyToMany(nn.Module):
     vocab_size: int | None = None
     embed_dim: int = 64
     act: Callable = nn.tanh
+    hoist: bool = True
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
 
