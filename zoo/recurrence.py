@@ -19,7 +19,8 @@ import jax.numpy as jnp
 Array = Any
 
 
-def _hidden(carry):
+def hidden_state(carry):
+    """The output part of a carry: `h` for every cell (the LSTM carry is `(c, h)`)."""
     return carry[1] if isinstance(carry, tuple) else carry
 
 
@@ -32,7 +33,7 @@ def projections(weights, carry, xw):
     from `weights = (b_x, W_hh, b_h)` (biases may be None), `xw = x W_xh` and `h` in `carry`."""
     input_bias, kernel, recurrent_bias = weights
     zx = xw if input_bias is None else xw + input_bias[None]
-    zh = jnp.dot(_hidden(carry).astype(kernel.dtype), kernel)
+    zh = jnp.dot(hidden_state(carry).astype(kernel.dtype), kernel)
     return zx, (zh if recurrent_bias is None else zh + recurrent_bias[None])
 
 
@@ -83,7 +84,7 @@ def _scan_cell_bwd(update, summed, unroll, residuals, cotangents):
         zx_t = xw_t if input_bias is None else xw_t + input_bias[None]
         _, vjp = jax.vjp(lambda c, a, b: masked_step(update, c, keep_t, a, b), carry, zx_t, zh_t)
         d_prev, d_zx, d_zh = vjp((d_carry, dy_t))
-        h = _hidden(d_prev)
+        h = hidden_state(d_prev)
         d_prev = _with_hidden(d_prev, h + jnp.dot(d_zh, kernel.T).astype(h.dtype))
         return d_prev, (d_zh if summed else (d_zx, d_zh))
 
@@ -91,8 +92,8 @@ def _scan_cell_bwd(update, summed, unroll, residuals, cotangents):
     d_zx, d_zh = (d_z, d_z) if summed else d_z
     rows = lambda a: a.reshape(-1, a.shape[-1])
     # One (features, time * batch) x (time * batch, k * features) matmul for all steps.
-    d_kernel = jax.lax.dot_general(rows(_hidden(previous).astype(kernel.dtype)), rows(d_zh), (((0,), (0,)), ((), ())),
-                                   preferred_element_type=jnp.float32).astype(kernel.dtype)
+    d_kernel = jax.lax.dot_general(rows(hidden_state(previous).astype(kernel.dtype)), rows(d_zh),
+                                   (((0,), (0,)), ((), ())), preferred_element_type=jnp.float32).astype(kernel.dtype)
     total = lambda d, b: None if b is None else d.sum((0, 1), dtype=jnp.float32).astype(b.dtype)
     d_weights = (total(d_zx, input_bias), d_kernel, total(d_zh, recurrent_bias))
     return d_weights, d_carry, d_zx, None

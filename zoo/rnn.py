@@ -14,7 +14,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from zoo.recurrence import masked_step, projections, scan_cell
+from zoo.recurrence import hidden_state, masked_step, projections, scan_cell
 
 Array = Any
 
@@ -151,11 +151,6 @@ class GRUCell(_ProjectedCell):
 
 
 CELLS = {"rnn": VanillaRNNCell, "lstm": LSTMCell, "gru": GRUCell}
-
-
-def hidden_state(carry):
-    """The output part of a carry: `h` for every cell (the LSTM carry is `(c, h)`)."""
-    return carry[1] if isinstance(carry, tuple) else carry
 
 
 def sequence_mask(lengths: Array, max_length: int) -> Array:
