@@ -88,12 +88,15 @@ def test_actor_critic_shapes_and_small_initial_policy_logits():
 
 @pytest.mark.slow
 def test_ppo_learns_cartpole_end_to_end(tmp_path):
-    """CartPole's random policy scores about 22; 100k steps per seed reach about 470 here."""
-    result = subprocess.run([sys.executable, "-m", "rl", "ppo", "--seeds", "2", "--config.total_steps=100000",
+    """CartPole's random policy scores about 22. After 100k steps single seeds end anywhere from about
+    230 to 500 (training return) and change with the last bits of the arithmetic (two XLA code
+    generators here: mean of 8 seeds 440 vs 349, 16 other seeds 396 vs 433), so the bar is on the mean
+    of 8 seeds, vmapped in one program: training return >= 250, greedy policy >= 300."""
+    result = subprocess.run([sys.executable, "-m", "rl", "ppo", "--seeds", "8", "--config.total_steps=100000",
                              "--workdir", str(tmp_path), "--no-progress"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     summary = json.load(open(tmp_path / "summary.json"))
-    assert summary["final_return"]["mean"] >= 300 and summary["greedy_return"]["mean"] >= 300, summary
+    assert summary["final_return"]["mean"] >= 250 and summary["greedy_return"]["mean"] >= 300, summary
 
 
 def test_vmapped_seeds_are_the_single_seed_runs_with_the_same_keys():
