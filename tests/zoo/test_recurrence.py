@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from train.state import init_variables
 from zoo.recurrence import scan_cell
 from zoo.rnn import GRUCell, LSTMCell, RecurrentStack, VanillaRNNCell
 
@@ -18,7 +19,7 @@ def _setup(kind):
     cell = CELLS[kind]
     xs = jax.random.normal(jax.random.key(1), (B, T, I))
     carry = jax.tree.map(lambda c: 0.5 * jax.random.normal(jax.random.key(2), c.shape), cell.initialize_carry(B))
-    params = cell.init(jax.random.key(0), carry, xs[:, 0])
+    params = init_variables(cell, jax.random.key(0), carry, xs[:, 0])
     # nonzero recurrent biases and a bias-free kernel scale, so every weight's gradient is exercised
     params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(3), p.shape), params)
     return cell, params, carry, xs
@@ -83,7 +84,7 @@ def test_hoist_false_runs_step_by_step_for_forward_mode_autodiff():
     path, which `jax.jvp` can differentiate (a custom VJP has no forward-mode rule)."""
     xs = jax.random.normal(jax.random.key(1), (B, T, I))
     stack = RecurrentStack("lstm", H, num_layers=2, dtype=jnp.bfloat16)
-    params = stack.init(jax.random.key(0), xs)
+    params = init_variables(stack, jax.random.key(0), xs)
     step_by_step = RecurrentStack("lstm", H, num_layers=2, dtype=jnp.bfloat16, hoist=False)
     ys = lambda module, x: module.apply(params, x)[1].astype(jnp.float32)
     np.testing.assert_allclose(ys(stack, xs), ys(step_by_step, xs), atol=2e-2)
