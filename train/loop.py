@@ -30,6 +30,22 @@ from train.steps import make_train_step
 from train.tasks import make_task
 
 
+def _summary_writer():
+    """tensorboardX's `SummaryWriter`, imported without PyTorch. tensorboardX imports torch whenever
+    it is installed (the `bench` extra), only to accept torch tensors in its `add_*` calls: 0.9-1.5 s
+    of every run's start here, and we log Python floats. While tensorboardX loads, `import torch`
+    raises ImportError (its own fallback); torch imports normally before and after."""
+    if "torch" in sys.modules:
+        from tensorboardX import SummaryWriter
+    else:
+        sys.modules["torch"] = None
+        try:
+            from tensorboardX import SummaryWriter
+        finally:
+            del sys.modules["torch"]
+    return SummaryWriter
+
+
 class MetricsLog:
     """Appends one JSON line per record to `metrics.jsonl`; on resume at step `s` it first
     drops records past `s`, so the log always matches the checkpoint it continues from.
@@ -54,10 +70,8 @@ class MetricsLog:
         with open(self.path, "a") as f:
             f.write(json.dumps({"step": step, **metrics}) + "\n")
         if self.events is None:
-            from tensorboardX import SummaryWriter
-
-            self.events = SummaryWriter(os.path.dirname(self.path) or ".",
-                                        purge_step=self.resume_step + 1 if self.resume_step else None)
+            self.events = _summary_writer()(os.path.dirname(self.path) or ".",
+                                            purge_step=self.resume_step + 1 if self.resume_step else None)
         prefix = "train/" if "loss" in metrics else ""
         for name, value in metrics.items():
             self.events.add_scalar(prefix + name, value, step)

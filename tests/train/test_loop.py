@@ -20,7 +20,7 @@ from train.loop import run
 from train.overrides import apply_overrides
 from train.restore import load_run
 
-from tests.helpers import tensorboard_scalars, without_data
+from tests.helpers import require_torch, tensorboard_scalars, without_data
 
 SHORT = {"num_steps": "300", "log_every": "50", "eval_every": "150", "checkpoint_every": "150"}
 
@@ -137,6 +137,27 @@ def test_a_damaged_latest_checkpoint_resumes_from_the_previous_one(digits_run, t
         records = [r for r in logged if key in r]
         assert board["train/" + key if "loss" in records[0] else key] == [
             (r["step"], pytest.approx(r[key], rel=1e-6)) for r in records]
+
+
+_LOG_WITHOUT_TORCH = """
+import sys
+from train.loop import MetricsLog
+log = MetricsLog(sys.argv[1], 0)
+log.write(7, {"loss": 0.5})
+log.close()
+assert "torch" not in sys.modules, "writing the TensorBoard log imported torch"
+import torch
+print(float(torch.ones(3).sum()))
+"""
+
+
+def test_the_tensorboard_log_leaves_torch_unimported_and_importable(tmp_path):
+    require_torch()  # installed: tensorboardX would import it (about a second of every run's start)
+    result = subprocess.run([sys.executable, "-c", _LOG_WITHOUT_TORCH, str(tmp_path / "metrics.jsonl")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "3.0"
+    assert tensorboard_scalars(str(tmp_path)) == {"train/loss": [(7, 0.5)]}
 
 
 def test_every_checkpoint_damaged_is_one_line_and_exit_2(digits_run, tmp_path):
