@@ -14,7 +14,9 @@ SHORT = {
     "gan_digits": ["train", "gan_digits", "--config.num_steps=40", "--config.model.features=8",
                    "--config.eval_every=0", "--config.num_samples=100", "--config.test_split=test[:100]"],
     "caption_shapes_attention": ["train", "caption_shapes_attention", "--config.num_steps=10", "--config.batch_size=16", "--config.eval_every=0",
-                                 "--config.test_split=test[:20]", "--config.decode.beam_width=1"],
+                                 "--config.test_split=test[:20]", "--config.decode.beam_width=1",
+                                 "--config.model.features=32", "--config.model.embed_dim=16",
+                                 "--config.model.attention_dim=16", "--config.model.encoder_features=(8, 16, 32)"],
     "ppo": ["rl", "ppo", "--seeds", "2", "--config.total_steps=4096", "--config.num_envs=2",
             "--config.num_steps=64"],
 }
@@ -41,7 +43,7 @@ def _numbers(tree):
 def test_the_same_seeds_give_the_same_summaries(tmp_path):
     # gan_digits scores its samples with this classifier in both processes (trained once, briefly:
     # what is compared is the GAN's numbers, not the classifier's quality)
-    train_digits(str(tmp_path / "classifier"), 100)
+    train_digits(str(tmp_path / "classifier"), 30)
     summaries = []
     for hash_seed in ("0", "1"):
         root = tmp_path / f"process{hash_seed}"
