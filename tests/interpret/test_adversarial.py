@@ -72,7 +72,7 @@ def test_attacks_stay_in_range_and_ball_and_flags_match_repredictions(cnn, digit
     goal = (y + 1) % 10 if targeted else y
     for x_adv, success in (fgsm(apply_fn, params, x, goal, eps, norm=norm, targeted=targeted),
                            pgd(apply_fn, params, x, goal, eps, eps / 4, 10, jax.random.key(0), restarts=2, norm=norm,
-                               targeted=targeted)):
+                               targeted=targeted, unroll=1)):  # a rolled loop: compiles in a fraction
         assert float(x_adv.min()) >= 0.0 and float(x_adv.max()) <= 1.0
         delta = np.asarray(x_adv - x).reshape(len(x), -1)
         size = np.abs(delta).max(1) if norm == "linf" else np.linalg.norm(delta, axis=1)
@@ -85,7 +85,7 @@ def test_attacks_stay_in_range_and_ball_and_flags_match_repredictions(cnn, digit
 def test_pgd_with_zero_budget_changes_nothing(cnn, digits_test):
     apply_fn, params = cnn
     x, y = digits_test
-    x_adv, _ = pgd(apply_fn, params, x, y, 0.0, 0.01, 5, jax.random.key(0))
+    x_adv, _ = pgd(apply_fn, params, x, y, 0.0, 0.01, 5, jax.random.key(0), unroll=1)
     np.testing.assert_array_equal(x_adv, x)
 
 
