@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from interpret.attribution import _at_layer
+from zoo import draws
 
 
 def layer_features(apply_fn: Callable, params, layers: Sequence[str]) -> Callable:
@@ -71,7 +72,7 @@ def random_multiscale(rng, sizes: Sequence[int] = (3, 5, 7, 11), channels: int =
     for key, size in zip(keys, sizes):
         kw, kb = jax.random.split(key)
         fan_in = size * size * in_channels
-        filters[f"k{size}"] = (jax.random.normal(kw, (size, size, in_channels, channels)) * jnp.sqrt(2.0 / fan_in),
+        filters[f"k{size}"] = (draws.normal(kw, (size, size, in_channels, channels)) * jnp.sqrt(2.0 / fan_in),
                                0.1 * jax.random.normal(kb, (channels,)))
 
     def features(x):

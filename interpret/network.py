@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from train.unsupervised import pca_fit, pca_transform
+from zoo import draws
 
 
 def filter_images(kernel):
@@ -78,7 +79,7 @@ def receptive_field(layer_fn: Callable, channels: int, canvas: int = 64, samples
     inputs; the union of their non-zero supports is the field (one input could leave out pixels
     that a max pool or a dead ReLU ignores there). Their offset gives the stride.
     """
-    x = jax.random.normal(jax.random.key(seed), (samples, canvas, canvas, channels))
+    x = draws.normal(jax.random.key(seed), (samples, canvas, canvas, channels))
     out_shape = jax.eval_shape(layer_fn, x[:1]).shape
     if len(out_shape) != 4:
         raise ValueError(f"the layer's output must be a feature map (B, h, w, K); got shape {out_shape}")

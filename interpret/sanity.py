@@ -14,6 +14,8 @@ mostly shows the input (an edge detector would) does not.
 import jax
 import jax.numpy as jnp
 
+from zoo import draws
+
 
 def spearman(a, b):
     """`(B,)` Spearman rank correlations between maps `a` and `b` `(B, ...)` (ties broken by order)."""
@@ -31,7 +33,7 @@ def reinitialize(layer_params, rng):
     (biases, with zero spread, are set to zero)."""
     leaves, treedef = jax.tree.flatten(layer_params)
     keys = jax.random.split(rng, len(leaves))
-    return jax.tree.unflatten(treedef, [jnp.std(w) * jax.random.normal(k, w.shape, w.dtype)
+    return jax.tree.unflatten(treedef, [jnp.std(w) * draws.normal(k, w.shape, w.dtype)
                                         for w, k in zip(leaves, keys)])
 
 

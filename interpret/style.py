@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from interpret.features import gram
+from zoo import draws
 
 
 class Optimized(NamedTuple):
@@ -57,7 +58,7 @@ def _check_image(name: str, x):
 
 
 def _noise(rng, shape):
-    return jnp.clip(0.5 + 0.1 * jax.random.normal(rng, shape), 0.0, 1.0)
+    return jnp.clip(0.5 + 0.1 * draws.normal(rng, shape), 0.0, 1.0)
 
 
 def content_loss(features: dict, target: dict, layers: Sequence[str]):

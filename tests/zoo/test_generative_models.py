@@ -15,7 +15,7 @@ H = W = 8
 
 def dependencies(model, i, j, kernel=None):
     """0/1 map of the input pixels that the logits of pixel (i, j) depend on."""
-    x = jax.random.uniform(jax.random.key(0), (1, H, W, 1))
+    x = jnp.asarray(np.random.default_rng(0).uniform(size=(1, H, W, 1)), jnp.float32)
     variables = init_variables(model, jax.random.key(1), x)
     out = lambda x: model.apply(variables, x)[0, i, j].sum()
     return np.asarray(jax.grad(out)(x)[0, :, :, 0] != 0)
@@ -79,9 +79,10 @@ def test_the_conditional_discriminator_judges_image_and_label_together():
     """How much a label changes the logit must depend on the image; with the label only joined
     to the features before a linear output it would be one constant per label pair."""
     d = zoo.Discriminator(features=8, num_classes=10)
-    x = jax.random.uniform(jax.random.key(0), (2, 8, 8, 1))
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.uniform(size=(2, 8, 8, 1)), jnp.float32)
     params = init_variables(d, jax.random.key(1), x, jnp.zeros(2, jnp.int32))
-    params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(2), p.shape), params)
+    params = jax.tree.map(lambda p: p + 0.1 * rng.standard_normal(p.shape).astype(np.float32), params)
     logits = jax.jit(d.apply)
     gap = logits(params, x, jnp.full(2, 3)) - logits(params, x, jnp.full(2, 7))   # (2,): per image
     assert abs(float(gap[0] - gap[1])) > 1e-3

@@ -14,7 +14,9 @@ def test_an_nnx_wrapped_zoo_cnn_learns_with_nnx_optimizer():
     digits = data.load("digits", "train")
     images, labels = jnp.asarray(digits["image"][:512]), jnp.asarray(digits["label"][:512])
     cnn = zoo.CNN(num_classes=10, features=(8, 16), hidden=32, norm=True, dropout=0.1)
-    model = nnx.bridge.ToNNX(cnn, rngs=nnx.Rngs(params=0, dropout=1)).lazy_init(images[:1], train=False)
+    # created under nnx.jit (one program, as for sharded models) rather than by hundreds of eager ops
+    create = nnx.jit(lambda x: nnx.bridge.ToNNX(cnn, rngs=nnx.Rngs(params=0, dropout=1)).lazy_init(x, train=False))
+    model = create(images[:1])
     optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
 
     def loss_fn(model, x, y):

@@ -1,0 +1,16 @@
+"""`zoo.draws`: eager draws made as vectors are JAX's own draws of the shape, bit for bit."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from zoo import draws
+
+
+def test_vector_draws_reshaped_are_the_draws_of_the_shape():
+    key, shape = jax.random.key(7), (2, 3, 4, 5)
+    np.testing.assert_array_equal(draws.normal(key, shape), jax.random.normal(key, shape))
+    np.testing.assert_array_equal(draws.normal(key, shape, jnp.bfloat16), jax.random.normal(key, shape, jnp.bfloat16))
+    np.testing.assert_array_equal(draws.uniform(key, shape, minval=-2.0, maxval=3.0),
+                                  jax.random.uniform(key, shape, minval=-2.0, maxval=3.0))
+    assert draws.normal(key, shape).shape == shape
