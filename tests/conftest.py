@@ -1,5 +1,5 @@
 """Strict JAX flags, XLA flags for a compile-bound suite, 8 simulated CPU devices, a private TFDS data
-dir and JAX compilation cache for the session.
+dir and JAX compilation cache for the session, and the trained digits CNN that several test files share.
 
 The bundled datasets are prepared once here, before pytest-xdist starts its workers (which inherit
 the environment), so workers never race to build them: the two cluttered canvas sets (the slowest,
@@ -35,6 +35,7 @@ if "PYTEST_XDIST_WORKER" not in os.environ:
 os.environ["TFDS_DATA_DIR"] = os.environ["JAXZOO_TEST_TFDS_DIR"]
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
@@ -56,6 +57,15 @@ def pytest_configure(config):
     # before pytest-xdist starts the workers (they inherit it) and before this process uses a backend
     if _flag_check.wait(timeout=120) == 0:
         os.environ["XLA_FLAGS"] += f" {FUSION_EMITTERS_OFF}"
+
+
+@pytest.fixture(scope="session")
+def digits_cnn_run(tmp_path_factory) -> str:
+    """The workdir of a 600-step `classify_digits` run (default CNN), trained once per test
+    process and shared, read-only, by the tests that attack, compress or visualize that model."""
+    from tests.helpers import train_digits
+
+    return train_digits(str(tmp_path_factory.mktemp("digits_cnn")), 600)
 
 
 def pytest_unconfigure(config):

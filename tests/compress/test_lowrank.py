@@ -57,11 +57,10 @@ def test_a_strided_valid_convolution_factors_exactly():
 
 
 @pytest.mark.slow
-def test_fine_tuning_the_factors_recovers_a_truncated_digits_cnn(tmp_path_factory):
-    from tests.helpers import train_digits
+def test_fine_tuning_the_factors_recovers_a_truncated_digits_cnn(digits_cnn_run):
     from train.restore import load_run
 
-    task, state, _ = load_run(train_digits(str(tmp_path_factory.mktemp("cnn")), 600))
+    task, state, _ = load_run(digits_cnn_run)
     variables = state.variables()
     splits = {name: task.split(name) for name in ("train", "test")}
     logits = lambda p, x: lowrank_apply(task.logits, dict(variables, params=p), x)

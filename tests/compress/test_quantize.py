@@ -31,12 +31,11 @@ def test_per_channel_scales_and_the_straight_through_gradient():
 
 
 @pytest.fixture(scope="module")
-def digits_cnn(tmp_path_factory):
-    from tests.helpers import train_digits
+def digits_cnn(digits_cnn_run):
     from train import data
     from train.restore import load_run
 
-    task, state, _ = load_run(train_digits(str(tmp_path_factory.mktemp("cnn")), 600))
+    task, state, _ = load_run(digits_cnn_run)
     return task.logits, state.variables(), data.load("digits", "train"), data.load("digits", "test")
 
 

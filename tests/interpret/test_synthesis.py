@@ -11,12 +11,11 @@ from interpret.synthesis import class_visualization, fooling_images, latent_visu
 
 
 @pytest.fixture(scope="module")
-def digits_cnn(tmp_path_factory):
-    from tests.helpers import train_digits
+def digits_cnn(digits_cnn_run):
     from train import data
     from train.restore import load_run
 
-    task, state, _ = load_run(train_digits(str(tmp_path_factory.mktemp("cnn")), 600))
+    task, state, _ = load_run(digits_cnn_run)
     test = data.load("digits", "test")
     return task.logits, state.variables(), test["image"][:50], test["label"][:50]
 
