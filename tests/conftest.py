@@ -60,12 +60,19 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session")
-def digits_cnn_run(tmp_path_factory) -> str:
-    """The workdir of a 600-step `classify_digits` run (default CNN), trained once per test
-    process and shared, read-only, by the tests that attack, compress or visualize that model."""
+def digits_cnn_run(tmp_path_factory):
+    """`digits_cnn_run(steps)`: the workdir of a `classify_digits` run of `steps` steps (default
+    CNN, evaluated at the end), trained once per test process and shared, read-only, by the tests
+    that attack, compress, distill or score with that model."""
+    import functools
+
     from tests.helpers import train_digits
 
-    return train_digits(str(tmp_path_factory.mktemp("digits_cnn")), 600)
+    @functools.cache
+    def get(steps: int) -> str:
+        return train_digits(str(tmp_path_factory.mktemp(f"digits_cnn_{steps}")), steps)
+
+    return get
 
 
 def pytest_unconfigure(config):

@@ -35,7 +35,7 @@ def digits_cnn(digits_cnn_run):
     from train import data
     from train.restore import load_run
 
-    task, state, _ = load_run(digits_cnn_run)
+    task, state, _ = load_run(digits_cnn_run(600))
     return task.logits, state.variables(), data.load("digits", "train"), data.load("digits", "test")
 
 

@@ -20,18 +20,22 @@ def digits_test():
     return jnp.asarray(test["image"][:120]), jnp.asarray(test["label"][:120])
 
 
+def loaded(workdir):
+    task, state, _ = load_run(workdir)
+    return task.logits, state.variables()
+
+
 def trained(tmp_path_factory, name, **overrides):
     workdir = str(tmp_path_factory.mktemp(name))
     c = apply_overrides(configs.get_config("classify_digits"),
                         {"num_steps": "300", "eval_every": "0", "checkpoint_every": "300", **overrides})
     run(name, c, workdir, progress=False)
-    task, state, _ = load_run(workdir)
-    return task.logits, state.variables()
+    return loaded(workdir)
 
 
 @pytest.fixture(scope="module")
-def cnn(tmp_path_factory):
-    return trained(tmp_path_factory, "cnn")
+def cnn(digits_cnn_run):
+    return loaded(digits_cnn_run(300))  # the run `trained` makes without overrides
 
 
 def linear_logits(params, x):

@@ -15,7 +15,7 @@ def digits_cnn(digits_cnn_run):
     from train import data
     from train.restore import load_run
 
-    task, state, _ = load_run(digits_cnn_run)
+    task, state, _ = load_run(digits_cnn_run(600))
     test = data.load("digits", "test")
     return task.logits, state.variables(), test["image"][:50], test["label"][:50]
 

@@ -6,7 +6,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.helpers import train_digits
 from train import configs
 from train.errors import UserError
 from train.loop import run
@@ -42,8 +41,8 @@ def distill_config(teachers, **overrides):
 
 
 @pytest.fixture(scope="module")
-def teacher(tmp_path_factory):
-    return train_digits(str(tmp_path_factory.mktemp("teacher")), 300)
+def teacher(digits_cnn_run):
+    return digits_cnn_run(300)
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import numpy as np
 import optax
 import pytest
 
-from tests.helpers import load_run_without_data, train_digits
+from tests.helpers import load_run_without_data
 from train.generative_eval import bernoulli_nll, frechet_distance, image_grid, independent_pixels_nll
 from train.sampling import sample_pixels
 from train.tasks.gan import gan_losses, gradient_penalty
@@ -60,14 +60,14 @@ def test_the_sequential_sampler_fills_every_pixel_in_raster_order():
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, digits_cnn_run):
     """Short runs of each generative recipe sharing one evaluation classifier."""
     from train import configs
     from train.loop import run
     from train.overrides import apply_overrides
 
     root = tmp_path_factory.mktemp("generative")
-    classifier = train_digits(str(root / "classifier"), 400)  # the samples' scorer (the recipe default trains 1,200 steps)
+    classifier = digits_cnn_run(400)  # the samples' scorer (the recipe default trains 1,200 steps)
     base = {"eval_every": "0", "log_every": "50", "num_samples": "200", "eval_classifier": classifier}
     settings = {
         "vae_digits": {"num_steps": "1000", "iwae_samples": "100"},
