@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from interpret.attribution import _at_layer
-from zoo import draws
+from train import draws
 
 
 def layer_features(apply_fn: Callable, params, layers: Sequence[str]) -> Callable:

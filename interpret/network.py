@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from train.unsupervised import pca_fit, pca_transform
-from zoo import draws
+from train import draws
 
 
 def filter_images(kernel):

@@ -14,7 +14,7 @@ mostly shows the input (an edge detector would) does not.
 import jax
 import jax.numpy as jnp
 
-from zoo import draws
+from train import draws
 
 
 def spearman(a, b):

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from interpret.features import gram
-from zoo import draws
+from train import draws
 
 
 class Optimized(NamedTuple):

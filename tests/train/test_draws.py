@@ -1,10 +1,10 @@
-"""`zoo.draws`: eager draws made as vectors are JAX's own draws of the shape, bit for bit."""
+"""`train.draws`: eager draws made as vectors are JAX's own draws of the shape, bit for bit."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from zoo import draws
+from train import draws
 
 
 def test_vector_draws_reshaped_are_the_draws_of_the_shape():
