@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from train.unsupervised import pca_fit, pca_transform
 from train import draws
+from train.unsupervised import pca_fit, pca_transform
 
 
 def filter_images(kernel):

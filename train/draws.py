@@ -17,8 +17,3 @@ import jax.numpy as jnp
 def normal(key, shape, dtype=jnp.float32) -> jax.Array:
     """`jax.random.normal(key, shape, dtype)`, bit for bit, drawn as a vector: `shape`."""
     return jax.random.normal(key, (math.prod(shape),), dtype).reshape(shape)
-
-
-def uniform(key, shape, dtype=jnp.float32, minval=0.0, maxval=1.0) -> jax.Array:
-    """`jax.random.uniform(key, shape, dtype, minval, maxval)`, bit for bit, drawn as a vector: `shape`."""
-    return jax.random.uniform(key, (math.prod(shape),), dtype, minval, maxval).reshape(shape)
