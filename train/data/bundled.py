@@ -300,14 +300,15 @@ class _Cluttered(_Bundled):
         })
 
     def splits(self):
-        from train.data.cluttered_digits import canvas
+        from train.data.cluttered_digits import canvas, upscale
 
         x_tr, y_tr, x_te, y_te = self.digits()
+        x_tr, x_te = upscale(x_tr, self.CLUTTER), upscale(x_te, self.CLUTTER)  # once, not per canvas
         out = {}
         for i, (split, count) in enumerate(self.SIZES.items()):
             x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
             rng = np.random.default_rng([self.SEED, i])
-            out[split] = [{"image": canvas(rng, x, k, self.CLUTTER), "label": int(y[k])}
+            out[split] = [{"image": canvas(rng, x, k, self.CLUTTER._replace(scale=1)), "label": int(y[k])}
                           for k in self.pick(rng, len(x), count, split)]
         return out
 

@@ -25,8 +25,9 @@ MNIST = Clutter(size=60, scale=1, fragment=8, fragments=4)
 
 def canvas(rng: np.random.Generator, images: np.ndarray, index: int, clutter: Clutter = SMALL) -> np.ndarray:
     """`(size, size, 1)` uint8: `images[index]` (`images: (N, h, w)` in [0, 1]) and its clutter,
-    cut from other random images of `images`."""
-    up = lambda image: image.repeat(clutter.scale, 0).repeat(clutter.scale, 1)
+    cut from other random images of `images`. Many canvases from one image set are cheaper made from
+    `upscale(images, clutter)` with `clutter._replace(scale=1)`: the same canvases."""
+    up = lambda image: image if clutter.scale == 1 else image.repeat(clutter.scale, 0).repeat(clutter.scale, 1)
     digit = up(images[index])
     side, crop = digit.shape[0], clutter.fragment
     out = np.zeros((clutter.size, clutter.size), np.float32)
@@ -40,3 +41,8 @@ def canvas(rng: np.random.Generator, images: np.ndarray, index: int, clutter: Cl
     patch = out[top:top + side, left:left + side]
     np.maximum(patch, digit, out=patch)
     return np.round(out * 255).astype(np.uint8)[..., None]
+
+
+def upscale(images: np.ndarray, clutter: Clutter) -> np.ndarray:
+    """`(N, h, w)` images repeated `clutter.scale` times along both sides: what `canvas` places."""
+    return images.repeat(clutter.scale, 1).repeat(clutter.scale, 2)

@@ -38,10 +38,13 @@ class Scene(NamedTuple):
     objects: list
 
 
+_ROWS, _COLS = np.mgrid[:SIZE, :SIZE]  # each pixel's row and column, made once (read only)
+_ROWS.flags.writeable = _COLS.flags.writeable = False
+
+
 def shape_mask(shape: int, radius: int, row: int, col: int) -> np.ndarray:
     """`(64, 64)` bool mask of a circle, square or upward triangle of half-extent `radius`."""
-    rr, cc = np.mgrid[:SIZE, :SIZE]
-    dy, dx = rr - row, cc - col
+    dy, dx = _ROWS - row, _COLS - col
     if SHAPES[shape] == "circle":
         return dy ** 2 + dx ** 2 <= radius ** 2
     if SHAPES[shape] == "square":
@@ -54,7 +57,7 @@ def shape_mask(shape: int, radius: int, row: int, col: int) -> np.ndarray:
 def _background(rng) -> np.ndarray:
     """A light grey background, plain or with faint diagonal stripes or a gentle gradient."""
     base = rng.uniform(200, 240) + rng.uniform(-8, 8, size=3)
-    rr, cc = np.mgrid[:SIZE, :SIZE]
+    rr, cc = _ROWS, _COLS
     kind = rng.integers(3)
     if kind == 1:
         pattern = 6 * np.sin((rr + cc) * rng.uniform(0.3, 0.8))
