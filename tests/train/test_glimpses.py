@@ -25,7 +25,6 @@ def test_same_seed_gives_byte_identical_canvases():
     assert make(1).tobytes() == make(1).tobytes() and make(1).tobytes() != make(2).tobytes()
 
 
-
 def test_canvases_from_digits_upscaled_once_are_the_same_canvases():
     """The dataset builder upscales every digit once (`upscale`, then scale 1); the canvases must
     be those drawn from the 8x8 digits at scale 2, byte for byte, seed by seed."""
@@ -34,6 +33,7 @@ def test_canvases_from_digits_upscaled_once_are_the_same_canvases():
     a, b = np.random.default_rng(3), np.random.default_rng(3)
     for k in range(50):
         assert cd.canvas(a, IMAGES, k).tobytes() == cd.canvas(b, upscaled, k, once).tobytes()
+
 
 def test_the_digit_is_on_the_canvas_whole():
     rng = np.random.default_rng(0)
