@@ -304,11 +304,12 @@ class _Cluttered(_Bundled):
 
         x_tr, y_tr, x_te, y_te = self.digits()
         x_tr, x_te = upscale(x_tr, self.CLUTTER), upscale(x_te, self.CLUTTER)  # once, not per canvas
+        upscaled = self.CLUTTER._replace(scale=1)
         out = {}
         for i, (split, count) in enumerate(self.SIZES.items()):
             x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
             rng = np.random.default_rng([self.SEED, i])
-            out[split] = [{"image": canvas(rng, x, k, self.CLUTTER._replace(scale=1)), "label": int(y[k])}
+            out[split] = [{"image": canvas(rng, x, k, upscaled), "label": int(y[k])}
                           for k in self.pick(rng, len(x), count, split)]
         return out
 
