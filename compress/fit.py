@@ -14,7 +14,15 @@ from tqdm.auto import tqdm
 
 from train.errors import Interrupted, UserError
 from train.interrupts import ctrl_c_between_steps
+from train.keyed_jit import keyed_jit
 from train.overrides import changed_fields
+
+
+@keyed_jit(("loss_fn", "tx"))
+def _step(loss_fn, tx, values, opt_state, x, y, rng):
+    grads = jax.grad(loss_fn)(values, x, y, rng)
+    updates, opt_state = tx.update(grads, opt_state, values)
+    return optax.apply_updates(values, updates), opt_state
 
 
 def fit(loss_fn: Callable, values, tx: optax.GradientTransformation, split: dict, steps: int,
@@ -33,16 +41,13 @@ def fit(loss_fn: Callable, values, tx: optax.GradientTransformation, split: dict
     A call that finds it continues from its step with the batches an uninterrupted call would
     have drawn, and one that finds it finished trains nothing: a pipeline's rerun resumes where
     it stopped.
+
+    The step is one `jax.jit` program per shapes, `loss_fn` and `tx`, both keyed by what they
+    compute (`train.keyed_jit`): a second call with an equal new loss or optimizer does not compile.
     """
     n = len(split["label"])
     if batch_size > n:
         raise ValueError(f"batch_size {batch_size} exceeds the {n} training examples")
-
-    @jax.jit
-    def step(values, opt_state, x, y, rng):
-        grads = jax.grad(loss_fn)(values, x, y, rng)
-        updates, opt_state = tx.update(grads, opt_state, values)
-        return optax.apply_updates(values, updates), opt_state
 
     opt_state = tx.init(values) if opt_state is None else opt_state
     start = 0
@@ -54,7 +59,7 @@ def fit(loss_fn: Callable, values, tx: optax.GradientTransformation, split: dict
     with ctrl_c_between_steps() as requested:
         for i in tqdm(range(start, steps), desc=desc, disable=not progress, leave=False, initial=start, total=steps):
             idx = next(batches)
-            values, opt_state = step(values, opt_state, split["inputs"][idx], split["label"][idx],
+            values, opt_state = _step(loss_fn, tx, values, opt_state, split["inputs"][idx], split["label"][idx],
                                      jax.random.fold_in(key, i))
             if checkpoint and ((i + 1) % checkpoint_every == 0 or i + 1 == steps or requested):
                 _save(checkpoint, i + 1, values, opt_state)
@@ -123,10 +128,16 @@ def cross_entropy(logits_fn: Callable) -> Callable:
     return lambda params, x, y, rng: optax.softmax_cross_entropy_with_integer_labels(logits_fn(params, x), y).mean()
 
 
+@keyed_jit("logits_fn")
+def _logits(logits_fn, params, x):
+    return logits_fn(params, x)
+
+
 def accuracy(logits_fn: Callable, params, split: dict, batch_size: int = 1024) -> float:
-    """Fraction of `split` that `logits_fn(params, x) -> (B, classes)` classifies correctly."""
+    """Fraction of `split` that `logits_fn(params, x) -> (B, classes)` classifies correctly, in
+    batches of `batch_size` (one program per batch shape; `logits_fn` keyed by `train.keyed_jit`)."""
     hits = 0
     for i in range(0, len(split["label"]), batch_size):
-        logits = jax.jit(logits_fn)(params, split["inputs"][i:i + batch_size])
+        logits = _logits(logits_fn, params, split["inputs"][i:i + batch_size])
         hits += int((np.asarray(logits).argmax(-1) == split["label"][i:i + batch_size]).sum())
     return hits / len(split["label"])

@@ -2,6 +2,15 @@
 
 Every method takes a pure `apply_fn(params, x) -> logits` and arrays, so it works on any
 model. `python -m interpret METHOD --workdir DIR` runs one on a trained run.
+
+Compilation: a method that runs a whole computation (attributions, attacks, class visualization,
+fooling images, synthesis, robustness measures, maximally activating patches) is one `jax.jit`
+program, compiled once per input shapes, static options and function arguments, where a function
+argument (`apply_fn`, a feature or layer function, a decoder) is keyed by what it computes
+(`train.keyed_jit`): a new inline lambda over the same model reuses the program. Building blocks
+that return a function or a traced value (`input_gradients`, `success_flags`, `layer_features`,
+`gram`, `project`) are not compiled: trace them inside your own `jit`. Inputs are checked at the
+call (ranks, label shapes and dtypes, finite pixels) with a `ValueError` naming the argument.
 """
 
 from interpret.adversarial import fgsm, input_gradients, pgd, project, success_flags

@@ -8,18 +8,20 @@ examples are attacked correctly too. Every attack returns `(x_adv, success)`: `x
 in `[lo, hi]` and in the epsilon ball around `x`, and `success` is what the model says on
 `x_adv` (a wrong label when untargeted, the target when targeted).
 
-All functions are jit-compiled with the model, norm and iteration counts static: pass the
-same `apply_fn` object on every call (not a fresh lambda) to reuse the compilation.
+`fgsm` and `pgd` are each one `jax.jit` program, compiled once per shapes, norm, iteration counts
+and `apply_fn`, where `apply_fn` is keyed by what it computes (`train.keyed_jit`): a fresh inline
+lambda over the same model reuses the compiled program. `input_gradients` and `success_flags` are
+building blocks to trace inside a caller's `jit`.
 """
 
-from functools import partial
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from interpret.inputs import finite_images
+from interpret.inputs import BATCH, checked_batch
+from train.keyed_jit import keyed_jit
 
 NORMS = ("linf", "l2")
 
@@ -66,8 +68,8 @@ def success_flags(apply_fn, params, x_adv, labels, targeted: bool = False):
     return pred == labels if targeted else pred != labels
 
 
-@finite_images
-@partial(jax.jit, static_argnames=("apply_fn", "norm", "targeted", "lo", "hi"))
+@checked_batch(BATCH)
+@keyed_jit("apply_fn", static_argnames=("norm", "targeted", "lo", "hi"))
 def fgsm(apply_fn: Callable, params, x, labels, eps, norm: str = "linf", targeted: bool = False,
          lo: float = 0.0, hi: float = 1.0):
     """One gradient step of size `eps`: the sign of the gradient for L-infinity (FGSM), the
@@ -79,9 +81,8 @@ def fgsm(apply_fn: Callable, params, x, labels, eps, norm: str = "linf", targete
     return x_adv, success_flags(apply_fn, params, x_adv, labels, targeted)
 
 
-@finite_images
-@partial(jax.jit, static_argnames=("apply_fn", "steps", "restarts", "norm", "targeted", "random_start", "lo", "hi",
-                                   "unroll"))
+@checked_batch(BATCH)
+@keyed_jit("apply_fn", static_argnames=("steps", "restarts", "norm", "targeted", "random_start", "lo", "hi", "unroll"))
 def pgd(apply_fn: Callable, params, x, labels, eps, step_size, steps: int, rng, restarts: int = 1,
         norm: str = "linf", targeted: bool = False, random_start: bool = True, lo: float = 0.0, hi: float = 1.0,
         unroll: int | bool = True):

@@ -3,8 +3,9 @@
 Every function takes a pure `apply_fn(params, x) -> logits` (`x: (B, H, W, C)`) and is batched
 with `vmap` over examples (`batch_size` chunks the batch with `lax.map` where memory demands);
 none loops over examples, noise samples, path steps or occluder positions in Python. Each is
-one `jax.jit` program, `apply_fn` and the sizes static (so pass the same `apply_fn` object, e.g.
-`task.logits`, to reuse the compiled program; a new lambda per call compiles again).
+one `jax.jit` program compiled once per shapes, sizes and `apply_fn`, where `apply_fn` is keyed
+by what it computes (`train.keyed_jit`): a fresh inline lambda over the same model reuses the
+compiled program.
 
 - `saliency` (Simonyan et al. 2014): `max_c |d S_y / d x|`, the gradient of the unnormalized
   class score.
@@ -27,7 +28,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from interpret.inputs import finite_images
+from interpret.inputs import IMAGES, checked_batch
+from train.keyed_jit import keyed_jit
 
 
 def _per_example(fn: Callable, *arrays, batch_size: int | None = None):
@@ -42,7 +44,7 @@ def class_score(apply_fn: Callable, params) -> Callable:
     return lambda x, label: apply_fn(params, x[None])[0, label]
 
 
-@partial(jax.jit, static_argnames=("apply_fn", "batch_size"))
+@keyed_jit(["apply_fn"], static_argnames=("batch_size"))
 def input_gradient(apply_fn, params, x, labels, batch_size=None):
     """`(B, H, W, C)` gradients of each example's class score with respect to its pixels."""
     return _per_example(jax.grad(class_score(apply_fn, params)), x, labels, batch_size=batch_size)
@@ -53,15 +55,15 @@ def to_map(attributions):
     return jnp.max(jnp.abs(attributions), axis=-1)
 
 
-@finite_images
-@partial(jax.jit, static_argnames=("apply_fn", "batch_size"))
+@checked_batch()
+@keyed_jit(["apply_fn"], static_argnames=("batch_size"))
 def saliency(apply_fn, params, x, labels, batch_size=None):
     """`(B, H, W)` saliency maps `max_c |dS_label / dx|`."""
     return to_map(input_gradient(apply_fn, params, x, labels, batch_size))
 
 
-@finite_images
-@partial(jax.jit, static_argnames=("apply_fn", "samples", "batch_size"))
+@checked_batch()
+@keyed_jit(["apply_fn"], static_argnames=("samples", "batch_size"))
 def smoothgrad(apply_fn, params, x, labels, rng, samples: int = 25, sigma: float = 0.15, batch_size=None):
     """`(B, H, W, C)` gradients averaged over `samples` copies with N(0, sigma^2 (max - min)^2) noise."""
     grad = jax.grad(class_score(apply_fn, params))
@@ -74,8 +76,8 @@ def smoothgrad(apply_fn, params, x, labels, rng, samples: int = 25, sigma: float
     return _per_example(one, x, labels, jax.random.split(rng, x.shape[0]), batch_size=batch_size)
 
 
-@finite_images
-@partial(jax.jit, static_argnames=("apply_fn", "steps", "batch_size"))
+@checked_batch()
+@keyed_jit(["apply_fn"], static_argnames=("steps", "batch_size"))
 def integrated_gradients(apply_fn, params, x, labels, baseline=None, steps: int = 64, batch_size=None):
     """`(B, H, W, C)` attributions along the straight path from `baseline` (default: black) to `x`."""
     baseline = jnp.zeros_like(x) if baseline is None else jnp.broadcast_to(baseline, x.shape)
@@ -106,7 +108,7 @@ def _guided_bwd(x, g):
 guided_relu.defvjp(_guided_fwd, _guided_bwd)
 
 
-@finite_images
+@checked_batch()
 def guided_backprop(model: nn.Module, variables, x, labels, batch_size=None, **apply_kwargs):
     """`(B, H, W, C)` guided-backpropagation gradients of `model` (a Flax module with an `act`
     field), computed on a clone whose `act` is `guided_relu`."""
@@ -130,8 +132,8 @@ def _at_layer(path: str, transform: Callable):
     return interceptor
 
 
-@finite_images
-@partial(jax.jit, static_argnames=("apply_fn", "layer"))
+@checked_batch()
+@keyed_jit(["apply_fn"], static_argnames=("layer"))
 def layer_gradient(apply_fn, params, x, labels, layer: str):
     """`(activations, gradients)` of the class score at the output of layer `layer`, both shaped
     like that output `(B, ...)`, by adding a zero perturbation there and differentiating."""
@@ -161,8 +163,8 @@ def layer_gradient(apply_fn, params, x, labels, layer: str):
     return activations, grads
 
 
-@finite_images
-@partial(jax.jit, static_argnames=("apply_fn", "layer"))
+@checked_batch(IMAGES)
+@keyed_jit(["apply_fn"], static_argnames=("layer"))
 def grad_cam(apply_fn, params, x, labels, layer: str):
     """`(B, H, W)` Grad-CAM maps: `relu(sum_k w_k A_k)` with `w_k` the spatial mean of the
     score's gradient at channel `k` of layer `layer` (a conv output `(B, h, w, K)`), resized to
@@ -172,8 +174,8 @@ def grad_cam(apply_fn, params, x, labels, layer: str):
     return jax.image.resize(cam, (x.shape[0], *x.shape[1:3]), "bilinear")
 
 
-@finite_images
-@partial(jax.jit, static_argnames=("apply_fn", "layer", "index"))
+@checked_batch(labels=None)
+@keyed_jit(["apply_fn"], static_argnames=("layer", "index"))
 def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
     """`(B, H, W, C)` gradient of one unit of layer `layer` (`index` into its per-example
     output, e.g. `(row, col, channel)`) with respect to each image."""
@@ -193,8 +195,8 @@ def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
     return jax.grad(unit)(x)
 
 
-@finite_images
-@partial(jax.jit, static_argnames=("apply_fn", "size", "stride", "batch_size"))
+@checked_batch(IMAGES)
+@keyed_jit(["apply_fn"], static_argnames=("size", "stride", "batch_size"))
 def occlusion(apply_fn, params, x, labels, size: int = 3, stride: int = 1, value: float = 0.0,
               batch_size: int | None = None):
     """`(B, H, W)` mean drop of the class score when a `size x size` patch set to `value` covers

@@ -1,9 +1,17 @@
-"""Input checks shared by the attacks and attribution methods."""
+"""Input checks shared by the attacks and attribution methods: ranks, label shapes and dtypes
+(`train.checks`, on chex) and finite pixel values."""
 
 import functools
+import inspect
 
 import jax
 import numpy as np
+
+from train.checks import check_labels, check_rank
+
+IMAGES = ({4}, "images (B, H, W, C)")
+MAPS = ({3, 4}, "a batch of images (B, H, W, C) or sequences (B, L, C)")
+BATCH = ({2, 3, 4, 5}, "a batch (B, ...) of inputs")
 
 
 def check_finite_images(x, name: str = "x") -> None:
@@ -17,12 +25,26 @@ def check_finite_images(x, name: str = "x") -> None:
                          f"need finite images (check the preprocessing)")
 
 
-def finite_images(fn):
-    """Decorate `fn(model_or_apply_fn, params, x, ...)` to `check_finite_images(x)` first."""
+def checked_batch(kind: tuple = MAPS, labels: str | None = "labels"):
+    """Decorate `fn(..., x, ..., labels, ...)` to check, before it runs, that `x` has a rank of
+    `kind` (`IMAGES`, `MAPS` or `BATCH`) and finite values, and that `fn`'s argument named
+    `labels` (None: no such argument) holds one integer per example. Shapes are checked on
+    tracers too; values only on concrete arrays."""
+    ranks, expected = kind
 
-    @functools.wraps(fn)
-    def checked(*args, **kwargs):
-        check_finite_images(kwargs["x"] if "x" in kwargs else args[2])
-        return fn(*args, **kwargs)
+    def decorate(fn):
+        signature = inspect.signature(fn)
 
-    return checked
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs).arguments
+            x = bound["x"]
+            check_rank("x", x, ranks, expected)
+            if labels is not None:
+                check_labels(labels, bound[labels], x.shape[0])
+            check_finite_images(x)
+            return fn(*args, **kwargs)
+
+        return checked
+
+    return decorate

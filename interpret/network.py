@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from train import draws
+from train.keyed_jit import keyed_jit
 from train.unsupervised import pca_fit, pca_transform
 
 
@@ -113,10 +114,12 @@ class Patches(NamedTuple):
     where: jax.Array
 
 
+@keyed_jit("layer_fn", static_argnames=("channel", "field", "k", "batch_size"))
 def max_activating_patches(layer_fn: Callable, images, channel: int, field: ReceptiveField, k: int = 16,
                            batch_size: int = 64) -> Patches:
     """The `k` receptive-field crops of `images: (N, H, W, C)` where channel `channel` of
-    `layer_fn`'s map is largest (activations computed in `lax.map` chunks of `batch_size`)."""
+    `layer_fn`'s map is largest (activations computed in `lax.map` chunks of `batch_size`). One
+    `jax.jit` program; `layer_fn` is keyed by what it computes (`train.keyed_jit`)."""
     acts = jax.lax.map(lambda x: layer_fn(x[None])[0, ..., channel], images, batch_size=batch_size)
     n, h, w = acts.shape
     values, flat = jax.lax.top_k(acts.reshape(-1), k)

@@ -7,7 +7,6 @@ Models are `(apply_fn, params)` pairs with `apply_fn(params, x) -> logits`.
 
 import os
 import time
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -15,16 +14,17 @@ import numpy as np
 
 from interpret.adversarial import fgsm, input_gradients, pgd
 from train.figures import save_figure
+from train.keyed_jit import keyed_jit
 
 
-@partial(jax.jit, static_argnames="apply_fn")
+@keyed_jit("apply_fn")
 def _probabilities(apply_fn, params, x):
     return jax.nn.softmax(apply_fn(params, x).astype(jnp.float32))
 
 
 def accuracy_and_confidence(apply_fn, params, x, labels) -> dict:
     """Accuracy, and the mean softmax probability of the predicted class on the mistakes
-    (NaN when there are none). Pass the same `apply_fn` object each time to reuse its compilation."""
+    (NaN when there are none)."""
     probs = _probabilities(apply_fn, params, x)
     pred = np.asarray(jnp.argmax(probs, -1))
     wrong = pred != np.asarray(labels)
@@ -33,7 +33,7 @@ def accuracy_and_confidence(apply_fn, params, x, labels) -> dict:
             else float("nan")}
 
 
-@partial(jax.jit, static_argnames=("apply_fn", "lo", "hi"))
+@keyed_jit("apply_fn", static_argnames=("lo", "hi"))
 def random_sign(apply_fn, params, x, labels, eps, rng, lo=0.0, hi=1.0):
     """Uniformly random +-eps on every pixel: the same L-infinity norm as FGSM, no gradient."""
     return jnp.clip(x + eps * jax.random.rademacher(rng, x.shape, x.dtype), lo, hi)
@@ -75,7 +75,7 @@ def transfer_matrix(models: dict, x, labels, eps: float, attack, rng) -> dict:
     return out
 
 
-@partial(jax.jit, static_argnames=("apply_fn", "num"))
+@keyed_jit("apply_fn", static_argnames="num")
 def _linearity_fits(apply_fn, params, x, labels, eps_max, num: int):
     """`(eps (E,), logits (E, B, C), r2 (B, C))` of `linearity`."""
     direction = jnp.sign(input_gradients(apply_fn, params, x, labels))

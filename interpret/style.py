@@ -1,8 +1,9 @@
 """Images optimized to match or excite features: inversion, textures, style transfer, DeepDream.
 
-Each takes a feature function (`interpret.features`) and runs its whole optimization inside one
-jit (`lax.scan` over steps, Adam on the pixels, clipped to [0, 1] after every step), returning
-the image with its loss history.
+Each takes a feature function (`interpret.features`) and runs its whole optimization as one
+`jax.jit` program (`lax.scan` over steps, Adam on the pixels, clipped to [0, 1] after every step),
+returning the image with its loss history. The feature function is keyed by what it computes
+(`train.keyed_jit`), so a call with an equivalent new one reuses the compiled program.
 
 - `invert_features` (Mahendran & Vedaldi 2015): from noise, match one layer's features of a
   target image, with a total-variation prior.
@@ -23,6 +24,7 @@ import optax
 
 from interpret.features import gram
 from train import draws
+from train.keyed_jit import keyed_jit
 
 
 class Optimized(NamedTuple):
@@ -76,13 +78,18 @@ def invert_features(feature_fn: Callable, image, layer: str, rng, steps: int = 3
     """Reconstruct `image: (B, H, W, C)` from its features at `layer` alone: minimize
     `||phi(x) - phi(image)||^2 / ||phi(image)||^2 + tv_weight TV(x)` from noise."""
     _check_image("image", image)
+    return _invert(feature_fn, image, layer, rng, steps, learning_rate, tv_weight)
+
+
+@keyed_jit("feature_fn", static_argnames=("layer", "steps"))
+def _invert(feature_fn, image, layer, rng, steps, learning_rate, tv_weight):
     target = feature_fn(image)[layer]
     scale = jnp.mean(target ** 2) + 1e-12
 
     def loss(x):
         return jnp.mean((feature_fn(x)[layer] - target) ** 2) / scale + tv_weight * total_variation(x)
 
-    return jax.jit(lambda x0: _descend(loss, x0, steps, learning_rate))(_noise(rng, image.shape))
+    return _descend(loss, _noise(rng, image.shape), steps, learning_rate)
 
 
 def synthesize_texture(feature_fn: Callable, texture, shape: tuple, rng, layers: Sequence[str] | None = None,
@@ -90,10 +97,16 @@ def synthesize_texture(feature_fn: Callable, texture, shape: tuple, rng, layers:
     """A new `(1, *shape)` image whose Gram matrices at `layers` (default: all the feature
     function's maps) match those of `texture: (1, H, W, C)`; starts from noise."""
     _check_image("texture", texture)
+    return _texture(feature_fn, texture, tuple(shape), rng, None if layers is None else tuple(layers), steps,
+                    learning_rate)
+
+
+@keyed_jit("feature_fn", static_argnames=("shape", "layers", "steps"))
+def _texture(feature_fn, texture, shape, rng, layers, steps, learning_rate):
     targets = {k: gram(v) for k, v in feature_fn(texture).items()}
-    layers = tuple(layers or targets)
-    loss = lambda x: style_loss(feature_fn(x), targets, layers)
-    return jax.jit(lambda x0: _descend(loss, x0, steps, learning_rate))(_noise(rng, (1, *shape)))
+    layers = layers or tuple(targets)
+    return _descend(lambda x: style_loss(feature_fn(x), targets, layers), _noise(rng, (1, *shape)), steps,
+                    learning_rate)
 
 
 def style_transfer(feature_fn: Callable, content, style, content_layers: Sequence[str], style_layers: Sequence[str],
@@ -104,6 +117,13 @@ def style_transfer(feature_fn: Callable, content, style, content_layers: Sequenc
     `content + style_weight * style + tv_weight * TV`, starting from the content image."""
     _check_image("content", content)
     _check_image("style", style)
+    return _transfer(feature_fn, content, style, tuple(content_layers), tuple(style_layers), style_weight, tv_weight,
+                     steps, learning_rate)
+
+
+@keyed_jit("feature_fn", static_argnames=("content_layers", "style_layers", "steps"))
+def _transfer(feature_fn, content, style, content_layers, style_layers, style_weight, tv_weight, steps,
+              learning_rate):
     content_target = feature_fn(content)
     style_target = {k: gram(v) for k, v in feature_fn(style).items()}
 
@@ -112,7 +132,7 @@ def style_transfer(feature_fn: Callable, content, style, content_layers: Sequenc
         return (content_loss(f, content_target, content_layers)
                 + style_weight * style_loss(f, style_target, style_layers) + tv_weight * total_variation(x))
 
-    return jax.jit(lambda x0: _descend(loss, x0, steps, learning_rate))(content)
+    return _descend(loss, content, steps, learning_rate)
 
 
 def deepdream(feature_fn: Callable, image, layer: str, rng, steps: int = 20, learning_rate: float = 0.02,
@@ -123,12 +143,16 @@ def deepdream(feature_fn: Callable, image, layer: str, rng, steps: int = 20, lea
     gradient, then carry the change up to the next octave. `losses` holds the objective at the
     full size before and after."""
     _check_image("image", image)
+    return _dream(feature_fn, image, layer, rng, steps, learning_rate, octaves, octave_scale, jitter)
+
+
+@keyed_jit("feature_fn", static_argnames=("layer", "steps", "octaves", "octave_scale", "jitter"))
+def _dream(feature_fn, image, layer, rng, steps, learning_rate, octaves, octave_scale, jitter):
     b, h, w, c = image.shape
     objective = lambda x: 0.5 * jnp.mean(feature_fn(x)[layer] ** 2)
     sizes = [(max(1, round(h / octave_scale ** k)), max(1, round(w / octave_scale ** k)))
              for k in reversed(range(octaves))]
 
-    @jax.jit
     def dream(x, key):
         def step(x, i):
             dy, dx = jax.random.randint(jax.random.fold_in(key, i), (2,), -jitter, jitter + 1) if jitter else (0, 0)

@@ -11,7 +11,9 @@
 - `multifaceted_visualization` (Nguyen et al. 2016): one visualization per k-means cluster of a
   class's training images, each started from its cluster's mean image.
 
-Images are `(B, H, W, C)` in [0, 1] and stay there (clipped after every step).
+Images are `(B, H, W, C)` in [0, 1] and stay there (clipped after every step). Each of the first
+three is one `jax.jit` program; its function arguments are keyed by what they compute
+(`train.keyed_jit`), so a fresh inline lambda over the same model reuses the compiled program.
 """
 
 from typing import NamedTuple
@@ -20,6 +22,8 @@ import jax
 import jax.numpy as jnp
 
 from interpret.attribution import class_score
+from interpret.inputs import IMAGES, checked_batch
+from train.keyed_jit import keyed_jit
 
 
 class Fooled(NamedTuple):
@@ -34,6 +38,8 @@ class Fooled(NamedTuple):
     scores: jax.Array
 
 
+@checked_batch(IMAGES, labels="targets")
+@keyed_jit("apply_fn", static_argnames="max_steps")
 def fooling_images(apply_fn, params, x, targets, step_size: float = 0.1, max_steps: int = 100) -> Fooled:
     """Move each image of `x` along its normalized target-score gradient until the prediction is
     its target (`targets: (B,)`), or for at most `max_steps` steps."""
@@ -86,6 +92,8 @@ def _centre_window(shape, progress):
     return jnp.exp(-(rows[:, None] ** 2 + cols[None, :] ** 2) / (2 * sigma ** 2))[None, :, :, None]
 
 
+@keyed_jit("apply_fn", static_argnames=("shape", "steps", "jitter", "blur_every", "blur_sigma", "value_percentile",
+                                      "contribution_percentile", "centre_bias"))
 def class_visualization(apply_fn, params, targets, shape, rng, steps: int = 200, learning_rate: float = 0.3,
                         l2: float = 1e-2, jitter: int = 1, blur_every: int = 10, blur_sigma: float = 0.5,
                         value_percentile: float = 0.0, contribution_percentile: float = 0.0, init=None,
@@ -137,6 +145,7 @@ class LatentVisualization(NamedTuple):
     scores: jax.Array
 
 
+@keyed_jit(("apply_fn", "decode"), static_argnames=("latent_dim", "steps"))
 def latent_visualization(apply_fn, params, decode, targets, latent_dim: int, rng, steps: int = 200,
                          learning_rate: float = 0.1, l2: float = 1e-3) -> LatentVisualization:
     """Activation maximization in a generator's latent space (Nguyen et al. 2016, "Synthesizing

@@ -1,7 +1,12 @@
 """Reinforcement learning: tabular MDPs (value/policy iteration, Q-learning) and deep RL on
 gymnax environments (DQN, REINFORCE, A2C, PPO). Every algorithm is a pure function of a key,
 `make_*(config) -> train(rng)`, so seeds are vmapped: `jax.jit(jax.vmap(train))(keys)`;
-`train_seeds` does that with a progress bar, `python -m rl` adds the files of a run."""
+`train_seeds` does that with a progress bar, `python -m rl` adds the files of a run.
+
+Compilation: nothing in `rl` is jitted inside the library. Losses (`dqn.td_loss`, `ppo.ppo_loss`,
+`pg.pg_loss`), advantage estimators and rollouts are pure and traced inside `train`; the one
+`jax.jit` is the caller's, over the whole `train` (so a function argument such as `apply_fn`
+is part of that single trace and never compiles on its own)."""
 
 from rl.cli import train_seeds
 from rl.dqn import make_train as make_dqn

@@ -3,6 +3,8 @@
 import jax
 import jax.numpy as jnp
 
+from train.checks import check_rank, check_shape
+
 
 def gae(rewards, values, next_values, dones, gamma: float, lam: float):
     """Generalized advantage estimates and value targets over axis 0 (time).
@@ -11,6 +13,9 @@ def gae(rewards, values, next_values, dones, gamma: float, lam: float):
     (1 - done_t) * A_{t+1}`; returns `(advantages, advantages + values)`, shapes as `rewards`.
     With `lam = 1` and zero values this is the discounted return-to-go within each episode.
     """
+    check_rank("rewards", rewards, {1, 2}, "rewards (T,) or (T, num_envs)")
+    for name, array in (("values", values), ("next_values", next_values), ("dones", dones)):
+        check_shape(name, array, rewards.shape, f"shaped like rewards {tuple(rewards.shape)}")
     def backward(carry, step):
         reward, value, next_value, done = step
         delta = reward + gamma * next_value - value

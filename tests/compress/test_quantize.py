@@ -111,3 +111,12 @@ def test_the_integer_path_matches_fake_quantization_on_the_digits_cnn(digits_cnn
     integer = integer_apply(apply_fn, variables, test["image"], ranges)
     np.testing.assert_allclose(integer, fake, rtol=1e-3, atol=1e-3)
     assert (np.asarray(integer).argmax(-1) == np.asarray(fake).argmax(-1)).mean() >= 0.997
+
+
+@pytest.mark.parametrize("x, w, argument", [(jnp.ones((4, 3, 5)), jnp.ones((3, 2, 1)), "w"),    # a 3-D kernel
+                                            (jnp.ones((4, 5)), jnp.ones((3, 2)), "x"),          # 5 features, 3 rows
+                                            (jnp.ones((4, 3)), jnp.ones((3, 2)), "w_scale")])   # 3 scales, 2 columns
+def test_int8_matmul_names_the_argument_of_a_wrong_shape(x, w, argument):
+    w_scale = jnp.ones((1, 3)) if argument == "w_scale" else jnp.ones((1, w.shape[-1]))
+    with pytest.raises(ValueError, match=rf"^{argument} must be .*; got shape"):
+        int8_matmul(x, w, jnp.float32(0.1), w_scale)

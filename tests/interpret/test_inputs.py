@@ -1,4 +1,5 @@
-"""Attacks and attribution methods refuse NaN/inf images with a one-line ValueError."""
+"""Attacks and attribution methods refuse NaN/inf images, inputs without a batch axis and labels of the
+wrong shape or dtype with a one-line ValueError naming the argument."""
 
 import jax
 import jax.numpy as jnp
@@ -44,3 +45,25 @@ def test_traced_images_are_not_checked_inside_a_callers_jit():
     x = jnp.full((1, 8, 8, 1), 0.5)
     sal = jax.jit(lambda x: interpret.saliency(apply_fn, PARAMS, x, jnp.array([3])))(x)
     assert sal.shape == (1, 8, 8)
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_a_missing_batch_axis_fails_at_the_call_naming_x(name):
+    with pytest.raises(ValueError, match=r"^x must be .*\(B, .*got shape \(64,\)") as e:
+        CALLS[name](jnp.zeros((64,)), jnp.array([1]))
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("labels, problem", [(jnp.array([1, 2, 3]), r"got shape \(3,\)"),
+                                             (jnp.array([1.0, 2.0]), r"\(float32\)"),
+                                             (jnp.array([[1], [2]]), r"got shape \(2, 1\)")])
+def test_labels_must_be_one_integer_per_example(labels, problem):
+    x = jnp.zeros((2, 8, 8, 1))
+    for name in ("saliency", "fgsm", "grad_cam"):
+        with pytest.raises(ValueError, match=rf"^labels must be integer class labels \(2,\).*{problem}"):
+            CALLS[name](x, labels)
+
+
+def test_the_checks_are_chex_assertions_too():
+    with pytest.raises(AssertionError, match="^x must be"):
+        interpret.saliency(apply_fn, PARAMS, jnp.zeros((8, 8)), jnp.array([1]))   # (H, W): no batch axis
