@@ -2,6 +2,7 @@
 checkpoint-shaped state, the Zhu & Gupta schedule, structured pruning, and a pruned MLP that
 still classifies digits."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -96,9 +97,7 @@ def test_masks_and_zeros_survive_a_checkpoint_round_trip(tmp_path):
     ckpt.save(1, state, {"step": 1})
     restored, _ = ckpt.restore(TrainState.create(apply_fn=None, params=PARAMS, tx=tx))
     ckpt.close()
-    chex_equal = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), (restored.params, restored.opt_state),
-                              (state.params, state.opt_state))
-    assert all(jax.tree.leaves(chex_equal))
+    chex.assert_trees_all_equal((restored.params, restored.opt_state), (state.params, state.opt_state))
     restored = restored.apply_gradients(grads=grads)  # training on after the restore
     mask = np.asarray(restored.opt_state.masks["dense"]["kernel"])
     assert (mask == 0).sum() == 20

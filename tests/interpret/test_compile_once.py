@@ -1,6 +1,7 @@
 """The compilation rule of `interpret` (its package docstring): a method called again with a new but
 equivalent function, an inline lambda over the same model, builds no new program."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -49,7 +50,7 @@ def test_ten_fresh_lambdas_compile_once(name):
     print(f"{name}: {programs} program(s) for 10 calls with a fresh lambda each")
     assert programs <= 1, f"{name} compiled {programs} programs for 10 equivalent lambdas"
     for out in outputs[1:]:
-        jax.tree.map(np.testing.assert_array_equal, out, outputs[0])
+        chex.assert_trees_all_equal(out, outputs[0])
 
 
 def test_another_model_is_another_program():

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -113,7 +114,7 @@ def test_vmapped_seeds_are_the_single_seed_runs_with_the_same_keys():
             if name in alone["metrics"]:
                 np.testing.assert_allclose(np.asarray(together["metrics"][name][i]), np.asarray(alone["metrics"][name]),
                                            rtol=1e-5, atol=1e-6, equal_nan=True)
-        jax.tree.map(lambda a, b: np.testing.assert_allclose(a[i], b, rtol=1e-4, atol=1e-6),
-                     together["params"], alone["params"])
+        chex.assert_trees_all_close(jax.tree.map(lambda a: a[i], together["params"]), alone["params"], rtol=1e-4,
+                                    atol=1e-6)
     first, second = (np.asarray(together["metrics"]["episode_return"][i]) for i in (0, 1))
     assert not np.array_equal(first, second, equal_nan=True)  # the seeds really differ

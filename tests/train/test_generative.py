@@ -4,6 +4,7 @@ cover the digit classes, and give useful codes."""
 
 import functools
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -186,10 +187,8 @@ def test_each_gan_player_is_updated_by_its_own_loss_alone():
     norm = lambda tree: float(sum(jnp.sum(x ** 2) for x in jax.tree.leaves(tree)))
     assert norm(d_part["generator"]) == 0 and norm(g_part["discriminator"]) == 0
     assert norm(d_part["discriminator"]) > 0 and norm(g_part["generator"]) > 0
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), total["generator"],
-                 g_part["generator"])
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), total["discriminator"],
-                 d_part["discriminator"])
+    chex.assert_trees_all_close(total["generator"], g_part["generator"], rtol=1e-5, atol=1e-7)
+    chex.assert_trees_all_close(total["discriminator"], d_part["discriminator"], rtol=1e-5, atol=1e-7)
 
 
 def test_the_importance_weighted_bound_converges_to_the_exact_likelihood_of_a_linear_gaussian_model():

@@ -1,6 +1,7 @@
 """Large batches on small memory: gradient accumulation equals one big batch, and
 rematerialized ResNet blocks give the same loss and gradients as stored activations."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -36,12 +37,10 @@ def test_four_accumulated_steps_of_16_equal_one_step_of_64():
     big, _ = train(optimizer(**sgd), [batch])
     quarters = [{k: v[i * 16:(i + 1) * 16] for k, v in batch.items()} for i in range(4)]
     acc, metrics = train(optimizer(**sgd, accumulate_steps=4), quarters)
-    for a, b in zip(jax.tree.leaves(big.params), jax.tree.leaves(acc.params)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(big.params, acc.params, rtol=1e-5, atol=1e-6)
     assert float(metrics["learning_rate"]) == 0.5
     three, _ = train(optimizer(**sgd, accumulate_steps=4), quarters[:3], num_steps=4)  # no update before the 4th
-    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(three.params)):
-        np.testing.assert_array_equal(a, b)
+    chex.assert_trees_all_equal(params, three.params)
 
 
 def test_accumulation_must_divide_the_steps():
@@ -65,7 +64,6 @@ def test_remat_resnet_matches_plain_and_recomputes():
 
     (l1, g1), (l2, g2) = (jax.value_and_grad(loss(m))(variables["params"]) for m in (plain, remat))
     np.testing.assert_allclose(l1, l2, rtol=1e-6)
-    for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    chex.assert_trees_all_close(g1, g2, rtol=1e-4, atol=1e-6)
     jaxpr = str(jax.make_jaxpr(jax.grad(loss(remat)))(variables["params"]))
     assert "checkpoint" in jaxpr or "remat" in jaxpr

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 
+import chex
 import jax
 import numpy as np
 import optax
@@ -49,9 +50,8 @@ def test_eight_devices_match_one_device_on_the_same_global_batch():
     for b in batches:
         sharded, metrics = many(sharded, shard_batch(process_rows(b), mesh), replicate(rng, mesh))
     assert len(sharded.params["head"]["kernel"].sharding.device_set) == 8
-    for a, b in zip(jax.tree.leaves((single.params, single.batch_stats)),
-                    jax.tree.leaves((sharded.params, sharded.batch_stats))):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+    chex.assert_trees_all_close((single.params, single.batch_stats), (sharded.params, sharded.batch_stats),
+                                rtol=1e-4, atol=1e-5)
 
 
 def test_process_rows_are_distinct_and_cover_the_batch():
@@ -114,8 +114,7 @@ def test_model_axis_shards_the_largest_weights_and_matches_one_device():
     for b in batches:
         sharded, _ = many(sharded, shard_batch(process_rows(b), mesh), replicate(jax.random.key(1), mesh))
     assert sharded.params["dense1"]["kernel"].sharding.spec[-1] == "model"
-    for a, b in zip(jax.tree.leaves(single.params), jax.tree.leaves(sharded.params)):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+    chex.assert_trees_all_close(single.params, sharded.params, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.slow
@@ -139,5 +138,4 @@ def test_data_parallel_training_through_the_loop_matches_one_device(tmp_path):
         jax.tree.leaves(one.params), jax.tree.leaves(load_run(str(tmp_path / "one"))[0].create_state(
             jax.random.split(jax.random.key(0))[0], optax.sgd(0.0)).params)))
     assert moved > 1e-3  # training changed the parameters, so agreement below is not trivial
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5),
-                 one.params, eight.params)
+    chex.assert_trees_all_close(one.params, eight.params, rtol=1e-4, atol=1e-5)

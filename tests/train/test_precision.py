@@ -4,6 +4,7 @@ and bf16/fp16 digits runs that learn like fp32."""
 import json
 import os
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,8 +54,7 @@ def test_overflow_skips_the_update_and_halves_the_scale(step):
     assert float(metrics["grads_finite"]) == 0.0 and float(metrics["loss_scale"]) == 2.0 ** 40
     assert float(new.loss_scale.scale) == 2.0 ** 39
     for tree in ("params", "opt_state", "batch_stats"):
-        chex_equal = jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), getattr(new, tree), getattr(state, tree))
-        assert all(jax.tree.leaves(chex_equal)), tree
+        chex.assert_trees_all_equal(getattr(new, tree), getattr(state, tree), custom_message=tree)
     assert int(new.step) == 1
 
 

@@ -3,6 +3,7 @@ gets the stage's encoder; and a short captioning run whose captions depend on th
 
 import types
 
+import chex
 import jax
 import numpy as np
 import optax
@@ -36,7 +37,7 @@ def test_the_captioner_starts_from_the_stage_encoder():
     pretrained = jax.tree.map(lambda p: p + 1.0, scratch)
     task.start_from({"encoder": (None, types.SimpleNamespace(params={"encoder": pretrained}))})
     started = task.create_state(jax.random.key(0), optax.adam(1e-3)).params["encoder"]
-    jax.tree.map(np.testing.assert_array_equal, started, pretrained)
+    chex.assert_trees_all_equal(started, pretrained)
 
 
 @pytest.fixture(scope="module")

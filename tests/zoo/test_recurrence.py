@@ -1,6 +1,7 @@
 """`zoo.recurrence.scan_cell` (hoisted input projection, hand-written backward pass) against the
 definition: the cell's own one-step `__call__` in a Python loop over time, differentiated by JAX."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -56,14 +57,11 @@ def test_scan_cell_matches_the_step_by_step_definition_and_its_gradients(kind, u
     cell, params, carry, xs = _setup(kind)
     ref = _reference(cell, params, carry, xs)
     out = _scanned(cell, params, carry, xs, unroll)
-    for a, b in zip(jax.tree.leaves(out), jax.tree.leaves(ref)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(out, ref, rtol=1e-5, atol=1e-6)
     want = jax.grad(_loss(lambda *a: _reference(cell, *a)), argnums=(0, 1, 2))(params, carry, xs)
     got = jax.grad(_loss(lambda *a: _scanned(cell, *a, unroll)), argnums=(0, 1, 2))(params, carry, xs)
-    assert jax.tree.structure(got) == jax.tree.structure(want)
-    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
-        assert np.abs(w).max() > 0
-        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+    assert all(np.abs(w).max() > 0 for w in jax.tree.leaves(want))
+    chex.assert_trees_all_close(got, want, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", CELLS)

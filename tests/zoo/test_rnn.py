@@ -1,3 +1,4 @@
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -55,7 +56,7 @@ def test_cells_match_the_numpy_equations_over_a_sequence(kind):
     for t in range(T):
         ref = numpy_step(kind, params, ref, xs[:, t])
         np.testing.assert_allclose(ys[:, t], ref[1] if kind == "lstm" else ref, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(jax.tree.leaves(carry), jax.tree.leaves(ref), rtol=1e-5, atol=1e-5)
+    chex.assert_trees_all_close(tuple(jax.tree.leaves(carry)), tuple(jax.tree.leaves(ref)), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", CELLS)
@@ -103,8 +104,8 @@ def test_padded_batch_matches_each_sequence_alone(kind, bidirectional):
         alone_carries, alone = stack.apply(variables, xs[b:b + 1, :n])
         np.testing.assert_allclose(ys[b, :n], alone[0], rtol=1e-5, atol=1e-6)
         assert not np.asarray(ys[b, n:]).any()
-        for ours, theirs in zip(jax.tree.leaves(carries), jax.tree.leaves(alone_carries)):
-            np.testing.assert_allclose(ours[b], theirs[0], rtol=1e-5, atol=1e-6)
+        chex.assert_trees_all_close(jax.tree.map(lambda c: c[b], carries), jax.tree.map(lambda c: c[0], alone_carries),
+                                    rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
