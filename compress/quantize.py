@@ -22,9 +22,10 @@ path); the float result is the int32 sum times the two scales. `integer_apply` r
 
 import flax.linen as nn
 import jax
+import chex
 import jax.numpy as jnp
 
-from train.checks import check_rank, check_shape
+from train.checks import argument
 
 _QUANTIZED_LAYERS = (nn.Dense, nn.Conv)
 
@@ -100,12 +101,15 @@ def fake_quant_apply(apply_fn, variables, x, bits: int, **kwargs):
 def int8_matmul(x, w, x_scale, w_scale):
     """`x @ w` computed in integers: `x: (..., k)` quantized with the scalar `x_scale`, `w: (k, n)`
     with per-column `w_scale: (1, n)`, int8 operands, int32 accumulation; float32 `(..., n)`."""
-    check_rank("w", w, 2, "a (k, n) weight matrix")
-    check_rank("x", x, {1, 2, 3, 4}, f"activations (..., {w.shape[0]}) with at least one axis")
-    check_shape("x", x, (*x.shape[:-1], w.shape[0]), f"activations (..., {w.shape[0]}) matching w's {w.shape[0]} rows")
-    check_rank("x_scale", x_scale, 0, "a scalar scale")
-    if jnp.size(w_scale) != w.shape[1]:
-        check_shape("w_scale", w_scale, (1, w.shape[1]), f"per-column scales (1, {w.shape[1]})")
+    with argument("w", "a (k, n) weight matrix", w):
+        chex.assert_rank(w, 2)
+    with argument("x", f"activations (..., {w.shape[0]}) matching w's {w.shape[0]} rows", x):
+        chex.assert_rank(x, {1, 2, 3, 4})
+        chex.assert_axis_dimension(x, -1, w.shape[0])
+    with argument("x_scale", "a scalar scale", x_scale):
+        chex.assert_rank(x_scale, 0)
+    with argument("w_scale", f"per-column scales (1, {w.shape[1]})", w_scale):
+        chex.assert_size(w_scale, w.shape[1])
     xq = quantize(x, 8, x_scale).astype(jnp.int8)
     wq = quantize(w, 8, w_scale).astype(jnp.int8)
     acc = jax.lax.dot_general(xq, wq, (((x.ndim - 1,), (0,)), ((), ())), preferred_element_type=jnp.int32)

@@ -1,13 +1,14 @@
-"""Input checks shared by the attacks and attribution methods: ranks, label shapes and dtypes
-(`train.checks`, on chex) and finite pixel values."""
+"""Input checks shared by the attacks and attribution methods: ranks, label shapes and dtypes (chex
+assertions, failing with the argument's name through `train.checks.argument`) and finite pixel values."""
 
 import functools
 import inspect
 
+import chex
 import jax
 import numpy as np
 
-from train.checks import check_labels, check_rank
+from train.checks import argument
 
 IMAGES = ({4}, "images (B, H, W, C)")
 MAPS = ({3, 4}, "a batch of images (B, H, W, C) or sequences (B, L, C)")
@@ -25,6 +26,13 @@ def check_finite_images(x, name: str = "x") -> None:
                          f"need finite images (check the preprocessing)")
 
 
+def check_labels(name: str, labels, batch: int) -> None:
+    """`labels` must be `(batch,)` integers: one class (or target) per example."""
+    with argument(name, f"integer class labels ({batch},), one per example", labels):
+        chex.assert_shape(labels, (batch,))
+        chex.assert_type(labels, int)
+
+
 def checked_batch(kind: tuple = MAPS, labels: str | None = "labels"):
     """Decorate `fn(..., x, ..., labels, ...)` to check, before it runs, that `x` has a rank of
     `kind` (`IMAGES`, `MAPS` or `BATCH`) and finite values, and that `fn`'s argument named
@@ -39,7 +47,8 @@ def checked_batch(kind: tuple = MAPS, labels: str | None = "labels"):
         def checked(*args, **kwargs):
             bound = signature.bind(*args, **kwargs).arguments
             x = bound["x"]
-            check_rank("x", x, ranks, expected)
+            with argument("x", expected, x):
+                chex.assert_rank(x, ranks)
             if labels is not None:
                 check_labels(labels, bound[labels], x.shape[0])
             check_finite_images(x)

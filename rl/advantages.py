@@ -1,9 +1,10 @@
 """Advantage estimators shared by the actor-critic methods (A2C, PPO) and REINFORCE."""
 
 import jax
+import chex
 import jax.numpy as jnp
 
-from train.checks import check_rank, check_shape
+from train.checks import argument
 
 
 def gae(rewards, values, next_values, dones, gamma: float, lam: float):
@@ -13,9 +14,11 @@ def gae(rewards, values, next_values, dones, gamma: float, lam: float):
     (1 - done_t) * A_{t+1}`; returns `(advantages, advantages + values)`, shapes as `rewards`.
     With `lam = 1` and zero values this is the discounted return-to-go within each episode.
     """
-    check_rank("rewards", rewards, {1, 2}, "rewards (T,) or (T, num_envs)")
+    with argument("rewards", "rewards (T,) or (T, num_envs)", rewards):
+        chex.assert_rank(rewards, {1, 2})
     for name, array in (("values", values), ("next_values", next_values), ("dones", dones)):
-        check_shape(name, array, rewards.shape, f"shaped like rewards {tuple(rewards.shape)}")
+        with argument(name, f"shaped like rewards {tuple(jnp.shape(rewards))}", array):
+            chex.assert_shape(array, jnp.shape(rewards))
     def backward(carry, step):
         reward, value, next_value, done = step
         delta = reward + gamma * next_value - value
