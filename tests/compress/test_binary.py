@@ -98,3 +98,16 @@ def test_ttq_fine_tuning_of_the_digits_cnn_stays_within_one_and_a_half_points(di
     ternary = binary.weights(values, "ttq")
     assert all(len(np.unique(np.asarray(w))) <= 3 for w in jax.tree.leaves(ternary) if w.ndim >= 2)
     assert accuracy(logits, ternary, digits["test"]) >= full - 0.015, full
+
+
+def test_the_ttq_threshold_moves_the_zero_band():
+    """threshold 0.5 (of max |w| = 1): only 0.9 and 1.0 exceed 0.5 and -0.5 is not below -0.5, so the kernel is
+    W_p on those two and 0 elsewhere; `init` with the same threshold starts W_p at their mean, W_n at 0."""
+    w = jnp.array([[0.9, -0.5], [0.02, 1.0]])
+    t = binary.Ternary(w, jnp.array(2.0), jnp.array(3.0))
+    np.testing.assert_allclose(binary.ternary(t, threshold=0.5), [[2.0, 0.0], [0.0, 2.0]])
+    values = binary.init({"kernel": w}, "ttq", threshold=0.5)
+    assert float(values["kernel"].wp) == pytest.approx(0.95) and float(values["kernel"].wn) == 0.0
+    np.testing.assert_allclose(binary.weights(values, "ttq", threshold=0.5)["kernel"], [[0.95, 0.0], [0.0, 0.95]],
+                               rtol=1e-6)
+    assert binary.init({"kernel": w}, "ttq", min_ndim=3)["kernel"] is w  # not a kernel at min_ndim 3

@@ -71,3 +71,19 @@ def test_fine_tuning_the_factors_recovers_a_truncated_digits_cnn(digits_cnn_run)
     tuned, _ = fit(cross_entropy(logits), factored, optax.adam(1e-3), splits["train"], 300, progress=False)
     recovered = accuracy(logits, tuned, splits["test"])
     assert recovered >= max(truncated + 0.02, dense - 0.02), (dense, truncated, recovered)
+
+
+def test_factorize_chooses_layers_by_energy_and_size_only_where_weights_are_saved():
+    """A rank-1 8x6 kernel keeps all its energy at rank 1 (1 (8 + 6) < 48 weights: factored, exactly); a full
+    rank 2x2 kernel needs rank 2, which saves nothing, so it is left alone; `min_ndim=3` skips both."""
+    rng = np.random.default_rng(5)
+    low = np.outer(rng.standard_normal(8), rng.standard_normal(6)).astype(np.float32)
+    params = {"low": {"kernel": jnp.asarray(low), "bias": jnp.zeros(6)},
+              "full": {"kernel": jnp.array([[2.0, 0.0], [0.0, 1.0]]), "bias": jnp.zeros(2)}}
+    factored, ranks = factorize(params, energy=0.999)
+    assert ranks == {"low": 1} and "kernel" in factored["full"]
+    np.testing.assert_allclose(np.asarray(factored["low"]["kernel_a"]) @ np.asarray(factored["low"]["kernel_b"]), low,
+                               rtol=1e-4, atol=1e-5)
+    assert factorize(params, size=0.5)[1] == {"low": 1}  # 0.5 x 48 // 14 = 1; the 2x2 gets rank 1 -> no saving
+    assert factorize(params, rank=1, min_ndim=3)[1] == {}
+    assert factorize(params, rank=1)[1] == {"low": 1, "full": 1}  # a fixed rank factors every layer

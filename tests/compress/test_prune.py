@@ -44,6 +44,83 @@ def test_polynomial_schedule():
     s = polynomial_sparsity(0.8, begin=100, end=200)
     assert float(s(0)) == 0.0 and float(s(100)) == 0.0 and float(s(200)) == pytest.approx(0.8)
     assert float(s(150)) == pytest.approx(0.8 * (1 - 0.5 ** 3))
+    s = polynomial_sparsity(0.8, begin=100, end=200, initial=0.2, power=2.0)  # 0.8 + (0.2 - 0.8) (1 - f)^2
+    assert float(s(50)) == pytest.approx(0.2) and float(s(150)) == pytest.approx(0.65) and float(s(300)) == pytest.approx(0.8)
+
+
+def _kept_by_sorting(scores, sparsity):
+    """Keep-mask from the definition: the `floor(sparsity n)` smallest scores go, ties at the cut stay."""
+    cut = np.sort(np.asarray(scores).ravel())[int(np.floor(sparsity * np.size(scores)))]
+    return np.asarray(scores) >= cut
+
+
+@pytest.mark.parametrize("sparsity", [0.33, 0.7])
+def test_layer_masks_prune_floor_of_sparsity_times_size_as_a_sort_does(sparsity):
+    """0.33 of 40 and 20 weights is 13.2 and 6.6: floor gives 13 and 6 zeros (NumPy sort reference)."""
+    masks = magnitude_masks(PARAMS, sparsity)
+    for name in ("dense", "head"):
+        w = np.abs(np.asarray(PARAMS[name]["kernel"]))
+        np.testing.assert_array_equal(np.asarray(masks[name]["kernel"]) == 1, _kept_by_sorting(w, sparsity))
+        assert int((np.asarray(masks[name]["kernel"]) == 0).sum()) == int(np.floor(sparsity * w.size))
+
+
+@pytest.mark.parametrize("scope", ["layer", "global"])
+def test_weights_tied_at_the_cut_are_kept(scope):
+    """|w| = 1, 1, 2, 2 at sparsity 0.25: the cut is the second-smallest magnitude, 1, and both 1s stay."""
+    masks = magnitude_masks({"kernel": jnp.array([[1.0, -1.0], [2.0, -2.0]])}, 0.25, scope=scope)
+    np.testing.assert_array_equal(masks["kernel"], np.ones((2, 2)))
+
+
+def test_structured_masks_rank_units_by_their_l2_norm_per_layer_and_globally():
+    """Hand-built unit norms. Per layer: columns (3, 0, 0, 0) and (1, 1, 1, 1) have L2 norms 3 and 2 (L1 norms
+    3 and 4), so the second goes. Globally: unit norms 5, 1 (6 inputs) and 2, 3, 4 (2 inputs); 0.4 of the 5
+    units is 2, so the units of norm 1 and 2 go whatever their fan-in."""
+    layer = magnitude_masks({"kernel": jnp.array([[3.0, 1.0], [0.0, 1.0], [0.0, -1.0], [0.0, 1.0]])}, 0.5,
+                            structured=True)
+    np.testing.assert_array_equal(layer["kernel"], np.tile([1.0, 0.0], (4, 1)))
+    a = np.zeros((6, 2), np.float32)
+    a[0] = [5.0, 1.0]
+    b = np.array([[2.0, 0.0, 4.0], [0.0, 3.0, 0.0]], np.float32)
+    masks = magnitude_masks({"a": jnp.asarray(a), "b": jnp.asarray(b)}, 0.4, scope="global", structured=True)
+    np.testing.assert_array_equal(masks["a"], np.tile([1.0, 0.0], (6, 1)))
+    np.testing.assert_array_equal(masks["b"], np.tile([0.0, 1.0, 1.0], (2, 1)))
+
+
+def test_masks_are_recomputed_at_begin_plus_multiples_of_every_up_to_end():
+    """Sparsity `0.1 t` with `begin=1, every=2, end=5` (learning rate 0, weights fixed): masks at steps 1, 3
+    and 5, i.e. 4, 12 and 20 of 40 zeros; `end=None` prunes once, at `begin`."""
+    params = {"kernel": PARAMS["dense"]["kernel"]}
+    zero_grads = jax.tree.map(jnp.zeros_like, params)
+
+    def zeros_per_step(tx, steps=8):
+        p, state, counts, update = params, tx.init(params), [], jax.jit(tx.update)
+        for _ in range(steps):
+            updates, state = update(zero_grads, state, p)
+            p = optax.apply_updates(p, updates)
+            counts.append(int((np.asarray(p["kernel"]) == 0).sum()))
+        return counts
+
+    schedule = lambda step: 0.1 * step
+    assert zeros_per_step(wrap(optax.sgd(0.0), schedule, begin=1, every=2, end=5)) == [0, 4, 4, 12, 12, 20, 20, 20]
+    assert zeros_per_step(wrap(optax.sgd(0.0), schedule, begin=2, every=1)) == [0, 0, 8, 8, 8, 8, 8, 8]
+
+
+def test_masks_come_from_the_updated_weights_and_min_ndim_reaches_the_biases():
+    """One SGD step (lr 1) turns |w| = 1, 2, 3, 4 into 11, 2, 3, 4, so sparsity 0.5 prunes the 2 and the 3, not
+    the 1; with `min_ndim=1` the bias (0.1, 0.2, 0.3, 0.4 after the step) loses its two smallest entries."""
+    params = {"kernel": jnp.array([[1.0, 2.0], [3.0, 4.0]]), "bias": jnp.array([0.1, 0.2, 0.3, 0.4])}
+    grads = {"kernel": jnp.array([[-10.0, 0.0], [0.0, 0.0]]), "bias": jnp.zeros(4)}
+    for min_ndim, bias in ((2, [0.1, 0.2, 0.3, 0.4]), (1, [0.0, 0.0, 0.3, 0.4])):
+        tx = wrap(optax.sgd(1.0), 0.5, min_ndim=min_ndim)
+        updates, _ = tx.update(grads, tx.init(params), params)
+        new = optax.apply_updates(params, updates)
+        np.testing.assert_allclose(new["kernel"], [[11.0, 0.0], [0.0, 4.0]])
+        np.testing.assert_allclose(new["bias"], bias, rtol=1e-6)
+
+
+def test_sparsity_of_counts_zeros_among_arrays_of_at_least_min_ndim_dims():
+    params = {"kernel": jnp.array([[0.0, 1.0], [2.0, 3.0]]), "bias": jnp.zeros(2)}
+    assert sparsity_of(params) == 0.25 and sparsity_of(params, min_ndim=1) == 0.5  # 1 of 4; 3 of 6
 
 
 @pytest.mark.parametrize("scope, structured", [("layer", False), ("global", False), ("layer", True)])

@@ -120,3 +120,37 @@ def test_int8_matmul_names_the_argument_of_a_wrong_shape(x, w, argument):
     w_scale = jnp.ones((1, 3)) if argument == "w_scale" else jnp.ones((1, w.shape[-1]))
     with pytest.raises(ValueError, match=rf"^{argument} must be .*; got shape"):
         int8_matmul(x, w, jnp.float32(0.1), w_scale)
+
+
+def test_scales_along_other_axes_and_min_ndim_by_hand():
+    x = jnp.array([[1.0, -4.0, 2.0], [0.5, 0.25, -0.1]])
+    np.testing.assert_allclose(symmetric_scale(x, 4), 4.0 / 7, rtol=1e-6)  # one scale: max |x| / 7
+    np.testing.assert_allclose(symmetric_scale(x, 4, axis=0), [[4.0 / 7], [0.5 / 7]], rtol=1e-6)  # per row
+    # 2 bits per column: scales 1, 4, 2 and a grid of {-1, 0, 1}; the second row rounds to 0
+    np.testing.assert_allclose(quantize_weights({"kernel": x}, bits=2)["kernel"], [[1.0, -4.0, 2.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(quantize_weights({"kernel": x}, bits=2, min_ndim=3)["kernel"], x)  # not a kernel
+
+
+def test_quantized_apply_of_a_dense_layer_against_numpy_at_each_bit_width():
+    """PTQ of one `nn.Dense` in NumPy: the input on the grid of `range / (2^(b-1) - 1)`, the kernel per column
+    on `max|column| / (2^(b-1) - 1)`, then `x w + bias`; QAT's forward pass uses the batch's own range."""
+    import flax.linen as nn
+
+    layer = nn.Dense(3)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 5)).astype(np.float32)
+    variables = init_variables(layer, jax.random.key(0), x)
+    kernel, bias = (np.asarray(variables["params"][k], np.float64) for k in ("kernel", "bias"))
+
+    def reference(bits, x_range):
+        q = 2 ** (bits - 1) - 1
+        grid = lambda v, s: np.clip(np.round(v / s), -q, q) * s
+        return grid(x, x_range / q) @ grid(kernel, np.abs(kernel).max(0, keepdims=True) / q) + bias
+
+    ranges = calibrate(layer.apply, variables, [x[:2], x[2:]])
+    assert ranges == {"": pytest.approx(float(np.abs(x).max()))}  # the largest input over both batches
+    for bits in (3, 8):
+        np.testing.assert_allclose(quantized_apply(layer.apply, variables, x, {"": 2.0}, bits=bits),
+                                   reference(bits, 2.0), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(fake_quant_apply(layer.apply, variables, x, bits=bits),
+                                   reference(bits, np.abs(x).max()), rtol=1e-5, atol=1e-5)

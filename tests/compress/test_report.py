@@ -26,6 +26,11 @@ def test_relative_index_inserts_fillers_for_long_gaps_and_expands_back():
     np.testing.assert_array_equal(gaps.filler, [0, 0, 1, 1, 1, 0, 1, 0])
     values = np.where(positions >= 0, flat[np.maximum(positions, 0)], 0)
     np.testing.assert_array_equal(expand(gaps.gaps, values, 40), flat)
+    edge = np.zeros(17, np.float32)
+    edge[[7, 16]] = 1.0  # gaps of exactly 7 (the largest that fits 3 bits) and then 8
+    gaps, _ = relative_index(edge, index_bits=3)
+    np.testing.assert_array_equal(gaps.gaps, [7, 7, 0])
+    np.testing.assert_array_equal(gaps.filler, [0, 1, 0])
 
 
 def test_size_report_decodes_every_stage_and_sizes_shrink_stage_by_stage():
@@ -44,6 +49,49 @@ def test_size_report_decodes_every_stage_and_sizes_shrink_stage_by_stage():
     assert "**total**" in markdown_table(report)
     no_sharing = size_report(pruned, index_bits=4)
     assert set(no_sharing["total"]) == {"dense", "sparse"}
+
+
+def _hand_case():
+    """A 4x4 kernel with nonzeros at flat positions 0, 1, 2, 12 (values 0.5, 0.5, -1, 0.5) sharing the codebook
+    (0.5, -1, 2), and a bias of 3."""
+    kernel = np.zeros(16, np.float32)
+    kernel[[0, 1, 2, 12]] = [0.5, 0.5, -1.0, 0.5]
+    indices = np.full(16, 3, np.int32)
+    indices[[0, 1, 2, 12]] = [0, 0, 1, 0]
+    params = {"bias": jnp.ones(3), "kernel": jnp.asarray(kernel.reshape(4, 4))}
+    shared = {"bias": jnp.ones(3), "kernel": share.Shared(jnp.array([0.5, -1.0, 2.0]), jnp.asarray(indices.reshape(4, 4)))}
+    return params, shared
+
+
+def test_size_report_bytes_of_a_tiny_layer_by_hand():
+    """Every stage's bytes counted by hand with index_bits=3, bits=2 (see the comments), ratios dense / stage.
+
+    Entries: positions 0, 1, 2, then 9 zeros (> 7): a filler for 7 zeros + itself, gap 1, position 12; so gaps
+    (0, 0, 0, 7, 1) and symbols (0, 0, 1, 3, 0), 5 entries. Huffman of gaps {0: 3, 7: 1, 1: 1}: lengths 1, 2, 2,
+    7 bits; of symbols {0: 3, 1: 1, 3: 1}: also 7 bits."""
+    params, shared = _hand_case()
+    report = size_report(params, shared, index_bits=3, bits=2)
+    kernel = next(r for r in report["layers"] if r["name"] == "kernel")
+    assert kernel["dense"] == 16 * 4
+    assert kernel["sparse"] == 2 + 5 * 4 + 4          # 15 gap bits -> 2 bytes, float32 values, the count
+    assert kernel["shared"] == 2 + 2 + 3 * 4 + 4      # 10 index bits -> 2 bytes, a 3-float codebook, the count
+    # Huffman streams: 1 byte of bits + one length byte per symbol of the alphabet (8 gaps, 4 indices) + a count
+    assert kernel["huffman"] == (1 + 8 + 4) + (1 + 4 + 4) + 3 * 4 + 4
+    bias = next(r for r in report["layers"] if r["name"] == "bias")
+    assert all(bias[stage] == 12 for stage in ("dense", "sparse", "shared", "huffman"))  # float32 throughout
+    assert report["total"] == {"dense": 76, "sparse": 38, "shared": 32, "huffman": 50}
+    assert report["ratio"] == pytest.approx({"dense": 1.0, "sparse": 2.0, "shared": 76 / 32, "huffman": 76 / 50})
+    assert (kernel["weights"], kernel["nonzero"]) == (16, 4)
+    table = markdown_table(report)
+    assert "| kernel | 4x4 | 25.0% | 64 | 26 | 20 | 38 |" in table and "**76**" in table and "2.0x" in table
+    # min_ndim=3: the kernel is not prunable and stays float32 at every stage
+    assert size_report(params, shared, index_bits=3, bits=2, min_ndim=3)["total"] == dict.fromkeys(
+        ("dense", "sparse", "shared", "huffman"), 76)
+    with pytest.raises(ValueError, match="3 centroids plus zero does not fit 1-bit"):
+        size_report(params, shared, index_bits=3, bits=1)
+    four = {"bias": shared["bias"], "kernel": shared["kernel"]._replace(codebook=jnp.array([0.5, -1.0, 2.0, 3.0]))}
+    with pytest.raises(ValueError, match="4 centroids plus zero does not fit 2-bit"):
+        size_report(params, four, index_bits=3, bits=2)
 
 
 def _pruned_and_shared():

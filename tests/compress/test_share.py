@@ -8,7 +8,7 @@ import optax
 import pytest
 
 import zoo
-from compress.share import codebook_gradients, kmeans_1d, reconstruct, share, trainable, with_trainable
+from compress.share import Shared, codebook_gradients, kmeans_1d, reconstruct, share, trainable, with_trainable
 from train.state import init_variables
 
 
@@ -72,3 +72,27 @@ def test_four_bit_shared_mlp_keeps_its_digits_accuracy_after_codebook_fine_tunin
     shared = share(dense, bits=4)
     tuned = with_trainable(shared, fit(trainable(shared), lambda v: reconstruct(with_trainable(shared, v)), 200, 1e-3))
     assert accuracy(reconstruct(tuned)) >= accuracy(dense) - 0.01, (accuracy(dense), accuracy(reconstruct(tuned)))
+
+
+def test_kmeans_linear_init_and_one_lloyd_step_by_hand():
+    """x = 1, 2, 3, 9, 10 (and a pruned 0). k=2: init linspace(1, 10) = (1, 10); one step assigns 1, 2, 3 and
+    9, 10, giving the means (2, 9.5). k=3: init (1, 5.5, 10); the middle cluster is empty and stays at 5.5.
+    `iterations=0` is the linear init itself; `ignore_zeros=False` lets the 0 join and lowers the range."""
+    x = jnp.array([1.0, 2.0, 3.0, 9.0, 10.0, 0.0])
+    np.testing.assert_allclose(kmeans_1d(x, 2, iterations=0)[0], [1.0, 10.0])
+    codebook, idx = kmeans_1d(x, 2, iterations=1)
+    np.testing.assert_allclose(codebook, [2.0, 9.5])
+    np.testing.assert_array_equal(idx, [0, 0, 0, 1, 1, 2])
+    np.testing.assert_allclose(kmeans_1d(x, 3, iterations=1)[0], [2.0, 5.5, 9.5])
+    codebook, idx = kmeans_1d(x, 2, iterations=1, ignore_zeros=False)  # init (0, 10): 0..3 and 9, 10
+    np.testing.assert_allclose(codebook, [1.5, 9.5])
+    np.testing.assert_array_equal(idx, [0, 0, 0, 1, 1, 0])
+
+
+def test_share_builds_two_to_the_bits_minus_one_centroids_and_min_ndim_selects_the_leaves():
+    params = {"kernel": jnp.arange(1.0, 21.0).reshape(4, 5), "bias": jnp.arange(1.0, 6.0)}
+    both = share(params, bits=3, min_ndim=1)
+    assert both["kernel"].codebook.shape == both["bias"].codebook.shape == (7,)
+    kernel_only = share(params, bits=2, iterations=0)  # iterations=0 keeps the linear init over [1, 20]
+    assert not isinstance(kernel_only["bias"], Shared)
+    np.testing.assert_allclose(kernel_only["kernel"].codebook, [1.0, 10.5, 20.0])
