@@ -252,15 +252,23 @@ class _Loop:
             f"no checkpoint was written in {self.ckpt.directory}"
 
     def check_finite(self, step: int) -> None:
-        """Host sync: raise `TrainingDiverged` if any loss since the last check is NaN/inf."""
+        """Host sync: raise `TrainingDiverged` if any loss since the last check is NaN/inf, or the norm
+        of the parameters a step started from (`l2_params`): NaN weights do not always make the loss
+        NaN (XLA's fused ReLU on a CPU can turn a NaN activation into 0)."""
         if self.checked == len(self.pending):
             return
         # on the host: a device-side stack would compile a program for every distinct count
-        losses = np.asarray(jax.device_get([m["loss"] for m in self.pending[self.checked:]]))
+        new = self.pending[self.checked:]
+        losses, norms = (np.asarray(x, np.float64) for x in jax.device_get(
+            ([m["loss"] for m in new], [m["l2_params"] for m in new if "l2_params" in m])))
         self.checked = len(self.pending)
         if not np.all(np.isfinite(losses)):
             raise TrainingDiverged(
                 f"loss became {losses[~np.isfinite(losses)][0]} by step {step}; {self._kept()}; "
+                f"lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm")
+        if not np.all(np.isfinite(norms)):
+            raise TrainingDiverged(
+                f"parameters became NaN/inf by step {step}; {self._kept()}; "
                 f"lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm")
 
     def flush_log(self, step: int) -> dict:

@@ -4,6 +4,7 @@ and one-line errors for unusable configs."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from train import configs
@@ -26,6 +27,42 @@ def test_distillation_loss_matches_its_definition():
     np.testing.assert_allclose(loss, alpha * T ** 2 * kl + (1 - alpha) * ce, rtol=1e-5)
     same, _ = distillation_loss(teacher, teacher, labels, T, 1.0)
     np.testing.assert_allclose(same, 0.0, atol=1e-6)  # a student equal to its teacher has nothing to learn
+
+
+def log_softmax64(z):
+    z = np.asarray(z, np.float64)
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def test_the_task_loss_uses_the_configured_temperature_and_alpha():
+    """`Distillation.loss_fn` at T=3, alpha=0.25 against Hinton et al.'s loss written in float64 NumPy
+    on the student's own logits: `alpha T^2 KL(teacher_T || student_T) + (1 - alpha) CE(labels)`."""
+    from train.tasks import make_task
+
+    task = make_task(distill_config(["unused"], **{"distill.temperature": "3.0", "distill.alpha": "0.25"}))
+    state = task.create_state(jax.random.key(0), optax.sgd(0.1))
+    rng = np.random.default_rng(0)
+    batch = {"inputs": jnp.asarray(rng.random((4, 8, 8, 1)), jnp.float32), "label": jnp.array([0, 3, 5, 9]),
+             "teacher_logits": jnp.asarray(3 * rng.normal(size=(4, 10)), jnp.float32)}
+    loss, (metrics, _) = jax.jit(task.loss_fn)(state.params, state, batch, jax.random.key(1))
+    student = state.apply_fn(state.variables(), batch["inputs"], train=False)
+    T, alpha = 3.0, 0.25
+    log_s, log_t = log_softmax64(np.asarray(student) / T), log_softmax64(np.asarray(batch["teacher_logits"]) / T)
+    kl = np.mean(np.sum(np.exp(log_t) * (log_t - log_s), -1))
+    ce = -np.mean(log_softmax64(student)[np.arange(4), np.asarray(batch["label"])])
+    assert float(metrics["kl_to_teacher"]) == pytest.approx(kl, rel=1e-5)
+    assert float(metrics["cross_entropy"]) == pytest.approx(ce, rel=1e-5)
+    assert float(loss) == pytest.approx(alpha * T ** 2 * kl + (1 - alpha) * ce, rel=1e-5)
+
+
+@pytest.mark.parametrize("field, value", [("temperature", "0.0"), ("temperature", "-1.0"), ("alpha", "1.5"),
+                                          ("alpha", "-0.1")])
+def test_a_temperature_not_above_zero_or_an_alpha_outside_0_1_is_a_one_line_error(field, value):
+    from train.tasks import make_task
+
+    with pytest.raises(UserError, match=r"distill.temperature must be > 0 and distill.alpha in \[0, 1\]"):
+        make_task(distill_config(["unused"], **{f"distill.{field}": value}))
 
 
 def distill_config(teachers, **overrides):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -92,6 +93,58 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(digits_run, tmp_path)
     with pytest.raises(TrainingDiverged, match="last good checkpoint: step 300"):
         run("classify_digits", bad, workdir, progress=False)
     assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["150", "300"]
+
+
+def _poison(monkeypatch, bad_step):
+    """Classification batches with NaN inputs at train step `bad_step` (a corrupt batch)."""
+    from train.tasks.classification import Classification
+
+    batches = Classification.train_batches
+
+    def poisoned(self, start_step):
+        for step, batch in enumerate(batches(self, start_step), start_step + 1):
+            yield dict(batch, inputs=np.full_like(batch["inputs"], np.nan)) if step == bad_step else batch
+
+    monkeypatch.setattr(Classification, "train_batches", poisoned)
+
+
+def test_a_nan_between_checkpoints_stops_at_the_next_log_step_and_a_resumed_run_ends_like_the_uninterrupted_one(
+        digits_run, tmp_path, monkeypatch):
+    """From step 150 of the digits run (log every 50, eval and checkpoint every 150) a NaN batch at
+    step 163 makes the conv weights NaN (the CNN's loss stays finite on a CPU: XLA's fused ReLU
+    drops the NaN) and stops the run at the log step 200, not at the next save (300): no line or
+    checkpoint past 150 is written. Rerun without the bad batch, on other cadences (log 70, eval 75, checkpoint
+    140), it resumes from 150 and ends with the uninterrupted run's parameters; each log line's
+    learning rate is the mean of the closed-form warm-up cosine over the steps it covers."""
+    workdir = str(tmp_path / "nan")
+    shutil.copytree(digits_run[0], workdir)
+    shutil.rmtree(os.path.join(workdir, "checkpoints", "300"))
+    metrics = os.path.join(workdir, "metrics.jsonl")
+    kept = [r for r in read_lines(metrics) if r["step"] <= 150]
+    with monkeypatch.context() as patch:
+        _poison(patch, 163)
+        with pytest.raises(TrainingDiverged, match=r"^(parameters became NaN/inf|loss became nan) by step 200; "
+                                                   r"last good checkpoint: step 150 in "):
+            run("classify_digits", config(), workdir, progress=False)
+    assert os.listdir(os.path.join(workdir, "checkpoints")) == ["150"]
+    assert read_lines(metrics) == kept
+
+    summary = run("classify_digits", config(log_every="70", eval_every="75", checkpoint_every="140"), workdir,
+                  progress=False)
+    assert summary["resumed_from_step"] == 150 and summary["steps"] == 300
+    lines = read_lines(metrics)
+    train_lines = [r for r in lines if "loss" in r]
+    assert [r["step"] for r in train_lines] == [50, 100, 150, 210, 280, 300]  # the last step is always logged
+    assert [r["step"] for r in lines if "test_accuracy" in r] == [150, 225, 300]
+    assert sorted(os.listdir(os.path.join(workdir, "checkpoints")), key=int) == ["280", "300"]  # the last 2 kept
+    _, resumed, _ = load_run(workdir)
+    _, uninterrupted, _ = load_run(digits_run[0])
+    chex.assert_trees_all_close(resumed.params, uninterrupted.params, rtol=1e-6, atol=1e-7)
+    assert summary["test"] == pytest.approx(digits_run[1]["test"], rel=1e-6)
+    lr = configs.get_config("classify_digits").optimizer.learning_rate  # warm-up 50, cosine to 0 at 300
+    cosine = lambda s: lr * np.where(s < 50, s / 50, 0.5 * (1 + np.cos(np.pi * (s - 50) / 250)))
+    for (first, last), line in zip([(150, 210), (210, 280), (280, 300)], train_lines[3:]):  # state.step of each step
+        assert line["learning_rate"] == pytest.approx(np.mean(cosine(np.arange(first, last))), rel=1e-5)
 
 
 def _finite(tree):

@@ -27,10 +27,10 @@ from tests.helpers import matmul_operand_dtypes
 BATCH = {"inputs": jnp.asarray(np.random.default_rng(0).random((16, 8, 8, 1), np.float32)), "label": jnp.arange(16) % 10}
 
 
-def fp16_state(scale):
+def fp16_state(scale, growth_interval=2000):
     model = zoo.CNN(features=(4,), hidden=8, norm=True, dtype=jnp.float16)
     variables = init_variables(model, jax.random.key(1), BATCH["inputs"][:1])
-    ls = loss_scale("fp16").replace(scale=jnp.float32(scale))
+    ls = loss_scale("fp16", growth_interval=growth_interval, initial_scale=scale)
     return TrainState.create(apply_fn=model.apply, params=variables["params"], tx=optax.adam(1e-2),
                              batch_stats=variables["batch_stats"], loss_scale=ls)
 
@@ -70,13 +70,48 @@ def test_scale_recovers_by_halving_until_steps_are_finite_then_trains(step):
 
 
 def test_scale_grows_after_growth_interval_finite_steps(step):
-    state = fp16_state(2.0 ** 4)
-    state = state.replace(loss_scale=state.loss_scale.replace(growth_interval=3))
+    state = fp16_state(2.0 ** 4, growth_interval=3)
     scales = []
     for _ in range(5):
         state, metrics = step(state, BATCH, jax.random.key(4))
         scales.append(float(metrics["loss_scale"]))
     assert scales == [16.0, 16.0, 16.0, 16.0, 32.0]  # after 3 finite steps (counted from 0) it doubles
+
+
+def test_policies_compute_in_their_dtype_and_only_fp16_scales_the_loss():
+    """The policy table of `train.precision`'s docstring (Micikevicius et al.: loss scaling for float16 only)."""
+    assert [jnp.dtype(compute_dtype(p)) for p in ("fp32", "bf16", "fp16")] == [
+        jnp.dtype(np.float32), jnp.dtype(jnp.bfloat16), jnp.dtype(np.float16)]
+    assert loss_scale("fp32") is None and loss_scale("bf16") is None
+    scale = loss_scale("fp16", growth_interval=7, initial_scale=64.0)
+    assert (scale.growth_interval, float(scale.scale), float(scale.growth_factor), float(scale.backoff_factor)) == (
+        7, 64.0, 2.0, 0.5)
+
+
+def test_a_loss_scaled_step_applies_the_unscaled_hand_computed_gradient():
+    """On a float32 linear model the scaled step is the plain SGD step `w - lr * grad` (gradient by hand),
+    reports the unscaled loss and the scale it used (the initial 2^10), and, with `growth_interval=1`,
+    doubles the scale after the second finite step (after 1 finite step, counted from 0)."""
+    x, y, w = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0.0, 0.0, 1.0]), np.array([1.0, -2.0])
+    apply_fn = lambda variables, x, **_: x @ variables["params"]["w"]
+    state = TrainState.create(apply_fn=apply_fn, params={"w": jnp.asarray(w, jnp.float32)}, tx=optax.sgd(0.1),
+                              loss_scale=loss_scale("fp16", growth_interval=1, initial_scale=2.0 ** 10))
+
+    def squared_loss(params, state, batch, rng):
+        return jnp.mean((state.apply_fn(state.variables(params), batch["x"]) - batch["y"]) ** 2), ({}, {})
+
+    step = jax.jit(make_train_step(squared_loss))
+    batch = {"x": jnp.asarray(x, jnp.float32), "y": jnp.asarray(y, jnp.float32)}
+    new, metrics = step(state, batch, jax.random.key(0))
+    residual = x @ w - y
+    np.testing.assert_allclose(new.params["w"], w - 0.1 * 2 * x.T @ residual / 3, rtol=1e-6)
+    assert float(metrics["loss"]) == pytest.approx(np.mean(residual ** 2), rel=1e-6)
+    assert float(metrics["loss_scale"]) == 2.0 ** 10 and float(metrics["grads_finite"]) == 1.0
+    scales = [float(new.loss_scale.scale)]
+    for _ in range(2):
+        new, _ = step(new, batch, jax.random.key(0))
+        scales.append(float(new.loss_scale.scale))
+    assert scales == [2.0 ** 10, 2.0 ** 11, 2.0 ** 11]
 
 
 def test_unknown_precision_is_a_one_line_error(tmp_path, capsys):

@@ -26,8 +26,11 @@ BATCH = {"x": jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), "y": jnp.array([0
 
 
 def test_train_step_applies_the_hand_computed_gradient():
-    state = linear_state()
-    new_state, metrics = jax.jit(make_train_step(squared_loss, lambda step: 0.1))(state, BATCH, jax.random.key(0))
+    """Update, loss and norms against NumPy on a linear model; the learning rate metric is
+    `learning_rate_fn` at the state's step (here 4, where the made-up schedule gives 0.5)."""
+    state = linear_state().replace(step=4)
+    step_fn = jax.jit(make_train_step(squared_loss, lambda step: 0.1 * (step + 1)))
+    new_state, metrics = step_fn(state, BATCH, jax.random.key(0))
     x, y, w = np.asarray(BATCH["x"]), np.asarray(BATCH["y"]), np.array([[1.0], [-2.0]])
     residual = x @ w[:, 0] - y                    # [1, -2, -2]
     grad = 2 * x.T @ residual / len(y)            # d/dw mean(residual^2)
@@ -35,8 +38,22 @@ def test_train_step_applies_the_hand_computed_gradient():
     np.testing.assert_allclose(metrics["loss"], np.mean(residual**2), rtol=1e-6)
     np.testing.assert_allclose(metrics["l2_grads"], np.linalg.norm(grad), rtol=1e-6)
     np.testing.assert_allclose(metrics["l2_params"], np.linalg.norm(w), rtol=1e-6)
-    assert float(metrics["learning_rate"]) == pytest.approx(0.1)
-    assert int(new_state.step) == 1 and "bias" in metrics
+    assert float(metrics["learning_rate"]) == pytest.approx(0.5)
+    assert int(new_state.step) == 5 and "bias" in metrics
+    np.testing.assert_allclose(metrics["bias"], np.mean(residual), rtol=1e-6)  # the loss's own metrics pass through
+
+
+def test_train_step_replaces_the_state_fields_the_loss_returns():
+    """A loss's `updates` (BatchNorm statistics, say) replace those fields of the new state: here
+    the column means of the batch, computed in NumPy."""
+    state = linear_state().replace(batch_stats={"mean": jnp.zeros(2)})
+
+    def loss_with_stats(params, state, batch, rng):
+        loss, (metrics, _) = squared_loss(params, state, batch, rng)
+        return loss, (metrics, {"batch_stats": {"mean": jnp.mean(batch["x"], 0)}})
+
+    new_state, _ = jax.jit(make_train_step(loss_with_stats))(state, BATCH, jax.random.key(0))
+    np.testing.assert_allclose(new_state.batch_stats["mean"], np.asarray(BATCH["x"]).mean(0), rtol=1e-6)
 
 
 def test_train_step_gradient_matches_finite_differences():
@@ -51,18 +68,23 @@ def test_train_step_gradient_matches_finite_differences():
     batch = {"inputs": jnp.asarray(rng.normal(size=(6, 4)), jnp.float32), "label": jnp.asarray([0, 1, 2, 0, 1, 2])}
     params = init_variables(model, jax.random.key(0), batch["inputs"])["params"]
     state = TrainState.create(apply_fn=model.apply, params=params, tx=optax.sgd(1.0))
-    new_state, _ = jax.jit(make_train_step(cross_entropy_loss))(state, batch, jax.random.key(1))
+    new_state, metrics = jax.jit(make_train_step(cross_entropy_loss))(state, batch, jax.random.key(1))
     update = jax.tree.map(lambda old, new: np.asarray(old, np.float64) - np.asarray(new, np.float64),
                           params, new_state.params)
 
-    def loss64(p):
+    def logits64(p):
         h = np.tanh(np.asarray(batch["inputs"], np.float64) @ p["dense0"]["kernel"] + p["dense0"]["bias"])
-        logits = h @ p["head"]["kernel"] + p["head"]["bias"]
+        return h @ p["head"]["kernel"] + p["head"]["bias"]
+
+    def loss64(p):
+        logits = logits64(p)
         logits = logits - logits.max(-1, keepdims=True)
         log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
         return -log_probs[np.arange(6), np.asarray(batch["label"])].mean()
 
     p64 = jax.tree.map(lambda a: np.asarray(a, np.float64), params)
+    assert float(metrics["loss"]) == pytest.approx(loss64(p64), rel=1e-5)
+    assert float(metrics["accuracy"]) == pytest.approx(np.mean(logits64(p64).argmax(-1) == np.asarray(batch["label"])))
     eps = 1e-6
     for layer, name, index in [("dense0", "kernel", (1, 2)), ("dense0", "bias", (4,)), ("head", "kernel", (3, 0)),
                                ("head", "bias", (2,))]:
@@ -105,19 +127,98 @@ def optimizer_config(**overrides):
     return c
 
 
+def warmup_cosine(step, peak, warmup, total):
+    """The closed form: linear from 0 to `peak` over `warmup` steps, then half a cosine period to 0 at `total`."""
+    step = np.asarray(step, np.float64)
+    return np.where(step < warmup, peak * step / max(warmup, 1),
+                    peak * 0.5 * (1 + np.cos(np.pi * np.clip(step - warmup, 0, total - warmup) / (total - warmup))))
+
+
+STEPS = np.array([0, 3, 5, 9, 10, 11, 30, 55, 80, 99, 100, 120])
+
+
 def test_schedule_warms_up_then_decays_to_zero():
-    _, schedule = make_optimizer(optimizer_config(), num_steps=100)
-    assert float(schedule(0)) == 0.0 and float(schedule(10)) == pytest.approx(1.0)
-    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-6)
+    """Cosine and constant schedules, with and without warm-up, against their closed forms."""
+    _, schedule = make_optimizer(optimizer_config(learning_rate=0.3), num_steps=100)
+    np.testing.assert_allclose([float(schedule(s)) for s in STEPS], warmup_cosine(STEPS, 0.3, 10, 100), atol=1e-7)
     _, constant = make_optimizer(optimizer_config(schedule="constant", warmup_steps=0), 100)
-    assert float(constant(57)) == 1.0
+    assert float(constant(0)) == 1.0 and float(constant(57)) == 1.0
+    _, warm = make_optimizer(optimizer_config(schedule="constant", warmup_steps=10), 100)
+    np.testing.assert_allclose([float(warm(s)) for s in STEPS], np.minimum(STEPS / 10, 1.0), atol=1e-7)
 
 
-def test_gradient_clipping_bounds_the_update():
-    tx, _ = make_optimizer(optimizer_config(schedule="constant", warmup_steps=0, grad_clip_norm=1.0), 10)
+def test_accumulated_steps_follow_the_schedule_of_updates():
+    """With `accumulate_steps=k` the schedule counts updates (num_steps / k of them) and the
+    returned one is read at train step // k; the parameters after 2 x 12 micro-steps of a
+    constant gradient 1 under SGD are minus the sum of the closed-form rate over the 12 updates."""
+    tx, schedule = make_optimizer(optimizer_config(accumulate_steps=2, warmup_steps=3), num_steps=24)
+    np.testing.assert_allclose([float(schedule(s)) for s in range(25)],
+                               warmup_cosine(np.arange(25) // 2, 1.0, 3, 12), atol=1e-7)
+    params = {"w": jnp.zeros(())}
+    opt_state = tx.init(params)
+    update = jax.jit(tx.update)
+    for _ in range(24):
+        updates, opt_state = update({"w": jnp.ones(())}, opt_state, params)
+        params = optax.apply_updates(params, updates)
+    assert float(params["w"]) == pytest.approx(-warmup_cosine(np.arange(12), 1.0, 3, 12).sum(), rel=1e-6)
+
+
+def test_gradient_clipping_bounds_the_gradient_before_the_learning_rate():
+    """Global-norm clipping to 2 of the gradient (30, 40) (norm 50), then SGD at 0.5: -0.5 * 2 * (0.6, 0.8);
+    a gradient under the norm passes unchanged."""
+    tx, _ = make_optimizer(optimizer_config(learning_rate=0.5, schedule="constant", warmup_steps=0,
+                                            grad_clip_norm=2.0), 10)
     params = {"w": jnp.zeros(2)}
     updates, _ = tx.update({"w": jnp.array([30.0, 40.0])}, tx.init(params), params)
     np.testing.assert_allclose(updates["w"], [-0.6, -0.8], rtol=1e-6)
+    updates, _ = tx.update({"w": jnp.array([0.3, 0.4])}, tx.init(params), params)
+    np.testing.assert_allclose(updates["w"], [-0.15, -0.2], rtol=1e-6)
+
+
+GRADS = [np.array([0.5, -1.0, 2.0]), np.array([-0.3, 0.2, 1.0]), np.array([1.5, 0.1, -0.4])]
+START = np.array([1.0, -2.0, 0.5])
+
+
+def run_optimizer(config):
+    """The parameters after one update per gradient of GRADS from START, with `make_optimizer(config)`."""
+    tx, _ = make_optimizer(config, num_steps=10)
+    params = {"w": jnp.asarray(START, jnp.float32)}
+    opt_state = tx.init(params)
+    for g in GRADS:
+        updates, opt_state = tx.update({"w": jnp.asarray(g, jnp.float32)}, opt_state, params)
+        params = optax.apply_updates(params, updates)
+    return np.asarray(params["w"])
+
+
+@pytest.mark.parametrize("name, weight_decay", [("adam", 0.0), ("adamw", 0.3)])
+def test_adam_and_adamw_follow_numpy_with_their_betas_and_decoupled_weight_decay(name, weight_decay):
+    """Adam (Kingma & Ba, bias-corrected moments, eps 1e-8) and AdamW (Loshchilov & Hutter: `lr * wd * w`
+    added to the step, outside the moments) written out in NumPy, with non-default betas."""
+    lr, b1, b2, eps = 0.1, 0.5, 0.9, 1e-8
+    config = optimizer_config(name=name, learning_rate=lr, schedule="constant", warmup_steps=0,
+                              weight_decay=weight_decay)
+    config.b1, config.b2 = b1, b2
+    w, m, v = START.copy(), np.zeros(3), np.zeros(3)
+    for t, g in enumerate(GRADS, 1):
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g ** 2
+        step = (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        w = w - lr * (step + weight_decay * w)
+    np.testing.assert_allclose(run_optimizer(config), w, rtol=1e-5)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_follows_numpy_nesterov_momentum_on_the_weight_decayed_gradient(momentum):
+    """SGD in NumPy: the gradient plus `wd * w`, then Nesterov momentum (Sutskever et al. 2013 in the
+    form t = g + mu t, step = g + mu t) when `momentum` > 0, plain SGD when 0."""
+    lr, wd = 0.1, 0.2
+    config = optimizer_config(learning_rate=lr, schedule="constant", warmup_steps=0, weight_decay=wd,
+                              momentum=momentum)
+    w, trace = START.copy(), np.zeros(3)
+    for g in GRADS:
+        g = g + wd * w
+        trace = g + momentum * trace
+        w = w - lr * (g + momentum * trace)
+    np.testing.assert_allclose(run_optimizer(config), w, rtol=1e-5)
 
 
 @pytest.mark.parametrize("field, value, match", [("name", "adagrad", "adam, adamw, sgd"),

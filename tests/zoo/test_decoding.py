@@ -94,6 +94,25 @@ def test_a_beam_narrower_than_the_vocabulary_follows_its_definition_where_greedy
     assert differs >= 1, "no case where the beam beats greedy decoding: the check would not see a greedy beam"
 
 
+def test_greedy_decode_follows_the_argmax_and_holds_end_after_it():
+    """Greedy decoding one row at a time by its definition: feed START, take the argmax word, feed it
+    back; once END is emitted every later position is END. Some rows end early (the END padding is seen)."""
+    max_length, ended_early = 6, 0
+    for seed in range(3):
+        step, carry = toy_step(seed)
+        tokens, _ = jax.jit(lambda c: greedy_decode(step, c, 2, START, END, max_length))(carry)
+        step = jax.jit(step)
+        for row in range(2):
+            c, last, seq = carry[row:row + 1], START, []
+            while len(seq) < max_length and last != END:
+                c, logits, _ = step(c, jnp.array([last]))
+                last = int(np.argmax(np.asarray(logits[0])))
+                seq.append(last)
+            ended_early += len(seq) < max_length
+            assert tuple(np.asarray(tokens[row])) == tuple(seq + [END] * (max_length - len(seq))), (seed, row)
+    assert ended_early >= 1
+
+
 def test_beam_width_one_is_greedy():
     step, carry = toy_step(seed=3)
     greedy, _ = greedy_decode(step, carry, 2, START, END, 6)
