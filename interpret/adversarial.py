@@ -14,10 +14,13 @@ lambda over the same model reuses the compiled program. `input_gradients` and `s
 building blocks to trace inside a caller's `jit`.
 """
 
+import functools
+import inspect
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from interpret.inputs import BATCH, checked_batch
@@ -29,8 +32,22 @@ NORMS = ("linf", "l2")
 def _check(norm: str, eps) -> None:
     if norm not in NORMS:
         raise ValueError(f"unknown norm '{norm}'; choose one of {', '.join(NORMS)}")
-    if isinstance(eps, (int, float)) and eps < 0:
+    if not isinstance(eps, jax.core.Tracer) and np.any(np.asarray(eps) < 0):
         raise ValueError(f"eps must be >= 0; got {eps}")
+
+
+def _checked_budget(fn):
+    """Check `norm` and a concrete `eps` at the call, before `jit` turns `eps` into a tracer."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        _check(bound.arguments["norm"], bound.arguments["eps"])
+        return fn(*args, **kwargs)
+
+    return checked
 
 
 def input_gradients(apply_fn, params, x, labels, targeted: bool = False):
@@ -68,6 +85,7 @@ def success_flags(apply_fn, params, x_adv, labels, targeted: bool = False):
     return pred == labels if targeted else pred != labels
 
 
+@_checked_budget
 @checked_batch(BATCH)
 @keyed_jit("apply_fn", static_argnames=("norm", "targeted", "lo", "hi"))
 def fgsm(apply_fn: Callable, params, x, labels, eps, norm: str = "linf", targeted: bool = False,
@@ -81,6 +99,7 @@ def fgsm(apply_fn: Callable, params, x, labels, eps, norm: str = "linf", targete
     return x_adv, success_flags(apply_fn, params, x_adv, labels, targeted)
 
 
+@_checked_budget
 @checked_batch(BATCH)
 @keyed_jit("apply_fn", static_argnames=("steps", "restarts", "norm", "targeted", "random_start", "lo", "hi", "unroll"))
 def pgd(apply_fn: Callable, params, x, labels, eps, step_size, steps: int, rng, restarts: int = 1,

@@ -14,12 +14,19 @@ from train.overrides import apply_overrides
 
 
 def test_linearity_of_a_linear_model_is_exact():
+    """R^2 = 1, and the first example's curve is (x + e sign(W (p - onehot))) W on the grid e in [-0.3, 0.3]
+    (the cross-entropy's input gradient for logits x W, by hand)."""
     w = jax.random.normal(jax.random.key(0), (12, 4))
     apply_fn = lambda params, x: x.reshape(x.shape[0], -1) @ params
     x = jax.random.uniform(jax.random.key(1), (5, 12))
     result = linearity(apply_fn, w, x, jnp.zeros(5, jnp.int32), eps_max=0.3, num=9)
     np.testing.assert_allclose(result["r2_per_class"], 1.0, atol=1e-5)
-    assert len(result["example_logits"]) == 9
+    w64, x0 = np.asarray(w, np.float64), np.asarray(x[0], np.float64)
+    p = np.exp(x0 @ w64) / np.exp(x0 @ w64).sum()
+    direction = np.sign(w64 @ (p - np.eye(4)[0]))
+    grid = np.linspace(-0.3, 0.3, 9)
+    np.testing.assert_allclose(result["eps"], grid, rtol=1e-6)
+    np.testing.assert_allclose(result["example_logits"], (x0 + grid[:, None] * direction) @ w64, rtol=1e-5, atol=1e-5)
 
 
 def test_confidence_on_mistakes_averages_the_wrong_predictions_only():
