@@ -75,6 +75,12 @@ def td_loss(params, target_params, apply_fn, batch, gamma: float, double: bool, 
     return loss.mean(), {"q": q_taken.mean()}
 
 
+def refresh_target(params, target_params, iteration, every: int, tau: float):
+    """`tau * params + (1 - tau) * target_params` on iterations that are multiples of `every`
+    (iteration 0 included), `target_params` unchanged on the others."""
+    return optax.incremental_update(params, target_params, jnp.where(iteration % every == 0, tau, 0.0))
+
+
 class DQNState(TrainState):
     target_params: dict = None
 
@@ -83,8 +89,9 @@ def make_train(config, progress=None):
     """`train(rng) -> {"metrics", "params"}` for a `rl/configs/dqn.py`-shaped config.
 
     `metrics` has one row per block of iterations: `episode_return` (mean of the episodes that
-    ended in the block, NaN if none), `env_steps`, `epsilon`, `loss`, `q`; plus the scalar
-    `greedy_return` of the final network.
+    ended in the block, NaN if none), `env_steps`, `epsilon` (of the block's last iteration),
+    `loss`, `q` (NaN in blocks with no gradient step); plus the scalar `greedy_return` of the final
+    network. `target_params` is the final target network.
     """
     env, env_params, num_actions = make_env(config.env)
     per_block = max(1, config.log_every // config.num_envs)
@@ -137,8 +144,8 @@ def make_train(config, progress=None):
 
             ready = ((env_steps + config.num_envs) >= config.learning_starts) & (it % config.train_every == 0)
             state, (loss, q) = jax.lax.cond(ready, learn, skip, state)
-            refresh = jnp.where(it % target_every == 0, config.tau, 0.0)
-            state = state.replace(target_params=optax.incremental_update(state.params, state.target_params, refresh))
+            state = state.replace(target_params=refresh_target(state.params, state.target_params, it, target_every,
+                                                               config.tau))
             carry = (state, buffer, env_state, next_obs, jnp.where(done, 0.0, running), rng)
             return carry, (finished, loss, q, epsilon)
 
@@ -155,6 +162,6 @@ def make_train(config, progress=None):
         (state, *_), metrics = jax.lax.scan(block, init, jnp.arange(num_blocks))
         act = lambda o: jnp.argmax(network.apply(state.params, o), axis=1)
         metrics["greedy_return"] = greedy_return(env, env_params, act, eval_rng)
-        return {"metrics": metrics, "params": state.params}
+        return {"metrics": metrics, "params": state.params, "target_params": state.target_params}
 
     return train

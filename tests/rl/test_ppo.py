@@ -118,3 +118,99 @@ def test_vmapped_seeds_are_the_single_seed_runs_with_the_same_keys():
                                     atol=1e-6)
     first, second = (np.asarray(together["metrics"]["episode_return"][i]) for i in (0, 1))
     assert not np.array_equal(first, second, equal_nan=True)  # the seeds really differ
+
+
+def fixed_outputs(logits, values):
+    """An apply_fn ignoring params and obs: the given per-row logits `(N, A)` and values `(N,)`."""
+    return lambda params, obs: (logits, values)
+
+
+def reference_ppo_loss(probs, action, old_log_prob, advantages, value, old_value, targets, eps, vf, ent, clip_value):
+    """The PPO loss written out in NumPy from the paper's definition (advantages standardized)."""
+    ratio = np.exp(np.log(probs[np.arange(len(action)), action]) - old_log_prob)
+    adv = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    policy = -np.mean(np.minimum(ratio * adv, np.clip(ratio, 1 - eps, 1 + eps) * adv))
+    squared = (value - targets) ** 2
+    if clip_value:
+        squared = np.maximum(squared, (old_value + np.clip(value - old_value, -eps, eps) - targets) ** 2)
+    entropy = -np.sum(probs * np.log(probs), axis=1).mean()
+    return policy + vf * 0.5 * squared.mean() - ent * entropy, policy, 0.5 * squared.mean(), entropy
+
+
+@pytest.mark.parametrize("clip_value", [False, True])
+def test_ppo_loss_with_value_and_entropy_terms_matches_a_hand_computation(clip_value):
+    """The whole loss with non-zero `vf_coef` and `ent_coef` (and value clipping both ways) against
+    NumPy: rows whose ratio is clipped above and below, values that move more than `clip_eps` up,
+    down and less than it, non-uniform policies (so the entropy term is not a constant)."""
+    probs = np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5], [0.9, 0.1]])
+    action = np.array([1, 0, 1, 0])
+    old_log_prob = np.log(np.array([0.5, 0.55, 0.45, 0.6]))  # ratios 1.6, 1.09, 1.11, 1.5
+    advantages = np.array([1.0, -2.0, 3.0, -0.5])
+    value, old_value, targets = np.array([1.0, -0.5, 0.3, 2.0]), np.array([0.2, 0.1, 0.2, 2.5]), np.zeros(4)
+    batch = {"obs": jnp.zeros((4, 1)), "action": jnp.asarray(action), "log_prob": jnp.asarray(old_log_prob),
+             "value": jnp.asarray(old_value), "advantages": jnp.asarray(advantages), "targets": jnp.asarray(targets)}
+    apply_fn = fixed_outputs(jnp.log(jnp.asarray(probs)), jnp.asarray(value))
+    loss, m = ppo_loss(None, apply_fn, batch, 0.2, 0.7, 0.3, clip_value)
+    total, policy, value_loss, entropy = reference_ppo_loss(probs, action, old_log_prob, advantages, value, old_value,
+                                                            targets, 0.2, 0.7, 0.3, clip_value)
+    np.testing.assert_allclose([m["policy_loss"], m["value_loss"], m["entropy"]], [policy, value_loss, entropy],
+                               rtol=1e-5)
+    np.testing.assert_allclose(loss, total, rtol=1e-5)
+    assert float(m["clip_fraction"]) == 0.5  # rows 0 and 3 are outside [0.8, 1.2]
+
+
+def parametric_policy(params, obs):
+    """Logits `params["z"]` and value `params["v"]` for every row of `obs`."""
+    n = obs.shape[0]
+    return jnp.tile(params["z"][None], (n, 1)), jnp.full((n,), params["v"])
+
+
+def entropy_of(z):
+    p = jax.nn.softmax(z)
+    return float(-jnp.sum(p * jnp.log(p)))
+
+
+def test_ppo_loss_gradient_raises_entropy_and_pulls_the_value_to_its_target():
+    """With equal advantages (normalized to 0) only the value and entropy terms have gradients:
+    d loss / d z = ent_coef * p (log p + H) (minus ent_coef times the entropy's gradient) and
+    d loss / d v = vf_coef * mean(v - target); one gradient step raises the entropy."""
+    params = {"z": jnp.array([1.0, -0.5, 0.2]), "v": jnp.float32(0.5)}
+    batch = {"obs": jnp.zeros((3, 1)), "action": jnp.array([0, 1, 2]), "log_prob": jnp.log(jnp.full(3, 1 / 3)),
+             "value": jnp.full(3, 0.5), "advantages": jnp.full(3, 2.0), "targets": jnp.array([2.0, 3.0, 1.0])}
+    grads, _ = jax.grad(ppo_loss, has_aux=True)(params, parametric_policy, batch, 0.2, 0.7, 0.3, False)
+    p = np.asarray(jax.nn.softmax(params["z"]))
+    H = -np.sum(p * np.log(p))
+    np.testing.assert_allclose(grads["z"], 0.3 * p * (np.log(p) + H), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(grads["v"], 0.7 * np.mean(0.5 - np.array([2.0, 3.0, 1.0])), rtol=1e-5)
+    assert entropy_of(params["z"] - 0.5 * grads["z"]) > entropy_of(params["z"]) + 1e-3
+
+
+def test_bootstrapped_advantages_bootstrap_truncations_but_not_terminations():
+    """Two environments, three steps; at step 1 environment 0 is truncated by the time limit and
+    environment 1 terminates. Against the GAE recursion written out per environment: a truncated
+    step still bootstraps from the critic's value of its final observation (the critic here is
+    obs[:, 0]), a terminal one does not, and neither carries the advantage across the episode end."""
+    from rl.advantages import bootstrapped_advantages
+    from rl.envs import Transition
+
+    gamma, lam = 0.9, 0.8
+    reward = np.array([[1.0, 0.5], [2.0, 1.0], [0.0, 3.0]])
+    value = np.array([[0.3, 0.1], [0.4, 0.2], [0.5, 0.6]])
+    next_v = np.array([[1.5, 2.0], [4.0, 7.0], [0.7, 0.9]])  # the critic's value of each next_obs
+    terminated = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    done = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    next_obs = np.stack([next_v, np.zeros_like(next_v)], axis=-1)
+    traj = Transition(obs=None, action=None, log_prob=None, value=jnp.asarray(value), reward=jnp.asarray(reward),
+                      next_obs=jnp.asarray(next_obs), terminated=jnp.asarray(terminated), done=jnp.asarray(done))
+    critic = lambda params, obs: (None, obs[:, 0])
+    adv, targets = bootstrapped_advantages(critic, None, traj, gamma, lam)
+    expected = np.zeros_like(reward)
+    for e in range(2):
+        carry = 0.0
+        for t in reversed(range(3)):
+            delta = reward[t, e] + gamma * (0.0 if terminated[t, e] else next_v[t, e]) - value[t, e]
+            carry = delta + (0.0 if done[t, e] else gamma * lam * carry)
+            expected[t, e] = carry
+    np.testing.assert_allclose(adv, expected, rtol=1e-6)
+    np.testing.assert_allclose(targets, expected + value, rtol=1e-6)
+    assert expected[1, 0] == pytest.approx(2.0 + 0.9 * 4.0 - 0.4)  # the truncated step bootstraps

@@ -75,3 +75,74 @@ def test_value_figure(tmp_path):
     V, policy, _ = value_iteration(mdp)
     path = plot_values("8x8", V, policy, str(tmp_path / "values.png"), "slippery 8x8")
     assert (tmp_path / "values.png").stat().st_size > 5_000 and path.endswith("values.png")
+
+
+def chain(gamma):
+    """State 0 -> 1 (reward 0) -> 2 (terminal, reward 1) with a single action."""
+    P = jnp.zeros((3, 1, 3)).at[0, 0, 1].set(1.0).at[1, 0, 2].set(1.0).at[2, 0, 2].set(1.0)
+    R = jnp.zeros((3, 1, 3)).at[1, 0, 2].set(1.0)
+    return MDP(P, R, gamma, jnp.array([1.0, 0.0, 0.0]), jnp.array([False, False, True]))
+
+
+def test_q_learning_updates_match_a_hand_run_of_the_watkins_rule():
+    """On a deterministic two-step chain the run is the Q-learning update written out:
+    Q(s, a) += lr_t (r + gamma max Q(s') - Q(s, a)) with lr_t linear from 0.5 to 0.1 over 8 steps,
+    no bootstrap from the terminal state; every second step ends an episode of return 1."""
+    num_steps, gamma = 8, 0.6
+    Q, returns = jax.jit(make_q_learning(chain(gamma), num_steps=num_steps, learning_rate=0.5,
+                                         final_learning_rate=0.1))(jax.random.key(0))
+    q = np.zeros(3)
+    for t in range(num_steps):
+        lr = 0.5 + t / num_steps * (0.1 - 0.5)
+        s = t % 2
+        target = 0.0 + gamma * q[1] if s == 0 else 1.0
+        q[s] += lr * (target - q[s])
+    np.testing.assert_allclose(Q[:, 0], q, rtol=1e-5)
+    np.testing.assert_array_equal(np.isfinite(returns), np.arange(num_steps) % 2 == 1)
+    np.testing.assert_allclose(np.asarray(returns)[1::2], 1.0)
+
+
+def test_q_learning_cuts_episodes_at_max_episode_steps():
+    """A non-terminal self-loop paying 1: episodes end by the step limit only, each with return 3."""
+    loop = MDP(jnp.ones((1, 1, 1)), jnp.ones((1, 1, 1)), 0.9, jnp.ones(1), jnp.array([False]))
+    _, returns = jax.jit(make_q_learning(loop, num_steps=10, max_episode_steps=3))(jax.random.key(0))
+    np.testing.assert_array_equal(np.isfinite(returns), np.arange(10) % 3 == 2)
+    np.testing.assert_allclose(np.asarray(returns)[2::3], 3.0)
+
+
+@pytest.mark.parametrize("epsilon, final_epsilon", [(1.0, 1.0), (0.0, 0.0), (1.0, 0.2)])
+def test_q_learning_explores_with_the_scheduled_epsilon(epsilon, final_epsilon):
+    """A one-step bandit: action 0 pays 1, action 1 pays 0. Once Q(0, 0) > 0 the greedy action is
+    0, so the expected return per step is 1 - eps_t / 2 (a random action is the wrong one half
+    the time); its mean over the linear schedule is 1 - (eps + final) / 4. 4000 steps x 4 seeds:
+    standard error < 0.005."""
+    P = jnp.zeros((2, 2, 2)).at[0, :, 1].set(1.0).at[1, :, 1].set(1.0)
+    R = jnp.zeros((2, 2, 2)).at[0, 0, 1].set(1.0)
+    bandit = MDP(P, R, 0.9, jnp.array([1.0, 0.0]), jnp.array([False, True]))
+    train = make_q_learning(bandit, num_steps=4000, epsilon=epsilon, final_epsilon=final_epsilon)
+    _, returns = jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(0), 4))
+    np.testing.assert_allclose(np.nanmean(returns), 1 - (epsilon + final_epsilon) / 4, atol=0.02)
+
+
+def test_discount_and_value_iteration_stopping_arguments():
+    """gridworld's gamma reaches the values (the 4x4 goal six moves away is worth gamma^5), and
+    value iteration stops at `max_iters` (values after k Bellman backups, in NumPy) or at `tol`."""
+    mdp = gridworld("4x4", gamma=0.5)
+    V, _, _ = value_iteration(mdp)
+    np.testing.assert_allclose(V[0], 0.5 ** 5, rtol=1e-5)
+    P, R = np.asarray(mdp.P), np.asarray(mdp.expected_reward)
+    v = np.zeros(16)
+    for _ in range(4):
+        v = (R + 0.5 * P @ v).max(axis=1)
+    V4, _, iters = value_iteration(mdp, max_iters=4)
+    assert int(iters) == 4
+    np.testing.assert_allclose(V4, v, atol=1e-6)
+    # with tol 0.1 it stops at the first backup changing no value by more than 0.1
+    v, k = np.zeros(16), 0
+    while True:
+        new, k = (R + 0.5 * P @ v).max(axis=1), k + 1
+        change, v = np.abs(new - v).max(), new
+        if change <= 0.1:
+            break
+    assert int(value_iteration(mdp, tol=0.1)[2]) == k
+    assert int(policy_iteration(mdp, max_iters=1)[2]) == 1
