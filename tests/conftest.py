@@ -27,10 +27,13 @@ if "PYTEST_XDIST_WORKER" not in os.environ:
     _flag_check = subprocess.Popen([sys.executable, "-c", "import jax; jax.devices()"],
                                    env={**os.environ, "XLA_FLAGS": FUSION_EMITTERS_OFF},
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.environ["JAXZOO_TEST_TFDS_DIR"] = tempfile.mkdtemp(prefix="jaxzoo-tfds-")
-    # one persistent compilation cache for the session: workers and the CLI subprocesses that tests
-    # start compile the same train steps again and again
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxzoo-jax-cache-")
+    # The prepared datasets, and one persistent compilation cache for the session (workers and the CLI
+    # subprocesses that tests start compile the same train steps again and again), in folders made here
+    # and removed at the end, unless the caller keeps its own (python -m tests.mutation runs pytest many times).
+    _MADE_HERE = [os.environ.setdefault(variable, tempfile.mkdtemp(prefix=prefix))
+                  for variable, prefix in (("JAXZOO_TEST_TFDS_DIR", "jaxzoo-tfds-"),
+                                           ("JAX_COMPILATION_CACHE_DIR", "jaxzoo-jax-cache-"))
+                  if variable not in os.environ]
     os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"  # small programs repeat across processes too
 os.environ["TFDS_DATA_DIR"] = os.environ["JAXZOO_TEST_TFDS_DIR"]
 
@@ -79,5 +82,5 @@ def pytest_unconfigure(config):
     if "PYTEST_XDIST_WORKER" not in os.environ:
         import shutil
 
-        shutil.rmtree(os.environ["JAXZOO_TEST_TFDS_DIR"], ignore_errors=True)
-        shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
+        for folder in _MADE_HERE:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import jax
 import pytest
 
 from benchmarks.harness import benchmark, format_table, hardware_view
@@ -43,7 +44,6 @@ def test_hardware_view_counts_model_flops_of_a_convolution():
 
 def test_every_workload_has_a_torch_twin_with_the_same_parameter_count():
     require_torch()
-    import jax
     import jax.numpy as jnp
 
     import zoo
@@ -72,3 +72,68 @@ def test_cli_writes_json_and_rejects_unknown_workloads(tmp_path):
     assert json.loads(out.read_text())["results"][0]["workload"] == "digits_cnn"
     bad = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nope"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "invalid choice: 'nope'" in bad.stderr
+
+
+class FakeClock:
+    """`perf_counter` of a clock that only moves when a step (or the compile) says so."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+def clocked_workload(clock, schedule, compile_s=7.0, items=64, cost=1):
+    """A Workload whose JAX (and torch) step advances `clock` by the next duration of `schedule`;
+    building the JAX step takes `compile_s`. The compiled program is a real (tiny) one, for the cost analysis."""
+    import jax.numpy as jnp
+
+    from benchmarks.workloads import Workload
+
+    durations = iter(schedule)
+
+    def step(carry):
+        clock.now += next(durations)
+        return carry + 1
+
+    def jax_step():
+        lowered = jax.jit(lambda v: v * 2.0).lower(jnp.ones(4))
+        clock.now += compile_s
+        return step, jnp.zeros(()), lowered.compile(), lowered
+
+    return Workload("fake", "a clocked step", items, "images", jax_step, lambda device: (step, 0), cost)
+
+
+def test_time_is_the_median_per_step_time_of_the_timed_repeats_after_warmup(monkeypatch):
+    """Warm-up steps (100 s each) are not timed; three repeats of 4 steps at 1, 6 and 2 s a step: median 2 s
+    (the mean would be 3)."""
+    from benchmarks import harness
+
+    clock = FakeClock()
+    monkeypatch.setattr(harness, "time", clock)
+    schedule = [100.0] * 2 + [1.0] * 4 + [6.0] * 4 + [2.0] * 4
+    step = clocked_workload(clock, schedule).jax_step()[0]
+    seconds, carry = harness._time(step, 0, steps=4, warmup=2, repeats=3, sync=lambda c: None)
+    assert seconds == 2.0 and carry == 14  # and every step of the schedule ran, the warm-up's included
+
+
+def test_throughput_compile_time_and_ratio_follow_the_clock(monkeypatch):
+    """JAX steps of 0.5 s and torch steps of 2 s on 64 images: 128 and 32 images/s, ratio 4; compile 7 s;
+    a workload of cost 2 runs half the steps (steps=4 -> 2 timed, warmup=2 -> 1)."""
+    from benchmarks import harness
+
+    require_torch()
+    clock = FakeClock()
+    monkeypatch.setattr(harness, "time", clock)
+    jax_part, torch_part = [0.5] * (1 + 2 * 3), [2.0] * (1 + 2 * 3)  # warm-up 1, then 3 repeats of 2 steps
+    workload = clocked_workload(clock, jax_part + torch_part, cost=2)
+    monkeypatch.setitem(harness.WORKLOADS, "fake", workload)
+    monkeypatch.setattr(harness, "hardware_view", lambda *a: {})  # measured CPU peaks would read the fake clock
+    monkeypatch.setattr(harness, "device_peaks", lambda kind: None)
+    jax_row, torch_row = harness.benchmark(["fake"], steps=4, warmup=2, repeats=3)["results"]
+    assert jax_row["compile_s"] == 7.0 and jax_row["timed_steps"] == 2
+    assert jax_row["step_ms"] == 500.0 and jax_row["items_per_s"] == 128.0
+    assert torch_row["step_ms"] == 2000.0 and torch_row["items_per_s"] == 32.0
+    assert jax_row["jax_over_torch"] == torch_row["jax_over_torch"] == 4.0
+    assert jax.devices()[0].device_kind in jax_row["device"]

@@ -15,6 +15,7 @@ reverted after its run; the working tree is never touched.
 
 import argparse
 import dataclasses
+import os
 import pathlib
 import shutil
 import subprocess
@@ -115,6 +116,11 @@ def main(argv=None) -> int:
             print(f"{m.name:14s} {m.file:28s} {m.kind:10s} {m.old.strip()!r} -> {m.new.strip()!r}")
         return 0
     copy = scratch_copy(ROOT)
+    # the bundled datasets are prepared once and compiled programs are shared across the mutants' runs
+    # (a mutant's program differs from the original's, so its cache key does too)
+    shared = {v: tempfile.mkdtemp(prefix="jaxzoo-mutants-") for v in ("JAXZOO_TEST_TFDS_DIR", "JAX_COMPILATION_CACHE_DIR")
+              if v not in os.environ}
+    os.environ.update(shared)
     results = []
     try:
         for i, m in enumerate(mutants, 1):
@@ -123,7 +129,8 @@ def main(argv=None) -> int:
             print(f"[{i}/{len(mutants)}] {m.name:14s} {outcome:9s} {seconds:6.1f}s  {m.file}: "
                   f"{m.old.strip()[:50]!r} -> {m.new.strip()[:50]!r}", flush=True)
     finally:
-        shutil.rmtree(copy, ignore_errors=True)
+        for folder in (copy, *shared.values()):
+            shutil.rmtree(folder, ignore_errors=True)
     table = markdown(results)
     print("\n" + table.splitlines()[0])
     if args.markdown:
