@@ -95,7 +95,8 @@ def markdown(results: list[tuple[Mutant, str, float]]) -> str:
              f"({100 * killed / max(1, len(counted)):.1f}%); {len(results) - len(counted)} equivalent.", "",
              "| mutant | file | kind | change | outcome |", "| --- | --- | --- | --- | --- |"]
     for m, o, _ in results:
-        change = f"`{m.old.strip()}` → `{m.new.strip()}`".replace("|", "\\|").replace("\n", " ")
+        short = lambda text: " ".join(text.split())[:70] + ("…" if len(" ".join(text.split())) > 70 else "")
+        change = f"`{short(m.old)}` → `{short(m.new)}`".replace("|", "\\|")
         outcome = f"equivalent: {m.equivalent} ({o})" if m.equivalent else o
         lines.append(f"| {m.name} | {m.file} | {m.kind} | {change} | {outcome} |")
     return "\n".join(lines)
@@ -128,13 +129,12 @@ def main(argv=None) -> int:
             results.append((m, outcome, seconds))
             print(f"[{i}/{len(mutants)}] {m.name:14s} {outcome:9s} {seconds:6.1f}s  {m.file}: "
                   f"{m.old.strip()[:50]!r} -> {m.new.strip()[:50]!r}", flush=True)
+            if args.markdown:  # rewritten after every mutant, so a stopped run keeps what it measured
+                pathlib.Path(args.markdown).write_text(markdown(results) + "\n")
     finally:
         for folder in (copy, *shared.values()):
             shutil.rmtree(folder, ignore_errors=True)
-    table = markdown(results)
-    print("\n" + table.splitlines()[0])
-    if args.markdown:
-        pathlib.Path(args.markdown).write_text(table + "\n")
+    print("\n" + markdown(results).splitlines()[0])
     survivors = [m for m, o, _ in results if o == "survived" and m.equivalent is None]
     return 1 if survivors else 0
 
