@@ -20,9 +20,9 @@ path); the float result is the int32 sum times the two scales. `integer_apply` r
 `nn.Dense` that way; convolutions keep the fake-quantized path.
 """
 
+import chex
 import flax.linen as nn
 import jax
-import chex
 import jax.numpy as jnp
 
 from train.checks import argument

@@ -93,7 +93,6 @@ def fgsm(apply_fn: Callable, params, x, labels, eps, norm: str = "linf", targete
     """One gradient step of size `eps`: the sign of the gradient for L-infinity (FGSM), the
     normalized gradient for L2 (fast gradient method). `labels` are the true labels, or the
     targets when `targeted`. Returns `(x_adv, success)`, `x_adv` clipped to `[lo, hi]`."""
-    _check(norm, eps)
     g = input_gradients(apply_fn, params, x, labels, targeted)
     x_adv = jnp.clip(x + eps * _steepest(g, norm), lo, hi)
     return x_adv, success_flags(apply_fn, params, x_adv, labels, targeted)
@@ -114,7 +113,6 @@ def pgd(apply_fn: Callable, params, x, labels, eps, step_size, steps: int, rng, 
     The steps are a `lax.scan`, fully unrolled by default: XLA's CPU backend runs a
     convolution inside a loop body about 4x slower than unrolled. Pass `unroll=1` to bound
     compile time for hundreds of steps."""
-    _check(norm, eps)
     sign = -1.0 if targeted else 1.0
 
     def one_run(key):

@@ -1,7 +1,7 @@
 """Advantage estimators shared by the actor-critic methods (A2C, PPO) and REINFORCE."""
 
-import jax
 import chex
+import jax
 import jax.numpy as jnp
 
 from train.checks import argument
