@@ -31,9 +31,14 @@ def parse_args(argv: list[str]):
     parser.add_argument("--fresh", action="store_true",
                         help="start afresh: remove what the pipeline saved in the workdir first (a trained run "
                              "that deep_compression compresses stays)")
+    parser.add_argument("--pretrained", metavar="NAME", default=None,
+                        help="deep_compression: compress a shipped model (zoo.pretrained) instead of the workdir's run")
     compile_cache.add_flag(parser)
     overrides, rest = split_config_args(argv)
-    return parser.parse_args(rest), overrides
+    args = parser.parse_args(rest)
+    if args.pretrained is not None:
+        overrides = {**overrides, "pretrained": args.pretrained}
+    return args, overrides
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"name a pipeline: python -m compress PIPELINE (one of {', '.join(PIPELINES)})"
                             if args.pipeline is None else
                             f"unknown pipeline '{args.pipeline}'; choose one of {', '.join(PIPELINES)}")
-        config = apply_overrides(importlib.import_module(f"compress.configs.{args.pipeline}").get_config(), overrides)
+        config = importlib.import_module(f"compress.configs.{args.pipeline}").get_config()
+        if args.pretrained is not None and "pretrained" not in config:
+            raise UserError(f"--pretrained: the {args.pipeline} pipeline trains its own models")
+        config = apply_overrides(config, overrides)
         workdir = args.workdir or os.path.join("runs", args.pipeline)
         pipeline = importlib.import_module(f"compress.{args.pipeline}")
         if args.fresh:

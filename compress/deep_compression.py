@@ -105,38 +105,39 @@ def validate(config) -> None:
 
 
 def run(config, workdir: str, progress: bool = True) -> dict:
-    """`python -m compress deep_compression`: compress the run in `workdir` (training
-    `config.recipe` there first when it holds none) and write `deep_compression/` inside it:
+    """`python -m compress deep_compression`: compress the shipped model `config.pretrained`, or
+    else the run in `workdir` (training `config.recipe` there first when it holds none), and write
+    `deep_compression/` inside `workdir`:
     `summary.json`, `deep_compression.md` and `figures/stages.png`. Its training stages keep
     their progress in `deep_compression/checkpoints/`: a rerun resumes them, or stops in one line
     when the config changed (`--fresh` starts afresh)."""
     from train.files import write_json_atomic
-    from train.restore import load_run
+    from train.restore import load_model
 
     validate(config)
     out = os.path.join(workdir, OUTPUT)
     check_config(out, config)
     start = time.perf_counter()
-    if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+    if not config.pretrained and not os.path.isdir(os.path.join(workdir, "checkpoints")):
         from train import configs
         from train.loop import run as train_run
 
         print(f"no trained run in {workdir}: training {config.recipe} there first")
         train_run(config.recipe, configs.get_config(config.recipe), workdir, progress=progress)
-    task, state, meta = load_run(workdir, expect_task="classification")
+    task, state, meta = load_model(workdir, config.pretrained, expect_task="classification")
     splits = {"train": task.split("train"), "test": task.split(task.config.test_split)}
     report, acc, _ = compress_params(task.logits, state.variables(), splits, config, progress,
                                      os.path.join(out, "checkpoints"))
     n_test = len(splits["test"]["label"])
     accuracy_rows = "".join(f"| {stage} | {a:.4f} | {a - acc['dense']:+.4f} |\n" for stage, a in acc.items())
     with open(os.path.join(out, "deep_compression.md"), "w") as f:
-        f.write(f"# Deep Compression of {meta['recipe']} ({workdir})\n\n"
+        f.write(f"# Deep Compression of {meta['recipe']} ({config.pretrained or workdir})\n\n"
                 f"Sparsity {config.sparsity} ({config.scope}), {config.bits}-bit shared weights, "
                 f"{config.index_bits}-bit relative indices. Sizes are bytes of real encodings.\n\n"
                 f"{markdown_table(report)}\n| stage | test accuracy ({n_test} images) | vs dense |\n"
                 f"| --- | --- | --- |\n{accuracy_rows}")
     plot_stages(report, acc, os.path.join(out, "figures", "stages.png"))
-    summary = {"pipeline": "deep_compression", "run": workdir, "recipe": meta["recipe"], "accuracy": acc,
+    summary = {"pipeline": "deep_compression", "run": config.pretrained or workdir, "recipe": meta["recipe"], "accuracy": acc,
                "bytes": report["total"], "ratio": report["ratio"], "layers": report["layers"],
                "wall_time_s": round(time.perf_counter() - start, 3), "config": config.to_dict(),
                "headline": (f"{report['total']['dense']:,} B dense -> {report['total']['huffman']:,} B "

@@ -78,6 +78,23 @@ def digits_cnn_run(tmp_path_factory):
     return get
 
 
+@pytest.fixture(scope="session")
+def shipped():
+    """`shipped(name)`: `(task, state)` of a model shipped in `zoo/weights` (`train.restore.load_pretrained`),
+    loaded once per test process: the model the interpretation, attack, compression and export tests start
+    from instead of training one."""
+    import functools
+
+    from train.restore import load_pretrained
+
+    @functools.cache
+    def get(name: str):
+        task, state, _ = load_pretrained(name)
+        return task, state
+
+    return get
+
+
 def pytest_unconfigure(config):
     if "PYTEST_XDIST_WORKER" not in os.environ:
         import shutil

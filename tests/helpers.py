@@ -28,6 +28,28 @@ def train_digits(workdir: str, num_steps: int) -> str:
     return workdir
 
 
+def shipped_run(name: str, workdir: str) -> str:
+    """A run workdir holding the shipped model `name` as its checkpoint (and the card's test metrics
+    as its `summary.json`), made without training: what the commands that read a `--workdir` run
+    are tested on."""
+    import json
+
+    from train.checkpoint import Checkpointer
+    from train.restore import load_pretrained
+    from zoo import pretrained
+
+    _, state, meta = load_pretrained(name)
+    ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
+    try:
+        ckpt.save(meta["step"], state, meta)
+    finally:
+        ckpt.close()
+    card = pretrained.load(name)[2]
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+        json.dump({"recipe": card["recipe"], "test": card["metrics"]}, f)
+    return workdir
+
+
 def tensorboard_scalars(workdir: str) -> dict:
     """`{tag: [(step, value), ...]}` as TensorBoard's own reader loads `workdir`'s event files."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -1,7 +1,7 @@
 """`python -m train [RECIPE] [--workdir DIR] [--config.KEY=VALUE ...]`, `python -m train --list`,
 and the subcommands `python -m train sample ...` (`train.sample_cli`), `python -m train gradient_flow ...`
-(`train.gradient_flow`), `python -m train reproduce ...` (`train.reproduce.cli`) and
-`python -m train export ...` (`train.export`)."""
+(`train.gradient_flow`), `python -m train reproduce ...` (`train.reproduce.cli`),
+`python -m train export ...` (`train.export`) and `python -m train publish ...` (`train.publish`)."""
 
 import importlib
 import os
@@ -13,7 +13,7 @@ from train.errors import UserError
 from train.overrides import apply_overrides, split_config_args
 
 SUBCOMMANDS = {"sample": "train.sample_cli", "gradient_flow": "train.gradient_flow", "reproduce": "train.reproduce.cli",
-               "export": "train.export"}
+               "export": "train.export", "publish": "train.publish"}
 
 
 def parse_args(argv: list[str]):

@@ -1,4 +1,4 @@
-"""`python -m train export --workdir RUN [--batch N]`: the inference function of a trained
+"""`python -m train export --workdir RUN [--pretrained NAME] [--batch N]`: the inference function of a trained
 classifier, captioner (greedy decoding) or translator as a serialized `jax.export` artifact, its
 parameters baked in, that runs wherever jax does, without jaxzoo.
 
@@ -52,14 +52,15 @@ def inference(task, state) -> tuple:
     raise UserError(f"export takes a classification, captioning or translation run; this one is '{kind}'")
 
 
-def export_run(workdir: str, batch: int | None = None) -> str:
-    """Write `workdir/export/` (see the module docstring) and return its path. `batch` fixes the
-    batch size; by default it is symbolic, so the artifact takes any."""
-    from train.restore import load_run
+def export_run(workdir: str, batch: int | None = None, pretrained: str | None = None) -> str:
+    """Write `workdir/export/` (see the module docstring) for the run in `workdir`, or for the shipped
+    model `pretrained`, and return its path. `batch` fixes the batch size; by default it is symbolic,
+    so the artifact takes any."""
+    from train.restore import load_model
 
     if batch is not None and batch < 1:
         raise UserError(f"--batch must be a positive integer; got {batch}")
-    task, state, meta = load_run(workdir)
+    task, state, meta = load_model(workdir, pretrained)
     f, (name, shape, dtype), output, extra = inference(task, state)
     rows = jax.export.symbolic_shape("batch")[0] if batch is None else batch
     try:
@@ -89,10 +90,12 @@ def export_run(workdir: str, batch: int | None = None) -> str:
 def main(argv: list[str]) -> None:
     parser = ArgumentParser(prog="python -m train export",
                             description="Export a trained classifier, captioner or translator with jax.export.")
-    parser.add_argument("--workdir", required=True, help="directory of a finished or interrupted run")
+    parser.add_argument("--workdir", required=True,
+                        help="directory of a finished or interrupted run; with --pretrained, where export/ goes")
+    parser.add_argument("--pretrained", metavar="NAME", default=None, help="export a shipped model (zoo.pretrained)")
     parser.add_argument("--batch", type=int, default=None, help="a fixed batch size (default: any)")
     args = parser.parse_args(argv)
-    path = export_run(args.workdir, args.batch)
+    path = export_run(args.workdir, args.batch, args.pretrained)
     with open(os.path.join(path, "signature.json")) as f:
         signature = json.load(f)
     shape = lambda spec: "x".join("N" if d is None else str(d) for d in spec["shape"])

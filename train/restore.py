@@ -53,3 +53,44 @@ def _with_defaults(saved: dict, recipe: str) -> dict:
                                else v for k, v in saved.items()}}
 
     return merge(configs.get_config(recipe).to_dict(), saved)
+
+
+def load_pretrained(name: str, expect_task: str | None = None):
+    """`(task, state, meta)` of a shipped model (`zoo.pretrained`), like `load_run`'s: the task is
+    rebuilt from the recipe config in its `config.json`, the state holds its weights (the optimizer
+    state freshly initialized: a shipped model carries none). A `ValueError` of the registry (unknown
+    name, damaged file) becomes a one-line `UserError`."""
+    import jax.numpy as jnp
+
+    from train.optim import make_optimizer
+    from train.tasks import TASKS
+    from zoo import pretrained
+
+    try:
+        _, variables, card = pretrained.load(name)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    config = ml_collections.ConfigDict(_with_defaults(card["recipe_config"], card["recipe"]))
+    if expect_task is not None and config.task != expect_task:
+        raise UserError(f"{name} is a '{config.task}' model ({card['recipe']}); this needs a '{expect_task}' model")
+    meta = {"step": card["training_steps"], "recipe": card["recipe"], "config": card["recipe_config"],
+            **card["task_meta"]}
+    task = TASKS[config.task](config, meta)
+    tx, _ = make_optimizer(config.optimizer, config.num_steps)
+    template = jax.eval_shape(lambda: task.create_state(jax.random.key(config.seed), tx))
+    params = jax.tree.map(jnp.asarray, variables["params"])
+    state = template.replace(params=params, opt_state=tx.init(params), step=jnp.asarray(card["training_steps"]),
+                             batch_stats=jax.tree.map(jnp.asarray, variables["batch_stats"])
+                             if "batch_stats" in variables else None)
+    expected, got = jax.tree.leaves_with_path(template.params), jax.tree.leaves_with_path(params)
+    if [(p, a.shape) for p, a in expected] != [(p, a.shape) for p, a in got]:
+        raise UserError(f"{name}'s weights do not fit {card['recipe']}'s model as the code builds it now; "
+                        f"regenerate them: python -m train publish {card['recipe']} --name {card['name']}")
+    return task, state, meta
+
+
+def load_model(workdir: str | None, pretrained: str | None, expect_task: str | None = None):
+    """`load_pretrained(pretrained)` when a shipped model is named, else `load_run(workdir)`."""
+    if pretrained:
+        return load_pretrained(pretrained, expect_task)
+    return load_run(workdir, expect_task)

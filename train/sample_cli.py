@@ -1,4 +1,5 @@
-"""`python -m train sample --workdir DIR [...]`: sample from a trained run.
+"""`python -m train sample --workdir DIR | --pretrained NAME [...]`: sample from a trained run or a
+shipped model.
 
 - a language model (e.g. `charrnn`): continue `--prompt` for `--length` characters;
 - a captioner (`caption_shapes`, `caption_shapes_attention`): caption the first `--count` images of
@@ -16,7 +17,9 @@ from train.errors import UserError
 
 def main(argv: list[str]) -> None:
     parser = ArgumentParser(prog="python -m train sample", description="Sample from a trained language model, captioner or translator.")
-    parser.add_argument("--workdir", required=True, help="directory of a finished or interrupted run")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workdir", help="directory of a finished or interrupted run")
+    source.add_argument("--pretrained", metavar="NAME", help="a shipped model (zoo.pretrained) instead of a run")
     parser.add_argument("--prompt", default="The ", help="language models: text to continue (default 'The ')")
     parser.add_argument("--length", type=int, default=400, help="language models: characters to generate")
     parser.add_argument("--temperature", type=float, default=0.8, help="language models: softmax temperature; 0 = greedy")
@@ -30,14 +33,14 @@ def main(argv: list[str]) -> None:
     if args.num_samples < 1 or args.count < 0:
         raise UserError("--num_samples must be >= 1 and --count >= 0")
 
-    from train.restore import load_run
+    from train.restore import load_model
 
-    task, state, meta = load_run(args.workdir)
+    task, state, meta = load_model(args.workdir, args.pretrained)
     if task.config.task in ("captioning", "translation"):
         (_captions if task.config.task == "captioning" else _translations)(task, state, args)
         return
     if task.config.task != "language_model":
-        raise UserError(f"{args.workdir} holds a '{task.config.task}' run; sample needs a language model, a captioner "
+        raise UserError(f"{args.workdir or args.pretrained} holds a '{task.config.task}' model; sample needs a language model, a captioner "
                         f"or a translator")
     from train.tasks.language_model import generate
 

@@ -4,6 +4,7 @@ Every model takes `dtype` (compute), `param_dtype` (float32 by default) and an `
 field, so that `interpret` can swap activations without editing the model.
 """
 
+from zoo import pretrained
 from zoo.autoencoder import VAE, Autoencoder, ConvDecoder, ConvEncoder
 from zoo.captioning import AttentionCaptioner, CaptioningRNN, GridClassifier, ImageEncoder
 from zoo.decoding import beam_search, decode_in_chunks, greedy_decode, jitted_decoders, model_stepper
@@ -24,7 +25,7 @@ from zoo.vgg import VGG16, from_torchvision, load_torchvision_vgg16
 from zoo.rnn import (GRUCell, LSTMCell, ManyToMany, ManyToOne, OneToMany, Recurrent, RecurrentStack,
                      VanillaRNNCell)
 
-__all__ = ["AttentionCaptioner", "CaptioningRNN", "GridClassifier", "ImageEncoder", "beam_search", "decode_in_chunks", "greedy_decode", "jitted_decoders", "model_stepper", "VAE", "Autoencoder", "DRAW", "ConvDecoder", "ConvEncoder", "Discriminator", "GatedPixelCNN", "Generator",
+__all__ = ["pretrained", "AttentionCaptioner", "CaptioningRNN", "GridClassifier", "ImageEncoder", "beam_search", "decode_in_chunks", "greedy_decode", "jitted_decoders", "model_stepper", "VAE", "Autoencoder", "DRAW", "ConvDecoder", "ConvEncoder", "Discriminator", "GatedPixelCNN", "Generator",
            "MaskedConv", "PixelCNN", "PixelRNN", "RowLSTM", "CNN", "GRUCell", "LeNet5", "LSTMCell", "MLP", "ManyToMany", "ManyToOne", "OneToMany", "ParzenParams",
            "RBFNetwork", "Recurrent", "RecurrentStack", "ResNet", "ResNetBlock", "RecurrentAttentionModel", "glimpse_sensor", "Seq2Seq", "FrameEncoder", "FrameLabeller", "VGG16", "VanillaRNNCell", "from_torchvision", "load_torchvision_vgg16", "parzen_logits",
            "parzen_params", "resnet_cifar"]

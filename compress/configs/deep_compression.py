@@ -6,6 +6,7 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.recipe = "classify_digits_mlp"  # recipe trained in the workdir when it holds no run yet
+    c.pretrained = ""                 # a shipped model (zoo.pretrained) compressed instead of the workdir's run
     c.sparsity = 0.92                 # fraction of prunable weights removed (Han et al.: 92% for LeNet-300-100)
     c.scope = "global"                # layer | global magnitude threshold
     c.ramp_steps = 600                # retraining steps over which sparsity rises to its target (Zhu & Gupta)

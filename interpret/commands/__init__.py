@@ -9,9 +9,16 @@ from train.arguments import ArgumentParser
 from train.errors import UserError
 
 
-def parser(name: str, description: str, workdir_help: str = "an image classification run (e.g. runs/classify_digits)"):
+def parser(name: str, description: str, workdir_help: str = "an image classification run (e.g. runs/classify_digits)",
+           pretrained: bool = True):
+    """The options every method shares; `pretrained`: the method reads a model, which may be a
+    shipped one (`--pretrained NAME`, then `--workdir` only receives the outputs)."""
     p = ArgumentParser(prog=f"python -m interpret {name}", description=description)
-    p.add_argument("--workdir", required=True, help=workdir_help)
+    p.add_argument("--workdir", required=True,
+                   help=f"{workdir_help}; with --pretrained, where the outputs go" if pretrained else workdir_help)
+    if pretrained:
+        p.add_argument("--pretrained", metavar="NAME", default=None,
+                       help="a shipped model instead of a run (python -c 'import zoo; print(zoo.pretrained.list())')")
     compile_cache.add_flag(p)
     return p
 
@@ -31,12 +38,12 @@ def image_run(p, argv):
     """`(args, task, variables, x, labels)` for a method on the first `--count` images of a split."""
     import jax.numpy as jnp
 
-    from train.restore import load_run
+    from train.restore import load_model
 
     args = p.parse_args(argv)
     if args.count < 1:
         raise UserError(f"--count must be >= 1; got {args.count}")
-    task, state, _ = load_run(args.workdir, expect_task="classification")
+    task, state, _ = load_model(args.workdir, args.pretrained, expect_task="classification")
     split = task.split(args.split)
     if split["inputs"].ndim != 4:
         raise UserError(f"{p.prog} needs an image classifier; this run's inputs have shape "

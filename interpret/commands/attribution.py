@@ -38,9 +38,9 @@ def attack(argv: list[str]) -> str:
     from interpret.adversarial import fgsm, pgd
     from interpret.figures import plot_examples
     from interpret.robustness import accuracy_and_confidence
-    from train.restore import load_run
+    from train.restore import load_model
 
-    task, state, meta = load_run(args.workdir, expect_task="classification")
+    task, state, meta = load_model(args.workdir, args.pretrained, expect_task="classification")
     split = task.split(args.split)
     x, labels = jnp.asarray(split["inputs"]), jnp.asarray(split["label"])
     num_classes = task.config.model.num_classes

@@ -184,7 +184,7 @@ def invert(argv: list[str]) -> str:
 
 
 def _style_parser(name):
-    p = parser(name, DESCRIPTIONS[name], "output folder (figures/ and summary.json go there)")
+    p = parser(name, DESCRIPTIONS[name], "output folder (figures/ and summary.json go there)", pretrained=False)
     p.add_argument("--size", type=int, default=128, help="side of the square images")
     p.add_argument("--steps", type=int, default=300, help="Adam steps")
     p.add_argument("--vgg", default=None, help="torchvision vgg16 .pth file: VGG-16 conv1_1..conv5_1 features "

