@@ -19,7 +19,7 @@ from train.arguments import ArgumentParser
 from train.errors import UserError
 
 #: recipe -> the shipped name it publishes under by default
-NAMES = {"classify_digits": "cnn_digits", "classify_mnist5k": "lenet5_mnist5k",
+NAMES = {"classify_digits": "cnn_digits", "classify_digits_mlp": "mlp_digits", "classify_mnist5k": "lenet5_mnist5k",
          "classify_mnist5k_mlp": "lenet300_mnist5k", "classify_shapes": "cnn_shapes",
          "classify_mnist1d": "cnn_mnist1d", "classify_mnist1d_rnn": "gru_mnist1d", "charrnn": "lstm_charrnn",
          "translate_dates_attention": "seq2seq_dates_attention", "vae_mnist5k": "vae_mnist5k",

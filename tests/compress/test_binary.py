@@ -87,10 +87,8 @@ def test_binary_weight_mlps_learn_digits_from_scratch(digits, method):
 
 
 @pytest.mark.slow
-def test_ttq_fine_tuning_of_the_digits_cnn_stays_within_one_and_a_half_points(digits_cnn_run, digits):
-    from train.restore import load_run
-
-    task, state, _ = load_run(digits_cnn_run(600))
+def test_ttq_fine_tuning_of_the_digits_cnn_stays_within_one_and_a_half_points(shipped, digits):
+    task, state = shipped("cnn_digits")
     variables = state.variables()
     logits = lambda p, x: task.logits(dict(variables, params=p), x)
     full = accuracy(logits, variables["params"], digits["test"])

@@ -1,6 +1,6 @@
-"""The Deep Compression pipeline on the digits MLP 64-300-100-10: at least 20x smaller than
-dense float32 from real encodings, within half a point of the dense test accuracy, and the
-`python -m compress` entry point's outputs and errors."""
+"""The Deep Compression pipeline on the shipped digits MLP 64-300-100-10 (`mlp_digits`): at least 20x
+smaller than dense float32 from real encodings, within half a point of the dense test accuracy, and
+the `python -m compress` entry point's outputs and errors."""
 
 import json
 import os
@@ -13,7 +13,7 @@ from compress.cli import main
 @pytest.fixture(scope="module")
 def compressed(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("dc"))
-    code = main(["deep_compression", "--workdir", workdir, "--no-progress"])  # trains the MLP first
+    code = main(["deep_compression", "--pretrained", "mlp_digits", "--workdir", workdir, "--no-progress"])
     assert code == 0
     with open(os.path.join(workdir, "deep_compression", "summary.json")) as f:
         return workdir, json.load(f)
@@ -48,11 +48,11 @@ def test_a_rerun_resumes_the_finished_stages_and_a_changed_config_is_one_line(co
     workdir, summary = compressed
     steps = []
     monkeypatch.setattr(fit, "tqdm", lambda iterable, **kwargs: steps.append(list(iterable)) or iter(steps[-1]))
-    assert main(["deep_compression", "--workdir", workdir, "--no-progress"]) == 0
+    assert main(["deep_compression", "--pretrained", "mlp_digits", "--workdir", workdir, "--no-progress"]) == 0
     assert steps == [[], []]  # retraining and fine-tuning were restored, not run
     with open(os.path.join(workdir, "deep_compression", "summary.json")) as f:
         assert json.load(f)["accuracy"] == summary["accuracy"]
-    assert main(["deep_compression", "--workdir", workdir, "--config.bits=4"]) == 2
+    assert main(["deep_compression", "--pretrained", "mlp_digits", "--workdir", workdir, "--config.bits=4"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "changed: bits 5 -> 4" in err[0], err
 
@@ -62,3 +62,5 @@ def test_bad_pipeline_and_bad_override_exit_with_one_line(capsys, tmp_path):
     assert main(["deep_compression", "--workdir", str(tmp_path), "--config.sparsity=lots"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("error: unknown pipeline") and "expected float" in err[1]
+    assert main(["dsd", "--pretrained", "mlp_digits", "--workdir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == "error: --pretrained: the dsd pipeline trains its own models"

@@ -57,10 +57,8 @@ def test_a_strided_valid_convolution_factors_exactly():
 
 
 @pytest.mark.slow
-def test_fine_tuning_the_factors_recovers_a_truncated_digits_cnn(digits_cnn_run):
-    from train.restore import load_run
-
-    task, state, _ = load_run(digits_cnn_run(600))
+def test_fine_tuning_the_factors_recovers_a_truncated_digits_cnn(shipped):
+    task, state = shipped("cnn_digits")
     variables = state.variables()
     splits = {name: task.split(name) for name in ("train", "test")}
     logits = lambda p, x: lowrank_apply(task.logits, dict(variables, params=p), x)

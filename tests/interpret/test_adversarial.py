@@ -6,10 +6,7 @@ import numpy as np
 import pytest
 
 from interpret.adversarial import fgsm, input_gradients, pgd, project
-from train import configs, data
-from train.loop import run
-from train.overrides import apply_overrides
-from train.restore import load_run
+from train import data
 
 EPS = 0.2
 
@@ -20,22 +17,11 @@ def digits_test():
     return jnp.asarray(test["image"][:120]), jnp.asarray(test["label"][:120])
 
 
-def loaded(workdir):
-    task, state, _ = load_run(workdir)
-    return task.logits, state.variables()
-
-
-def trained(tmp_path_factory, name, **overrides):
-    workdir = str(tmp_path_factory.mktemp(name))
-    c = apply_overrides(configs.get_config("classify_digits"),
-                        {"num_steps": "300", "eval_every": "0", "checkpoint_every": "300", **overrides})
-    run(name, c, workdir, progress=False)
-    return loaded(workdir)
-
-
 @pytest.fixture(scope="module")
-def cnn(digits_cnn_run):
-    return loaded(digits_cnn_run(300))  # the run `trained` makes without overrides
+def cnn(shipped):
+    """The shipped digits CNN (`zoo/weights/cnn_digits`)."""
+    task, state = shipped("cnn_digits")
+    return task.logits, state.variables()
 
 
 def linear_logits(params, x):
@@ -111,18 +97,6 @@ def test_pgd_breaks_the_undefended_cnn_and_beats_fgsm(cnn, digits_test):
     fgsm_acc, pgd_acc = 1 - float(fgsm_success.mean()), 1 - float(pgd_success.mean())
     assert clean > 0.9 and fgsm_acc < clean - 0.3
     assert pgd_acc < 0.1 and pgd_acc <= fgsm_acc
-
-
-@pytest.mark.slow
-def test_adversarial_training_makes_the_cnn_more_robust(cnn, digits_test, tmp_path_factory):
-    robust = trained(tmp_path_factory, "cnn_adv", **{"adversarial.method": "pgd", "adversarial.steps": "5",
-                                                     "adversarial.step_size": "0.1"})
-    x, y = digits_test
-    accuracy = {}
-    for name, (apply_fn, params) in {"plain": cnn, "adversarial": robust}.items():
-        _, success = pgd(apply_fn, params, x, y, EPS, 2.5 * EPS / 20, 20, jax.random.key(0), restarts=2)
-        accuracy[name] = 1 - float(success.mean())
-    assert accuracy["adversarial"] >= 4 * accuracy["plain"] and accuracy["adversarial"] > 0.3
 
 
 # Closed forms on a two-class linear model (logistic regression): the cross-entropy of label y depends on x only

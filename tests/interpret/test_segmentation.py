@@ -34,18 +34,11 @@ def test_random_walker_grows_seeds_into_the_drawn_object():
 
 
 @pytest.fixture(scope="module")
-def shapes_classifier(tmp_path_factory):
-    """A `classify_shapes` CNN trained briefly (100 steps), and 60 single-shape test scenes."""
-    from train import configs, data
-    from train.loop import run
-    from train.overrides import apply_overrides
-    from train.restore import load_run
+def shapes_classifier(shipped):
+    """The shipped `classify_shapes` CNN (`zoo/weights/cnn_shapes`), and 60 single-shape test scenes."""
+    from train import data
 
-    workdir = str(tmp_path_factory.mktemp("shapes"))
-    config = apply_overrides(configs.get_config("classify_shapes"),
-                             {"num_steps": "100", "eval_every": "0", "checkpoint_every": "100"})
-    run("classify_shapes", config, workdir, progress=False)
-    task, state, _ = load_run(workdir)
+    task, state = shipped("cnn_shapes")
     test = data.load("shapes_captions/single", "test")
     return task, state, test["image"][:60], test["label"][:60], test["segmentation"][:60] > 0
 

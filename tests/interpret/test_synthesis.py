@@ -11,11 +11,10 @@ from interpret.synthesis import class_visualization, fooling_images, latent_visu
 
 
 @pytest.fixture(scope="module")
-def digits_cnn(digits_cnn_run):
+def digits_cnn(shipped):
     from train import data
-    from train.restore import load_run
 
-    task, state, _ = load_run(digits_cnn_run(600))
+    task, state = shipped("cnn_digits")
     test = data.load("digits", "test")
     return task.logits, state.variables(), test["image"][:50], test["label"][:50]
 
