@@ -143,7 +143,7 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _model_configs(config) -> dict:
+def model_configs(config) -> dict:
     """Recipe configs of the trained models of the study, from `classify_digits`."""
     import ml_collections
 
@@ -170,9 +170,27 @@ def _model_configs(config) -> dict:
     }
 
 
+def _shipped(name: str, model_config):
+    """`(task, state)` of the study's model shipped as `name`, which must have been trained with
+    `model_config` (the study's training settings as given)."""
+    import json
+
+    from train.errors import UserError
+    from train.restore import load_pretrained
+
+    task, state, meta = load_pretrained(name)
+    as_json = lambda c: json.dumps(c, sort_keys=True, default=str)
+    if as_json(meta["config"]) != as_json(model_config.to_dict()):
+        raise UserError(f"the shipped {name} was trained with the study's default training settings; drop the "
+                        f"training overrides (num_steps, adv_*, rbf_*, seed, dataset, precision) or set "
+                        f"--config.pretrained=false to train the models")
+    return task, state
+
+
 def run_study(recipe: str, config, workdir: str, progress: bool = True) -> dict:
-    """Train the study's models (each in `workdir/models/NAME`, resumable), add the Parzen
-    classifier, and evaluate them all: `summary.json`, `robustness.md`, figures."""
+    """Train the study's models (each in `workdir/models/NAME`, resumable), or with
+    `config.pretrained` load the shipped `RECIPE_NAME` ones, add the Parzen classifier, and
+    evaluate them all: `summary.json`, `robustness.md`, figures."""
     from train import data
     from train.files import write_json_atomic
     from train.loop import run
@@ -185,9 +203,12 @@ def run_study(recipe: str, config, workdir: str, progress: bool = True) -> dict:
         raise UserError(f"--config.transfer_eps {config.transfer_eps} must be one of --config.epsilons {config.epsilons}")
     start = time.perf_counter()
     models = {}
-    for name, model_config in _model_configs(config).items():
-        run(name, model_config, os.path.join(workdir, "models", name), progress=progress)
-        task, state, _ = load_run(os.path.join(workdir, "models", name))
+    for name, model_config in model_configs(config).items():
+        if config.pretrained:
+            task, state = _shipped(f"{recipe}_{name}", model_config)
+        else:
+            run(name, model_config, os.path.join(workdir, "models", name), progress=progress)
+            task, state, _ = load_run(os.path.join(workdir, "models", name))
         models[name] = (task.logits, state.variables())
     train_split = data.load(config.dataset, "train", config.data_dir or None)
     sigma = choose_bandwidth(train_split["image"], train_split["label"], 10, list(config.parzen_sigmas))

@@ -50,36 +50,19 @@ def shipped_run(name: str, workdir: str) -> str:
     return workdir
 
 
-_training_allowed = []
-
-
 @contextlib.contextmanager
 def no_classifier_training(where: str):
-    """Training a classifier (`Classification.train_batches`) fails inside, outside a
-    `classifier_training_allowed()` block: the tests of `where` start from shipped models."""
+    """Training a classifier (`Classification.train_batches`) fails inside: the tests of `where`
+    start from shipped models."""
     from train.tasks.classification import Classification
 
-    original = Classification.train_batches
-
     def refuse(self, start_step):
-        if not _training_allowed:
-            raise AssertionError(f"a test in {where} trained a classifier; start from a shipped model "
-                                 f"(the `shipped` fixture, or tests.helpers.shipped_run for a workdir)")
-        return original(self, start_step)
+        raise AssertionError(f"a test in {where} trained a classifier; start from a shipped model "
+                             f"(the `shipped` fixture, or tests.helpers.shipped_run for a workdir)")
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Classification, "train_batches", refuse)
         yield
-
-
-@contextlib.contextmanager
-def classifier_training_allowed():
-    """Inside `no_classifier_training`: what trains models as the thing under test (a study)."""
-    _training_allowed.append(True)
-    try:
-        yield
-    finally:
-        _training_allowed.pop()
 
 
 def tensorboard_scalars(workdir: str) -> dict:

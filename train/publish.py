@@ -7,6 +7,7 @@ tell when a shipped model no longer matches the code that would regenerate it (`
 """
 
 import hashlib
+import importlib
 import inspect
 import json
 import os
@@ -43,9 +44,18 @@ DATA = {
 }
 
 
-def config_sha256(recipe: str) -> str:
-    """Hash of a recipe's default config (what `python -m train RECIPE` trains)."""
-    text = json.dumps(configs.get_config(recipe).to_dict(), sort_keys=True, default=str)
+def trained_config(recipe: str, study_model: str | None = None):
+    """The config `python -m train RECIPE` trains with its defaults; for a study (a recipe that
+    trains several models), the config of its model `study_model`."""
+    config = configs.get_config(recipe)
+    if study_model is None:
+        return config
+    return importlib.import_module(config.study).model_configs(config)[study_model]
+
+
+def config_sha256(recipe: str, study_model: str | None = None) -> str:
+    """Hash of `trained_config(recipe, study_model)`."""
+    text = json.dumps(trained_config(recipe, study_model).to_dict(), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -56,29 +66,39 @@ def code_sha256(module_class: type) -> str:
 
 def staleness(card: dict) -> str | None:
     """Why a shipped model's card no longer matches its recipe or module code (None if it does)."""
-    import importlib
-
     module_name, _, class_name = card["module"]["class"].rpartition(".")
     changed = [what for what, now, then in (
-        ("recipe config", config_sha256(card["recipe"]), card["config_sha256"]),
+        ("recipe config", config_sha256(card["recipe"], card.get("study_model")), card["config_sha256"]),
         ("module code", code_sha256(getattr(importlib.import_module(module_name), class_name)), card["code_sha256"]))
         if now != then]
     if not changed:
         return None
-    return (f"{card['name']}: its {' and '.join(changed)} changed since the weights were made; regenerate them "
-            f"with: python -m train publish {card['recipe']} --name {card['name']}")
+    return (f"{card['name']}: its {' and '.join(changed)} changed since the weights were made; regenerate with: "
+            f"{card['regenerate']}")
 
 
-def publish(recipe: str, name: str, workdir: str, directory: str, progress: bool = True) -> str:
-    """Train (or reuse) `recipe` in `workdir` with its default config and write `directory/name`."""
+def publish(recipe: str, name: str, workdir: str, directory: str, progress: bool = True) -> list[str]:
+    """Train (or reuse) `recipe` in `workdir` with its default config and write `directory/name`;
+    for a study, each of its models `M` (trained in `workdir/models/M`, where the study trains it)
+    as `directory/name_M`. Returns a line per model."""
+    config = configs.get_config(recipe)
+    regenerate = f"python -m train publish {recipe} --name {name}"
+    if "study" not in config:
+        return [_publish_model(recipe, None, name, workdir, directory, regenerate, progress)]
+    study = importlib.import_module(config.study)
+    if not hasattr(study, "model_configs"):
+        raise UserError(f"{recipe} is a study whose models cannot be published (its module has no model_configs)")
+    return [_publish_model(recipe, model, f"{name}_{model}", os.path.join(workdir, "models", model), directory,
+                           regenerate, progress) for model in study.model_configs(config)]
+
+
+def _publish_model(recipe, study_model, name, workdir, directory, regenerate, progress) -> str:
     from train.loop import run
     from train.restore import load_run
     from zoo import pretrained
 
-    config = configs.get_config(recipe)
-    if "study" in config:
-        raise UserError(f"{recipe} is a study of several models; publish takes a recipe that trains one")
-    summary = run(recipe, config, workdir, progress=progress)
+    config = trained_config(recipe, study_model)
+    summary = run(study_model or recipe, config, workdir, progress=progress)
     task, state, meta = load_run(workdir)
     if not isinstance(getattr(task, "model", None), nn.Module):
         raise UserError(f"{recipe}'s task ('{config.task}') keeps no single model to publish")
@@ -87,15 +107,18 @@ def publish(recipe: str, name: str, workdir: str, directory: str, progress: bool
         raise UserError(f"the run in {workdir} was not trained with {recipe}'s default config; publish a fresh "
                         f"run (python -m train {recipe} --workdir {workdir} --fresh)")
     primary = summary["primary_metric"]
+    description = configs.describe(recipe).rstrip(".")
     card = {
-        "name": name, "description": configs.describe(recipe).rstrip("."), "recipe": recipe,
-        "recipe_config": meta["config"],
+        "name": name, "recipe": recipe, "regenerate": regenerate, "recipe_config": meta["config"],
+        "description": f"{description}: its {study_model} model" if study_model else description,
+        **({"study_model": study_model} if study_model else {}),
         "task_meta": {k: v for k, v in meta.items() if k not in ("step", "recipe", "config")},
         "apply_kwargs": APPLY_KWARGS.get(config.task, {}),
         "metrics": {k: round(v, 6) for k, v in summary["test"].items()},
         "headline": {"metric": primary, "value": round(summary["test"][primary], 4), "decimals": 4},
         "training_steps": summary["steps"],
-        "commit": _commit(), "config_sha256": config_sha256(recipe), "code_sha256": code_sha256(type(task.model)),
+        "commit": _commit(), "config_sha256": config_sha256(recipe, study_model),
+        "code_sha256": code_sha256(type(task.model)),
     }
     folder = os.path.join(directory, name)
     model_class = f"{type(task.model).__module__}.{type(task.model).__qualname__}"
@@ -112,10 +135,11 @@ def model_card(card: dict, config, model_class: str) -> str:
 
 - **Model**: `{model_class}` (fields in `config.json` under `module`); example shapes (no batch axis)
   {', '.join(f"`{k}` {tuple(v)}" for k, v in card['task_meta'].get('shapes', {}).items()) or 'in `config.json`'}.
-- **Recipe**: `python -m train {card['recipe']}` with its default config (in `config.json` under
-  `recipe_config`), {card['training_steps']} steps, one seed. Regenerate: `python -m train publish {card['recipe']} --name {card['name']}`.
+- **Recipe**: {f"the `{card['study_model']}` model that " if 'study_model' in card else ""}`python -m train {card['recipe']}`
+  trains with its default config (in `config.json` under `recipe_config`), {card['training_steps']} steps,
+  one seed. Regenerate: `{card['regenerate']}`.
 - **Data**: {DATA.get(config.dataset, config.dataset)}
-- **Trained at commit**: `{card['commit']}`.
+- **Published at commit**: `{card['commit']}` (the code that regenerates it).
 - **Weights**: `model.safetensors`, sha256 `{{sha256}}`, checked on every load.
 
 ## Metrics (test split, one seed)
@@ -162,13 +186,15 @@ def main(argv: list[str]) -> None:
     args = p.parse_args(argv)
     if args.all == bool(args.recipe):
         raise UserError("give a RECIPE or --all")
-    if args.all:
-        jobs = [(json.load(open(os.path.join(args.directory, n, pretrained.CONFIG)))["recipe"], n)
-                for n in sorted(os.listdir(args.directory)) if os.path.isdir(os.path.join(args.directory, n))]
+    if args.all:  # each card's regeneration command, once (a study's models share one)
+        cards = [json.load(open(os.path.join(args.directory, n, pretrained.CONFIG))) for n in sorted(os.listdir(
+            args.directory)) if os.path.isfile(os.path.join(args.directory, n, pretrained.CONFIG))]
+        jobs = sorted({(card["recipe"], card["regenerate"].rpartition(" --name ")[2]) for card in cards})
     else:
         if args.recipe not in configs.names():
             raise UserError(f"unknown recipe '{args.recipe}' (python -m train --list)")
         jobs = [(args.recipe, args.name or NAMES.get(args.recipe, args.recipe))]
     for recipe, name in jobs:
         workdir = args.workdir if args.workdir and not args.all else os.path.join("runs", recipe)
-        print(publish(recipe, name, workdir, args.directory, progress=not args.no_progress))
+        for line in publish(recipe, name, workdir, args.directory, progress=not args.no_progress):
+            print(line)

@@ -70,7 +70,9 @@ def load_pretrained(name: str, expect_task: str | None = None):
         _, variables, card = pretrained.load(name)
     except ValueError as e:
         raise UserError(str(e)) from None
-    config = ml_collections.ConfigDict(_with_defaults(card["recipe_config"], card["recipe"]))
+    # a study's model was trained with a config of the study's making, not the recipe's: taken as saved
+    saved = card["recipe_config"]
+    config = ml_collections.ConfigDict(saved if "study_model" in card else _with_defaults(saved, card["recipe"]))
     if expect_task is not None and config.task != expect_task:
         raise UserError(f"{name} is a '{config.task}' model ({card['recipe']}); this needs a '{expect_task}' model")
     meta = {"step": card["training_steps"], "recipe": card["recipe"], "config": card["recipe_config"],

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from interpret.robustness import accuracy_and_confidence, linearity, run_study
-from tests.helpers import classifier_training_allowed
 from train import configs
 from train.overrides import apply_overrides
 
@@ -39,12 +38,22 @@ def test_confidence_on_mistakes_averages_the_wrong_predictions_only():
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
+    """The study on its shipped models (`robustness_digits_*`, the study's default training), at reduced
+    attack settings."""
     workdir = str(tmp_path_factory.mktemp("robustness"))
     config = apply_overrides(configs.get_config("robustness_digits"), {
-        "num_steps": "400", "epsilons": "(0.1, 0.2)", "pgd_steps": "10", "pgd_restarts": "2", "adv_steps": "5",
+        "pretrained": "true", "epsilons": "(0.1, 0.2)", "pgd_steps": "10", "pgd_restarts": "2",
         "parzen_sigmas": "(0.3, 0.5)"})
-    with classifier_training_allowed():  # the study trains its models: what it does is under test
-        return workdir, run_study("robustness_digits", config, workdir, progress=False)
+    return workdir, run_study("robustness_digits", config, workdir, progress=False)
+
+
+def test_shipped_models_refuse_other_training_settings(tmp_path):
+    from train.errors import UserError
+
+    config = apply_overrides(configs.get_config("robustness_digits"), {"pretrained": "true", "adv_steps": "3"})
+    with pytest.raises(UserError, match="the shipped robustness_digits_softmax_regression was trained with the "
+                                        "study's default training settings"):
+        run_study("robustness_digits", config, str(tmp_path), progress=False)
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """Translation data and training: the generators are deterministic and correct, evaluation days
-never occur in training, and a short attention run on `dates` learns to translate."""
+never occur in training, a short attention run on `dates` learns to translate, and the shipped
+translator answers through `sample` and its export."""
 
 import datetime
 import os
@@ -16,7 +17,6 @@ from train.data import bundled, translation
 from train.loop import run
 from train.export import export_run
 from train.overrides import apply_overrides
-from train.restore import load_run
 
 
 @pytest.mark.parametrize("builder", [bundled.Dates, bundled.Addition])
@@ -68,19 +68,27 @@ def test_attention_translator_learns_dates(tmp_path, monkeypatch):
     # small model get 0.45 here (the full recipe reaches 1.0)
     assert summary["report"]["greedy_exact_match"] > 0.3, summary["report"]
     assert (tmp_path / "figures" / "alignment.png").exists()
-    mine = ["Mar 3, 1998", "tuesday 3rd of march 1998"]
-    result = subprocess.run([sys.executable, "-m", "train", "sample", "--workdir", str(tmp_path),
+
+
+def test_the_shipped_translator_answers_the_iso_date_in_sample_and_in_its_export(tmp_path, monkeypatch):
+    """`python -m train sample --pretrained` and `export --pretrained` on `seq2seq_dates_attention` (exact
+    match 1.0 on its card): both give the ISO day, the export from the shipped files alone."""
+    from train.restore import load_pretrained
+
+    day = datetime.date(1998, 3, 12)  # a test-split day (never seen in training), in each of the 12 formats
+    assert (day - translation.FIRST_DAY).days % 20 == 2  # test days are those = 2 (mod 20): date_days
+    mine = sorted({f.format(**translation._fields(day)) for f in translation.DATE_FORMATS})
+    result = subprocess.run([sys.executable, "-m", "train", "sample", "--pretrained", "seq2seq_dates_attention",
                              *(a for text in mine for a in ("--text", text))],
                             capture_output=True, text=True, env=dict(os.environ), timeout=300)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    assert [line.split(" -> ")[0] for line in lines] == mine and all(len(line.split(" -> ")[1]) >= 10 for line in lines)
-    with without_data(monkeypatch):  # restored and exported from the checkpoint alone
-        task, state, _ = load_run(str(tmp_path))
-        path = export_run(str(tmp_path))
+    assert result.stdout.strip().splitlines() == [f"{text} -> 1998-03-12" for text in mine]
+    with without_data(monkeypatch):
+        task, state, _ = load_pretrained("seq2seq_dates_attention")
+        path = export_run(str(tmp_path), pretrained="seq2seq_dates_attention")
     exported = jax.export.deserialize(bytearray(open(os.path.join(path, "model.bin"), "rb").read()))
     tokens = np.asarray(exported.call(task.encode_source(mine)))
-    assert ["".join(task.vocab["target"].decode(t)) for t in tokens] == task.translate(state.params, mine)[0]
+    assert ["".join(task.vocab["target"].decode(t)) for t in tokens] == ["1998-03-12"] * len(mine)
 
 
 @pytest.mark.parametrize("recipe, key, value, message", [

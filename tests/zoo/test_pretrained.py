@@ -74,7 +74,7 @@ def test_a_changed_recipe_config_is_caught_with_the_command_that_regenerates(mon
 
     monkeypatch.setattr(configs, "get_config", changed)
     assert staleness(card) == ("lenet5_mnist5k: its recipe config changed since the weights were made; regenerate "
-                               "them with: python -m train publish classify_mnist5k --name lenet5_mnist5k")
+                               "with: python -m train publish classify_mnist5k --name lenet5_mnist5k")
     card["code_sha256"] = "0" * 64
     assert "its recipe config and module code changed" in staleness(card)
 

@@ -12,6 +12,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.seed = 0                         # training seeds and attack random starts
     c.precision = "fp32"               # fp32 | bf16 | fp16 compute of the trained models
     c.num_steps = 1200                 # training steps of every trained model
+    c.pretrained = False               # evaluate the models shipped with the zoo (robustness_digits_NAME) instead
     c.epsilons = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)  # L-infinity budgets (pixels in [0, 1])
     c.pgd_steps = 40                   # PGD iterations (step size 2.5 eps / steps)
     c.pgd_restarts = 5                 # PGD random restarts; an example counts as broken if any succeeds
