@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 from flax.training.train_state import TrainState
 
-from rl.envs import greedy_return, make_env, mean_return, progress_callback, reset_envs
+from rl.envs import greedy_return, make_env, mean_return, progress_callback, q_argmax, reset_envs
 from zoo.mlp import MLP
 
 
@@ -85,6 +85,11 @@ class DQNState(TrainState):
     target_params: dict = None
 
 
+def make_network(config, num_actions: int) -> MLP:
+    """The Q-network that `make_train` trains for `config`."""
+    return MLP(num_classes=num_actions, features=tuple(config.hidden))
+
+
 def make_train(config, progress=None):
     """`train(rng) -> {"metrics", "params"}` for a `rl/configs/dqn.py`-shaped config.
 
@@ -96,7 +101,7 @@ def make_train(config, progress=None):
     env, env_params, num_actions = make_env(config.env)
     per_block = max(1, config.log_every // config.num_envs)
     num_blocks = config.total_steps // (per_block * config.num_envs)
-    network = MLP(num_classes=num_actions, features=tuple(config.hidden))
+    network = make_network(config, num_actions)
     clip = [optax.clip_by_global_norm(config.max_grad_norm)] if config.max_grad_norm > 0 else []
     num_grad_steps = max(1, (config.total_steps - config.learning_starts) // (config.num_envs * config.train_every))
     lr = optax.linear_schedule(config.learning_rate, 0.0, num_grad_steps) if config.anneal_lr else config.learning_rate
@@ -160,8 +165,7 @@ def make_train(config, progress=None):
 
         init = (state, buffer, env_state, obs, jnp.zeros(config.num_envs), rng)
         (state, *_), metrics = jax.lax.scan(block, init, jnp.arange(num_blocks))
-        act = lambda o: jnp.argmax(network.apply(state.params, o), axis=1)
-        metrics["greedy_return"] = greedy_return(env, env_params, act, eval_rng)
+        metrics["greedy_return"] = greedy_return(env, env_params, q_argmax(network.apply, state.params), eval_rng)
         return {"metrics": metrics, "params": state.params, "target_params": state.target_params}
 
     return train

@@ -121,6 +121,11 @@ def policy_argmax(apply_fn: Callable, params):
     return lambda obs: jnp.argmax(apply_fn(params, obs)[0], axis=-1)
 
 
+def q_argmax(apply_fn: Callable, params):
+    """The greedy policy `obs -> argmax of the Q-values` of a Q-network `apply_fn(params, obs) -> q`."""
+    return lambda obs: jnp.argmax(apply_fn(params, obs), axis=-1)
+
+
 def record_update(metrics: dict, finished, index, steps_per_update: int, progress: Callable | None) -> dict:
     """Add the per-update fields every rollout-based algorithm reports (`episode_return` of
     the episodes that ended, cumulative `env_steps`) and report progress; returns `metrics`."""

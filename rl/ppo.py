@@ -41,6 +41,11 @@ def ppo_loss(params, apply_fn, batch, clip_eps: float, vf_coef: float, ent_coef:
                   "clip_fraction": jnp.mean(jnp.abs(ratio - 1) > clip_eps)}
 
 
+def make_network(config, num_actions: int) -> ActorCritic:
+    """The actor-critic that `make_train` trains for `config`."""
+    return ActorCritic(num_actions, tuple(config.hidden))
+
+
 def make_train(config, progress=None):
     """`train(rng) -> {"metrics", "params"}` for a `rl/configs/ppo.py`-shaped config.
 
@@ -53,7 +58,7 @@ def make_train(config, progress=None):
     batch_size = config.num_envs * config.num_steps
     num_updates = config.total_steps // batch_size
     minibatch = batch_size // config.num_minibatches
-    network = ActorCritic(num_actions, tuple(config.hidden))
+    network = make_network(config, num_actions)
     apply_fn = network.apply
     rollout = make_rollout(env, env_params, apply_fn, config.num_envs, config.num_steps)
 

@@ -81,8 +81,8 @@ def publish(recipe: str, name: str, workdir: str, directory: str, progress: bool
     """Train (or reuse) `recipe` in `workdir` with its default config and write `directory/name`;
     for a study, each of its models `M` (trained in `workdir/models/M`, where the study trains it)
     as `directory/name_M`. Returns a line per model."""
-    config = configs.get_config(recipe)
     regenerate = f"python -m train publish {recipe} --name {name}"
+    config = configs.get_config(recipe)
     if "study" not in config:
         return [_publish_model(recipe, None, name, workdir, directory, regenerate, progress)]
     study = importlib.import_module(config.study)
@@ -121,28 +121,31 @@ def _publish_model(recipe, study_model, name, workdir, directory, regenerate, pr
         "code_sha256": code_sha256(type(task.model)),
     }
     folder = os.path.join(directory, name)
-    model_class = f"{type(task.model).__module__}.{type(task.model).__qualname__}"
-    pretrained.save(folder, task.model, state.variables(), card, model_card(card, config, model_class))
+    trained_by = (f"the `{study_model}` model that `python -m train {recipe}` trains" if study_model
+                  else f"`python -m train {recipe}`")
+    readme = model_card(card, task.model, trained_by, DATA.get(config.dataset, config.dataset), "test split, one seed")
+    pretrained.save(folder, task.model, state.variables(), card, readme)
     return f"{name}: {primary} {card['headline']['value']} | {folder}"
 
 
-def model_card(card: dict, config, model_class: str) -> str:
+def model_card(card: dict, module: nn.Module, trained_by: str, data: str, metrics_title: str) -> str:
     """The README.md of a shipped model: what it is, how it was made, its data, metrics and hash."""
+    shapes = card.get("task_meta", {}).get("shapes", {})
+    shapes = f"; example shapes (no batch axis) {', '.join(f'`{k}` {tuple(v)}' for k, v in shapes.items())}" \
+        if shapes else ""
     metrics = "\n".join(f"| {k} | {v:.4f} |" for k, v in sorted(card["metrics"].items()))
     return f"""# {card['name']}
 
 {card['description']}.
 
-- **Model**: `{model_class}` (fields in `config.json` under `module`); example shapes (no batch axis)
-  {', '.join(f"`{k}` {tuple(v)}" for k, v in card['task_meta'].get('shapes', {}).items()) or 'in `config.json`'}.
-- **Recipe**: {f"the `{card['study_model']}` model that " if 'study_model' in card else ""}`python -m train {card['recipe']}`
-  trains with its default config (in `config.json` under `recipe_config`), {card['training_steps']} steps,
-  one seed. Regenerate: `{card['regenerate']}`.
-- **Data**: {DATA.get(config.dataset, config.dataset)}
+- **Model**: `{type(module).__module__}.{type(module).__qualname__}` (fields in `config.json` under `module`){shapes}.
+- **Trained by**: {trained_by} with its default config (in `config.json` under `recipe_config`),
+  {card['training_steps']} steps, one seed. Regenerate: `{card['regenerate']}`.
+- **Data**: {data}
 - **Published at commit**: `{card['commit']}` (the code that regenerates it).
 - **Weights**: `model.safetensors`, sha256 `{{sha256}}`, checked on every load.
 
-## Metrics (test split, one seed)
+## Metrics ({metrics_title})
 
 | metric | value |
 | --- | --- |
@@ -154,11 +157,29 @@ def model_card(card: dict, config, model_class: str) -> str:
 import zoo
 
 module, variables, card = zoo.pretrained.load("{card['name']}")
-logits = module.apply(variables, inputs, **card["apply_kwargs"])
+outputs = module.apply(variables, inputs, **card["apply_kwargs"])
 ```
 
 Trained by jaxzoo's own recipe on the bundled data; small and for study, not for deployment.
 """
+
+
+def markdown_table(directory: str) -> str:
+    """The table of shipped models (name, what it is, headline metric, size) that the README shows."""
+    from zoo import pretrained
+
+    rows = ["| name | model | trained by | headline (test split unless stated) | weights |", "| --- | --- | --- | --- | --- |"]
+    for name in sorted(os.listdir(directory)):
+        folder = os.path.join(directory, name)
+        if not os.path.isfile(os.path.join(folder, pretrained.CONFIG)):
+            continue
+        card = json.load(open(os.path.join(folder, pretrained.CONFIG)))
+        size = os.path.getsize(os.path.join(folder, pretrained.WEIGHTS))
+        trained_by = f"`{card['recipe']}`" + (f" ({card['study_model']})" if "study_model" in card else "")
+        headline = card["headline"]
+        rows.append(f"| `{name}` | `{card['module']['class'].rpartition('.')[2]}` | {trained_by} | "
+                    f"{headline['metric']} {headline['value']:.{headline['decimals']}f} | {size / 1e6:.2f} MB |")
+    return "\n".join(rows)
 
 
 def _commit() -> str:
@@ -181,9 +202,13 @@ def main(argv: list[str]) -> None:
     p.add_argument("--name", help="shipped name (default: the recipe's, e.g. classify_mnist5k -> lenet5_mnist5k)")
     p.add_argument("--workdir", help="run directory (default runs/RECIPE): a finished run there is reused")
     p.add_argument("--all", action="store_true", help="rewrite every shipped model from its recipe")
+    p.add_argument("--table", action="store_true", help="print the README's table of shipped models and exit")
     p.add_argument("--directory", default=pretrained.DIRECTORY, help="where the folders go (default zoo/weights)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = p.parse_args(argv)
+    if args.table:
+        print(markdown_table(args.directory))
+        return
     if args.all == bool(args.recipe):
         raise UserError("give a RECIPE or --all")
     if args.all:  # each card's regeneration command, once (a study's models share one)

@@ -51,7 +51,7 @@ def test_shipped_models_refuse_other_training_settings(tmp_path):
     from train.errors import UserError
 
     config = apply_overrides(configs.get_config("robustness_digits"), {"pretrained": "true", "adv_steps": "3"})
-    with pytest.raises(UserError, match="the shipped robustness_digits_softmax_regression was trained with the "
+    with pytest.raises(UserError, match="the shipped robustness_digits_cnn_adversarial was trained with the "
                                         "study's default training settings"):
         run_study("robustness_digits", config, str(tmp_path), progress=False)
 

@@ -52,6 +52,13 @@ def jax_tree(variables):
     return jax.tree.map(jnp.asarray, variables)
 
 
+def test_the_readme_table_is_the_shipped_models():
+    from train.publish import markdown_table
+
+    readme = open(os.path.join(os.path.dirname(pretrained.DIRECTORY), os.pardir, "README.md")).read()
+    assert markdown_table(pretrained.DIRECTORY) in readme, "regenerate it: python -m train publish --table"
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_a_shipped_model_matches_its_recipe_and_module_code(name):
     from train.publish import staleness
