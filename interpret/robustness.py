@@ -173,14 +173,11 @@ def model_configs(config) -> dict:
 def _shipped(name: str, model_config):
     """`(task, state)` of the study's model shipped as `name`, which must have been trained with
     `model_config` (the study's training settings as given)."""
-    import json
-
     from train.errors import UserError
-    from train.restore import load_pretrained
+    from train.restore import config_text, load_pretrained
 
     task, state, meta = load_pretrained(name)
-    as_json = lambda c: json.dumps(c, sort_keys=True, default=str)
-    if as_json(meta["config"]) != as_json(model_config.to_dict()):
+    if config_text(meta["config"]) != config_text(model_config.to_dict()):
         raise UserError(f"the shipped {name} was trained with the study's default training settings; drop the "
                         f"training overrides (num_steps, adv_*, rbf_*, seed, dataset, precision) or set "
                         f"--config.pretrained=false to train the models")

@@ -55,8 +55,9 @@ def trained_config(recipe: str, study_model: str | None = None):
 
 def config_sha256(recipe: str, study_model: str | None = None) -> str:
     """Hash of `trained_config(recipe, study_model)`."""
-    text = json.dumps(trained_config(recipe, study_model).to_dict(), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    from train.restore import config_text
+
+    return hashlib.sha256(config_text(trained_config(recipe, study_model).to_dict()).encode()).hexdigest()
 
 
 def code_sha256(module_class: type) -> str:
@@ -94,7 +95,7 @@ def publish(recipe: str, name: str, workdir: str, directory: str, progress: bool
 
 def _publish_model(recipe, study_model, name, workdir, directory, regenerate, progress) -> str:
     from train.loop import run
-    from train.restore import load_run
+    from train.restore import config_text, load_run
     from zoo import pretrained
 
     config = trained_config(recipe, study_model)
@@ -102,8 +103,7 @@ def _publish_model(recipe, study_model, name, workdir, directory, regenerate, pr
     task, state, meta = load_run(workdir)
     if not isinstance(getattr(task, "model", None), nn.Module):
         raise UserError(f"{recipe}'s task ('{config.task}') keeps no single model to publish")
-    if json.dumps(meta["config"], sort_keys=True, default=str) != json.dumps(config.to_dict(), sort_keys=True,
-                                                                             default=str):
+    if config_text(meta["config"]) != config_text(config.to_dict()):
         raise UserError(f"the run in {workdir} was not trained with {recipe}'s default config; publish a fresh "
                         f"run (python -m train {recipe} --workdir {workdir} --fresh)")
     primary = summary["primary_metric"]

@@ -1,6 +1,7 @@
 """Reload a run from its workdir: the recipe config and task from the checkpoint's meta, and
 the train state restored into it."""
 
+import json
 import os
 
 import jax
@@ -17,9 +18,6 @@ def load_run(workdir: str, expect_task: str | None = None):
     `UserError`. No dataset is read: the task is rebuilt from the config and the checkpoint's
     `meta` (example shapes, vocabularies), and the state restored into a shape-only template.
     """
-    from train.optim import make_optimizer
-    from train.tasks import TASKS
-
     directory = os.path.join(workdir, "checkpoints")
     if not os.path.isdir(directory):
         raise UserError(f"no checkpoints in {workdir}; train a run there first (python -m train RECIPE --workdir {workdir})")
@@ -30,14 +28,28 @@ def load_run(workdir: str, expect_task: str | None = None):
         if expect_task is not None and config.task != expect_task:
             raise UserError(f"{workdir} holds a '{config.task}' run ({meta['recipe']}); this needs a "
                             f"'{expect_task}' run")
-        task = TASKS[config.task](config, meta)
-        tx, _ = make_optimizer(config.optimizer, config.num_steps)
-        # the template's shapes only: tracing the initializers is enough, nothing is computed
-        template = jax.eval_shape(lambda: task.create_state(jax.random.key(config.seed), tx))
+        task, _, template = _task_and_template(config, meta)
         state, _ = ckpt.restore(template)
     finally:
         ckpt.close()
     return task, state, meta
+
+
+def _task_and_template(config, meta: dict):
+    """`(task, optimizer, template)`: the task rebuilt from `config` and a checkpoint's `meta`, its
+    optimizer, and its train state as shapes only (the initializers traced, nothing computed)."""
+    from train.optim import make_optimizer
+    from train.tasks import TASKS
+
+    task = TASKS[config.task](config, meta)
+    tx, _ = make_optimizer(config.optimizer, config.num_steps)
+    return task, tx, jax.eval_shape(lambda: task.create_state(jax.random.key(config.seed), tx))
+
+
+def config_text(config: dict) -> str:
+    """A config dict as canonical JSON: equal texts are equal configs (how saved configs are compared
+    with a recipe's, and hashed)."""
+    return json.dumps(config, sort_keys=True, default=str)
 
 
 def _with_defaults(saved: dict, recipe: str) -> dict:
@@ -62,8 +74,6 @@ def load_pretrained(name: str, expect_task: str | None = None):
     name, damaged file) becomes a one-line `UserError`."""
     import jax.numpy as jnp
 
-    from train.optim import make_optimizer
-    from train.tasks import TASKS
     from zoo import pretrained
 
     try:
@@ -77,9 +87,7 @@ def load_pretrained(name: str, expect_task: str | None = None):
         raise UserError(f"{name} is a '{config.task}' model ({card['recipe']}); this needs a '{expect_task}' model")
     meta = {"step": card["training_steps"], "recipe": card["recipe"], "config": card["recipe_config"],
             **card["task_meta"]}
-    task = TASKS[config.task](config, meta)
-    tx, _ = make_optimizer(config.optimizer, config.num_steps)
-    template = jax.eval_shape(lambda: task.create_state(jax.random.key(config.seed), tx))
+    task, tx, template = _task_and_template(config, meta)
     params = jax.tree.map(jnp.asarray, variables["params"])
     state = template.replace(params=params, opt_state=tx.init(params), step=jnp.asarray(card["training_steps"]),
                              batch_stats=jax.tree.map(jnp.asarray, variables["batch_stats"])
@@ -87,7 +95,7 @@ def load_pretrained(name: str, expect_task: str | None = None):
     expected, got = jax.tree.leaves_with_path(template.params), jax.tree.leaves_with_path(params)
     if [(p, a.shape) for p, a in expected] != [(p, a.shape) for p, a in got]:
         raise UserError(f"{name}'s weights do not fit {card['recipe']}'s model as the code builds it now; "
-                        f"regenerate them: python -m train publish {card['recipe']} --name {card['name']}")
+                        f"regenerate them: {card['regenerate']}")
     return task, state, meta
 
 
