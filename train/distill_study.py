@@ -21,7 +21,7 @@ def _recipe(config, model: dict, num_steps: int, seed: int, learning_rate: float
     from train import configs
 
     c = configs.get_config("classify_digits")
-    c.dataset, c.data_dir, c.test_split, c.eval_split = config.dataset, config.data_dir, config.test_split, "test"
+    c.dataset, c.data_dir, c.test_split, c.eval_split = config.dataset, config.data_dir, config.test_split, config.eval_split
     c.input_key = config.input_key
     c.seed, c.precision, c.num_steps, c.eval_every = seed, config.precision, num_steps, 0
     c.checkpoint_every, c.augment.crop_padding = num_steps, 0

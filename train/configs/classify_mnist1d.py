@@ -6,6 +6,7 @@ from train.configs import classify_digits
 def get_config():
     c = classify_digits.get_config()
     c.dataset = "mnist1d"
+    c.eval_split = "validation"    # monitored while training; the test split is read once, at the end
     c.input_key = "signal"
     c.batch_size = 100
     c.num_steps = 3000

@@ -9,6 +9,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.dataset = "digits"               # bundled image dataset with labels
     c.data_dir = ""                    # TFDS data dir; "" = $TFDS_DATA_DIR or ~/tensorflow_datasets
     c.input_key = "image"              # feature fed to the models ("signal" for mnist1d)
+    c.eval_split = "test"              # split monitored while training (digits has no validation split)
     c.test_split = "test"              # split every model is scored on
     c.precision = "fp32"               # fp32 | bf16 | fp16 compute of every model
     c.teachers = ()                    # workdirs of trained classifiers to distil from; () = train them here

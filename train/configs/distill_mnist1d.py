@@ -8,6 +8,7 @@ from train.configs import distill_digits
 def get_config() -> ml_collections.ConfigDict:
     c = distill_digits.get_config()
     c.dataset = "mnist1d"
+    c.eval_split = "validation"    # monitored while training; the test split is read once, at the end
     c.input_key = "signal"
     c.teacher = ml_collections.ConfigDict({"name": "cnn", "num_classes": 10, "features": (32, 64, 128),
                                            "kernel_size": (5,), "convs_per_stage": 2, "hidden": 128,

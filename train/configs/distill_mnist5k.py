@@ -8,6 +8,7 @@ from train.configs import distill_digits
 def get_config() -> ml_collections.ConfigDict:
     c = distill_digits.get_config()
     c.dataset = "mnist5k"
+    c.eval_split = "validation"    # monitored while training; the test split is read once, at the end
     c.teacher = ml_collections.ConfigDict({"name": "lenet5", "num_classes": 10, "features": (20, 50), "kernel_size": 5,
                                            "hidden": 500, "dropout": 0.0, "act": "relu"})
     c.teacher_steps = 2000

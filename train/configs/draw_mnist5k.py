@@ -6,6 +6,7 @@ from train.configs import draw_digits
 def get_config():
     c = draw_digits.get_config()
     c.dataset = "mnist5k/binarized"
+    c.eval_split = "validation"    # monitored while training; the test split is read once, at the end
     c.model.steps = 16             # canvas updates; the 8x8 recipe's 8 are few for 28x28 (64 in the paper)
     c.model.read_n = 2             # Gregor et al.'s MNIST model reads 2x2 and writes 5x5 glimpses
     c.model.write_n = 5

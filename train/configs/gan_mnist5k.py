@@ -6,6 +6,7 @@ from train.configs import gan_digits
 def get_config():
     c = gan_digits.get_config()
     c.dataset = "mnist5k"
+    c.eval_split = "validation"    # monitored while training; the test split is read once, at the end
     c.binarize = False             # grey levels, as in the course's MNIST GAN
     c.num_samples = 1000
     c.num_steps = 3000

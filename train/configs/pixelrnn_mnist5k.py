@@ -6,6 +6,7 @@ from train.configs import pixelrnn_digits
 def get_config():
     c = pixelrnn_digits.get_config()
     c.dataset = "mnist5k/binarized"
+    c.eval_split = "validation"    # monitored while training; the test split is read once, at the end
     c.batch_size = 32
     c.num_samples = 100
     c.num_steps = 1500

@@ -6,6 +6,7 @@ from train.configs import vae_digits
 def get_config():
     c = vae_digits.get_config()
     c.dataset = "mnist5k/binarized"
+    c.eval_split = "validation"    # monitored while training; the test split is read once, at the end
     c.model.latent = 32
     c.model.features = 16          # the transposed convolutions dominate; 32 features took 0.12 s per step
     c.num_samples = 100

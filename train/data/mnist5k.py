@@ -8,6 +8,7 @@ from what we train on but is not MNIST's official test set: a difference from ev
 import numpy as np
 
 TEST_SIZE = 1_000
+VALIDATION_SIZE = 500  # held out of the 4,000 training digits, for every choice made before the test split is read
 SPLIT_SEED = 0
 BINARIZE_SEED = 20140101  # fixed once: every likelihood model is scored on the same bits
 
@@ -24,10 +25,12 @@ def source() -> tuple[np.ndarray, np.ndarray]:
     return mnist_data()
 
 
-def arrays(binarized: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`(x_train, y_train, x_test, y_test)`: images uint8 `(N, 28, 28, 1)`, 4,000/1,000 stratified by
-    class with a fixed seed. Intensities are 0..255; `binarized` pixels are 0 or 255, each drawn once
-    as Bernoulli(intensity / 255) with `BINARIZE_SEED` (the usual binarized-MNIST protocol)."""
+def arrays(binarized: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """`{split: (images, labels)}` for `train`, `validation` and `test`: images uint8 `(N, 28, 28, 1)`,
+    labels `(N,)`, 3,500/500/1,000 stratified by class with a fixed seed (the test split is the one
+    held out before validation existed). Intensities are 0..255; `binarized` pixels are 0 or 255,
+    each drawn once as Bernoulli(intensity / 255) with `BINARIZE_SEED` (the usual binarized-MNIST
+    protocol)."""
     from sklearn.model_selection import train_test_split
 
     images, labels = source()
@@ -37,4 +40,6 @@ def arrays(binarized: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     images = np.round(images).astype(np.uint8).reshape(-1, 28, 28, 1)
     x_tr, x_te, y_tr, y_te = train_test_split(images, labels, test_size=TEST_SIZE, stratify=labels,
                                               random_state=SPLIT_SEED)
-    return x_tr, y_tr, x_te, y_te
+    x_tr, x_va, y_tr, y_va = train_test_split(x_tr, y_tr, test_size=VALIDATION_SIZE, stratify=y_tr,
+                                              random_state=SPLIT_SEED)
+    return {"train": (x_tr, y_tr), "validation": (x_va, y_va), "test": (x_te, y_te)}
