@@ -1,6 +1,8 @@
 """LeNet-5-style convolutional classifier (LeCun et al. 1998), in the Caffe variant that Deep
 Compression (Han et al. 2016, Table 1: 431K weights) starts from: two valid 5x5 convolutions
-(20 and 50 channels) each followed by a 2x2 max pool, a 500-unit dense layer and a linear head."""
+(20 and 50 channels) each followed by a 2x2 max pool, a 500-unit dense layer and a linear head.
+With `padding="SAME"`, `act_last=True`, `features=(32, 64)` and `hidden=1024` it is the MNIST
+network of Madry et al. 2018 (the `MadryLab/mnist_challenge` model)."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,13 +15,17 @@ class LeNet5(nn.Module):
     """Input `(batch, H, W, C)` images (28x28x1 for MNIST); output logits `(batch, num_classes)`.
 
     Layers are named `conv0`, `conv1`, `dense`, `head`. `features` gives the channels of the two
-    convolutions and `hidden` the dense width, so smaller variants keep the same shape.
+    convolutions and `hidden` the dense width, so smaller variants keep the same shape. `padding`
+    is the convolutions' (`"VALID"` as in Caffe, or `"SAME"`); `act_last` adds the activation
+    after the last pool, which Caffe's LeNet leaves out.
     """
 
     num_classes: int = 10
     features: Sequence[int] = (20, 50)
     kernel_size: int = 5
     hidden: int = 500
+    padding: str = "VALID"
+    act_last: bool = False
     act: Callable = nn.relu
     dropout: float = 0.0
     dtype: Any = jnp.float32
@@ -31,10 +37,10 @@ class LeNet5(nn.Module):
             raise ValueError(f"LeNet5 expects images (batch, H, W, channels); got shape {x.shape}")
         x = x.astype(self.dtype)
         for i, width in enumerate(self.features):
-            x = nn.Conv(width, (self.kernel_size, self.kernel_size), padding="VALID", dtype=self.dtype,
+            x = nn.Conv(width, (self.kernel_size, self.kernel_size), padding=self.padding, dtype=self.dtype,
                         param_dtype=self.param_dtype, name=f"conv{i}")(x)
             x = nn.max_pool(x, (2, 2), strides=(2, 2))
-            if i < len(self.features) - 1:
+            if i < len(self.features) - 1 or self.act_last:
                 x = self.act(x)  # Caffe's LeNet has no non-linearity after the last pool
         x = x.reshape((x.shape[0], -1))
         x = self.act(nn.Dense(self.hidden, dtype=self.dtype, param_dtype=self.param_dtype, name="dense")(x))

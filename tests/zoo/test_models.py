@@ -155,6 +155,23 @@ def test_lenet5_fields_against_lax_conv_with_valid_padding_and_no_activation_aft
                                rtol=1e-4, atol=1e-5)
 
 
+def test_lenet5_as_madrys_network_same_padding_and_an_activation_after_the_last_pool():
+    """The MNIST network of Madry et al. 2018 (MadryLab/mnist_challenge): SAME 5x5 convolutions of 32
+    and 64 channels with ReLU and 2x2 pooling (28 -> 14 -> 7), 7*7*64 -> 1,024 -> 10; and the same
+    fields on small images against lax: SAME 3x3 conv keeps 6x6, pool 3x3, tanh, conv, pool 1x1, tanh."""
+    madry = zoo.LeNet5(features=(32, 64), hidden=1024, padding="SAME", act_last=True)
+    variables = init_variables(madry, jax.random.key(0), jnp.zeros((1, 28, 28, 1)))
+    assert n_params(variables) == (25 * 32 + 32) + (25 * 32 * 64 + 64) + (7 * 7 * 64 * 1024 + 1024) + (1024 * 10 + 10)
+    model = zoo.LeNet5(features=(2, 3), kernel_size=3, hidden=5, act=jnp.tanh, padding="SAME", act_last=True)
+    x = jnp.asarray(np.random.default_rng(3).uniform(size=(2, 6, 6, 1)), jnp.float32)
+    p = init_variables(model, jax.random.key(1), x)["params"]
+    h = jnp.tanh(_pool(_conv(x, p["conv0"]["kernel"], p["conv0"]["bias"], "SAME")))
+    h = jnp.tanh(_pool(_conv(h, p["conv1"]["kernel"], p["conv1"]["bias"], "SAME"))).reshape(2, -1)
+    h = jnp.tanh(h @ p["dense"]["kernel"] + p["dense"]["bias"][None])
+    np.testing.assert_allclose(model.apply({"params": p}, x), h @ p["head"]["kernel"] + p["head"]["bias"][None],
+                               rtol=1e-4, atol=1e-5)
+
+
 def test_resnet_width_and_blocks_per_stage_set_the_parameter_count():
     """ResNet-8 of width 4 by hand: a stem, one block per stage (the last two with 1x1 projections), BatchNorm
     scale and bias per channel, and the head; ResNet-14 adds one block per stage without projection."""

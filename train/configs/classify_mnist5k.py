@@ -18,6 +18,8 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.features = (20, 50)    # channels of the two 5x5 valid convolutions
     c.model.kernel_size = 5        # square kernel side
     c.model.hidden = 500           # dense width before the head
+    c.model.padding = "VALID"      # VALID (Caffe's LeNet) | SAME (Madry et al.'s network)
+    c.model.act_last = False       # an activation after the last pool too (Madry et al.'s network)
     c.model.dropout = 0.0          # dropout before the head
     c.model.act = "relu"           # relu | gelu | silu | tanh | elu
     c.augment.crop_padding = 2     # random translation by up to 2 pixels
