@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import optax
 
 from compress import prune, share
-from compress.fit import accuracy, check_config, cross_entropy, fit
+from compress.fit import accuracy, check_config, correct, cross_entropy, fit
 from compress.report import STAGES, encode_and_decode, markdown_table
 
 #: what the pipeline writes in the workdir (beside the run it compresses); `--fresh` removes it
@@ -126,8 +126,12 @@ def run(config, workdir: str, progress: bool = True) -> dict:
         train_run(config.recipe, configs.get_config(config.recipe), workdir, progress=progress)
     task, state, meta = load_model(workdir, config.pretrained, expect_task="classification")
     splits = {"train": task.split("train"), "test": task.split(task.config.test_split)}
-    report, acc, _ = compress_params(task.logits, state.variables(), splits, config, progress,
-                                     os.path.join(out, "checkpoints"))
+    report, acc, decoded = compress_params(task.logits, state.variables(), splits, config, progress,
+                                           os.path.join(out, "checkpoints"))
+    logits = lambda params, x: task.logits(dict(state.variables(), params=params), x)
+    # per test image, 1 where it is classified correctly: McNemar's test of the two needs the pairs
+    outcomes = {stage: "".join("01"[int(c)] for c in correct(logits, params, splits["test"]))
+                for stage, params in (("dense", state.params), ("huffman", jax.tree.map(jnp.asarray, decoded)))}
     n_test = len(splits["test"]["label"])
     accuracy_rows = "".join(f"| {stage} | {a:.4f} | {a - acc['dense']:+.4f} |\n" for stage, a in acc.items())
     with open(os.path.join(out, "deep_compression.md"), "w") as f:
@@ -138,7 +142,7 @@ def run(config, workdir: str, progress: bool = True) -> dict:
                 f"| --- | --- | --- |\n{accuracy_rows}")
     plot_stages(report, acc, os.path.join(out, "figures", "stages.png"))
     summary = {"pipeline": "deep_compression", "run": config.pretrained or workdir, "recipe": meta["recipe"], "accuracy": acc,
-               "bytes": report["total"], "ratio": report["ratio"], "layers": report["layers"],
+               "bytes": report["total"], "ratio": report["ratio"], "layers": report["layers"], "test_correct": outcomes,
                "wall_time_s": round(time.perf_counter() - start, 3), "config": config.to_dict(),
                "headline": (f"{report['total']['dense']:,} B dense -> {report['total']['huffman']:,} B "
                             f"({report['ratio']['huffman']:.1f}x smaller); test accuracy {acc['dense']:.4f} -> "

@@ -133,11 +133,14 @@ def _logits(logits_fn, params, x):
     return logits_fn(params, x)
 
 
+def correct(logits_fn: Callable, params, split: dict, batch_size: int = 1024) -> np.ndarray:
+    """`(N,)` bool: which examples of `split` `logits_fn(params, x) -> (B, classes)` classifies
+    correctly, in batches of `batch_size` (one program per batch shape; `logits_fn` keyed by
+    `train.keyed_jit`)."""
+    return np.concatenate([np.asarray(_logits(logits_fn, params, split["inputs"][i:i + batch_size])).argmax(-1)
+                           == split["label"][i:i + batch_size] for i in range(0, len(split["label"]), batch_size)])
+
+
 def accuracy(logits_fn: Callable, params, split: dict, batch_size: int = 1024) -> float:
-    """Fraction of `split` that `logits_fn(params, x) -> (B, classes)` classifies correctly, in
-    batches of `batch_size` (one program per batch shape; `logits_fn` keyed by `train.keyed_jit`)."""
-    hits = 0
-    for i in range(0, len(split["label"]), batch_size):
-        logits = _logits(logits_fn, params, split["inputs"][i:i + batch_size])
-        hits += int((np.asarray(logits).argmax(-1) == split["label"][i:i + batch_size]).sum())
-    return hits / len(split["label"])
+    """Fraction of `split` that `logits_fn` classifies correctly (`correct`)."""
+    return float(correct(logits_fn, params, split, batch_size).mean())

@@ -7,7 +7,12 @@ gradient study for recurrent cells, as numbers (`summary.json`) and a figure
 (c) the same curve for a vanilla RNN and LSTMs at their initialization with random inputs,
     for several forget-gate biases (the cell state is the LSTM's gradient highway);
 (d) the norm of one SGD update of W_hh with and without clipping by global norm
-    (Pascanu et al. 2013): clipping bounds it whatever sigma is.
+    (Pascanu et al. 2013): clipping bounds it whatever sigma is;
+(e) ||dL/dh_0|| with random inputs and a random initial state against the bound of Pascanu et
+    al. 2013 (Section 2.1): ||dL/dh_0|| <= (gamma sigma)^(T-1) ||dL/dh_{T-1}||, gamma = 1 for tanh,
+    for moderate inputs and for inputs large enough to saturate tanh (which vanish above 1 too);
+(f) a tanh RNN (sigma 1.5) trained by SGD to recall its first input, without clipping (the
+    gradient explodes and the loss leaves the floats) and with clip_by_global_norm(1.0).
 """
 
 import json
@@ -76,6 +81,67 @@ def _identity(z):
     return z
 
 
+BOUND_SIGMAS = (0.5, 0.9, 1.0, 1.1, 1.5, 2.0)
+INPUT_SCALES = {"moderate": 1.0, "saturating": 5.0}
+
+
+@partial(jax.jit, static_argnums=(1, 2))
+def random_state_norms(sigma: float, steps: int, input_scale: float):
+    """`(steps,)` ||dL/dh_t|| of a tanh RNN with W_hh = sigma * orthogonal, inputs ~ N(0,
+    input_scale^2) of width 8 through its initialized W_xh, and initial states ~ N(0, 0.5^2)."""
+    cell = VanillaRNNCell(FEATURES)
+    inputs_key, kernel_key, state_key, init_key = jax.random.split(jax.random.key(3), 4)
+    xs = input_scale * jax.random.normal(inputs_key, (BATCH, steps, 8))
+    params = cell.init(init_key, cell.initialize_carry(BATCH), xs[:, 0])["params"]
+    params = with_recurrent_kernel(params, scaled_orthogonal(kernel_key, FEATURES, sigma))
+    return carry_gradient_norms(cell, params, xs, 0.5 * jax.random.normal(state_key, (BATCH, FEATURES)))
+
+
+def bound_check(steps: int) -> list[dict]:
+    """Measured ||dL/dh_0|| / ||dL/dh_{T-1}|| and Pascanu et al.'s bound sigma^(T-1) for every
+    sigma of `BOUND_SIGMAS` and input scale of `INPUT_SCALES`."""
+    rows = []
+    for name, scale in INPUT_SCALES.items():
+        for sigma in BOUND_SIGMAS:
+            norms = random_state_norms(sigma, steps, scale)
+            rows.append({"sigma": sigma, "inputs": name, "input_std": scale,
+                         "norm": float(norms[0] / norms[-1]), "bound": float(sigma ** (steps - 1))})
+    return rows
+
+
+def recall_training(clip: float, steps: int, train_steps: int = 300, lr: float = 0.05, sigma: float = 1.5) -> dict:
+    """A tanh RNN (32 units, W_hh = sigma * orthogonal) and a linear readout of its last state
+    trained by SGD (learning rate `lr`, batch 64) to output 10 x its first input (inputs ~
+    N(0, 0.1^2)) after `steps` steps, clipping the gradient's global norm at `clip` (0: not
+    at all). Returns the per-step `loss` and the unclipped `grad_norm`, as lists."""
+    cell = VanillaRNNCell(FEATURES)
+    inputs_key, kernel_key, init_key = jax.random.split(jax.random.key(4), 3)
+    xs = 0.1 * jax.random.normal(inputs_key, (64, steps, 1))
+    params = cell.init(init_key, cell.initialize_carry(64), xs[:, 0])["params"]
+    params = {"cell": with_recurrent_kernel(params, scaled_orthogonal(kernel_key, FEATURES, sigma)),
+              "readout": jnp.zeros((FEATURES,))}
+
+    def loss(params):
+        h, _ = jax.lax.scan(lambda h, x: cell.apply({"params": params["cell"]}, h, x), cell.initialize_carry(64),
+                            jnp.swapaxes(xs, 0, 1))
+        return jnp.mean((h @ params["readout"] - 10 * xs[:, 0, 0]) ** 2)
+
+    tx = optax.chain(optax.clip_by_global_norm(clip), optax.sgd(lr)) if clip > 0 else optax.sgd(lr)
+
+    @jax.jit
+    def step(params, opt_state):
+        value, grads = jax.value_and_grad(loss)(params)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, value, optax.global_norm(grads)
+
+    opt_state, losses, norms = tx.init(params), [], []
+    for _ in range(train_steps):
+        params, opt_state, value, norm = step(params, opt_state)
+        losses.append(float(value))
+        norms.append(float(norm))
+    return {"loss": losses, "grad_norm": norms}
+
+
 def study(steps: int = 50) -> dict:
     """All four panels' numbers as lists."""
     curve_sigmas = [0.5, 0.9, 1.0, 1.1, 1.5]
@@ -92,13 +158,17 @@ def study(steps: int = 50) -> dict:
         },
         "update_norm": {"no clipping": [update_norms(s, steps, 0.0) for s in sweep],
                         "clip_by_global_norm(1.0)": [update_norms(s, steps, 1.0) for s in sweep]},
+        "bound_check": bound_check(steps),
+        "recall_training": {"no clipping": recall_training(0.0, steps),
+                            "clip_by_global_norm(1.0)": recall_training(1.0, steps)},
     }
 
 
 def plot(numbers: dict, path: str) -> str:
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 4, figsize=(19, 4))
+    fig, ax = plt.subplots(2, 3, figsize=(15, 8))
+    ax = ax.ravel()
     t = np.arange(numbers["steps"])
     for sigma, norms in numbers["norms_by_step"].items():
         ax[0].semilogy(t, norms, label=f"sigma = {sigma}")
@@ -113,6 +183,16 @@ def plot(numbers: dict, path: str) -> str:
     for name, norms in numbers["update_norm"].items():
         ax[3].semilogy(numbers["sigma_sweep"], norms, marker="o", label=name)
     ax[3].set(title="(d) norm of one SGD update (lr 0.1)", xlabel="largest singular value of W_hh")
+    for inputs in INPUT_SCALES:
+        rows = [r for r in numbers["bound_check"] if r["inputs"] == inputs]
+        ax[4].semilogy([r["sigma"] for r in rows], [max(r["norm"], 1e-30) for r in rows], marker="o",
+                       label=f"measured, {inputs} inputs")
+    ax[4].semilogy(BOUND_SIGMAS, [r["bound"] for r in numbers["bound_check"][:len(BOUND_SIGMAS)]], "k--",
+                   label="bound sigma^(T-1)")
+    ax[4].set(title="(e) random inputs and states: ||dL/dh_0||", xlabel="largest singular value of W_hh")
+    for name, run in numbers["recall_training"].items():
+        ax[5].semilogy([v if np.isfinite(v) else np.nan for v in run["loss"]], label=name)
+    ax[5].set(title="(f) training a tanh RNN, sigma 1.5: loss", xlabel="SGD step")
     for a in ax:
         a.grid(alpha=0.3)
         if a.get_legend_handles_labels()[0]:

@@ -1,52 +1,45 @@
-"""Verdict rules of the reproductions: a claim is `reproduced`, its `direction holds` (the effect
-is there but weaker than the stated bar), or it is `not reproduced`.
+"""Verdict rules of the reproductions.
 
-Each rule is a `Criterion`: two predicates on the claim's measurements (a dict of numbers) and the
-sentence that states them, which is printed beside the verdict.
+A claim is `reproduced` when its paper's claim, stated at our scale, holds; `direction holds`
+when a significant effect has the paper's sign but misses the stated size; `inconclusive` when
+the confidence interval of a compared difference contains zero; `not reproduced` otherwise.
+
+Each rule is a `Criterion`: the sentence printed beside the verdict and a function from the
+claim's `details` (a dict of numbers) to the verdict, so a verdict can always be recomputed
+from the numbers the report shows.
 """
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-REPRODUCED, DIRECTION, NOT_REPRODUCED = "reproduced", "direction holds", "not reproduced"
+REPRODUCED, DIRECTION, INCONCLUSIVE, NOT_REPRODUCED = ("reproduced", "direction holds", "inconclusive",
+                                                       "not reproduced")
+VERDICTS = (REPRODUCED, DIRECTION, INCONCLUSIVE, NOT_REPRODUCED)
 
 
 @dataclass(frozen=True)
 class Criterion:
-    text: str                                # the rule in words, as printed in the report
-    reproduced: Callable[[dict], bool]       # the bar
-    direction: Callable[[dict], bool]        # the weaker test: the effect has the published sign
+    text: str                         # the rule in words, as printed in the report
+    rule: Callable[[dict], str]       # details -> one of VERDICTS
 
-    def verdict(self, measured: dict) -> str:
-        if self.reproduced(measured):
-            return REPRODUCED
-        return DIRECTION if self.direction(measured) else NOT_REPRODUCED
-
-
-def at_least(key: str, bar: float, weaker: float, what: str) -> Criterion:
-    """`measured[key] >= bar` reproduces; `>= weaker` only shows the direction."""
-    return Criterion(f"reproduced if {what} >= {bar:g}; direction holds if >= {weaker:g}",
-                     lambda m: m[key] >= bar, lambda m: m[key] >= weaker)
+    def verdict(self, details: dict) -> str:
+        verdict = self.rule(details)
+        if verdict not in VERDICTS:
+            raise ValueError(f"a criterion returned {verdict!r}, not one of {VERDICTS}")
+        return verdict
 
 
-def beats_by_spread(better: str, worse: str, what: str) -> Criterion:
-    """Seeded comparison of two lists of per-seed values where lower is better: reproduced if the
-    means differ by more than twice the larger standard deviation (population std over seeds)."""
-    import numpy as np
-
-    def gap(m):
-        a, b = np.asarray(m[better], float), np.asarray(m[worse], float)
-        return b.mean() - a.mean(), 2 * max(a.std(), b.std())
-
-    return Criterion(f"reproduced if the mean {what} of {better} is below {worse}'s by more than twice the larger "
-                     f"seed std; direction holds if it is below at all",
-                     lambda m: gap(m)[0] > gap(m)[1], lambda m: gap(m)[0] > 0)
+def significant(comparison: dict, big_enough: bool) -> str:
+    """The verdict of a `stats.compare` result where a positive difference is the paper's effect:
+    `reproduced` if its interval lies above zero and the effect is `big_enough`, `direction holds`
+    if above zero only, `inconclusive` if the interval contains zero, `not reproduced` if it lies
+    below (the opposite effect)."""
+    lo, hi = comparison["ci"]
+    if lo > 0:
+        return REPRODUCED if big_enough else DIRECTION
+    return NOT_REPRODUCED if hi < 0 else INCONCLUSIVE
 
 
-def ordered(keys: tuple[str, ...], what: str) -> Criterion:
-    """`measured[keys[0]] < measured[keys[1]] < ...` reproduces the published ranking; the first
-    below the last (the best model beats the weakest) only shows the direction."""
-    chain = lambda m: all(m[a] < m[b] for a, b in itertools.pairwise(keys))
-    return Criterion(f"reproduced if {what}: {' < '.join(keys)}; direction holds if {keys[0]} < {keys[-1]}",
-                     chain, lambda m: m[keys[0]] < m[keys[-1]])
+def bar(holds: bool, weaker: bool = False) -> str:
+    """`reproduced` if the claim's bar `holds`, else `direction holds` if the `weaker` test does."""
+    return REPRODUCED if holds else DIRECTION if weaker else NOT_REPRODUCED

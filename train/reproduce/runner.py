@@ -3,10 +3,13 @@
 `Runner.train(name, recipe, overrides)` runs a `python -m train` recipe (or study) in
 `ROOT/name`; `Runner.compress(name, pipeline, overrides)` runs a `python -m compress` pipeline;
 `Runner.command(name, main)` a configless subcommand such as `python -m train gradient_flow`.
-A run whose `summary.json` records the same config is reused as it is; one with another config
-is an error (a stale number must never be reported as a fresh one).
+Runs live under `ROOT/code-<hash>/`, where the hash is `code_hash()` of the package sources: a
+run is reused only by the code that made it. Within it, a run whose `summary.json` records the
+same config is reused as it is; one with another config is an error (a stale number must never
+be reported as a fresh one).
 """
 
+import hashlib
 import importlib
 import json
 import os
@@ -25,12 +28,32 @@ def _with_overrides(config, overrides: dict | None):
     return apply_overrides(config, {k: v if isinstance(v, str) else repr(v) for k, v in (overrides or {}).items()})
 
 
-class Runner:
-    """Trains or reuses the runs of a reproduction directory `root`; `trained` and `reused` list the
-    run names in the order they were asked for."""
+PACKAGES = ("zoo", "train", "interpret", "compress", "rl")
 
-    def __init__(self, root: str, progress: bool = True):
-        self.root, self.progress = root, progress
+
+def code_hash() -> str:
+    """sha256 of every `.py` file of the five packages (paths and contents, in sorted order)."""
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    digest = hashlib.sha256()
+    for package in PACKAGES:
+        for folder, dirs, files in sorted(os.walk(os.path.join(top, package))):
+            dirs.sort()
+            for name in sorted(f for f in files if f.endswith(".py")):
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, top).encode() + b"\0")
+                with open(path, "rb") as f:
+                    digest.update(f.read())
+    return digest.hexdigest()
+
+
+class Runner:
+    """Trains or reuses the runs of a reproduction directory: those of this code version live in
+    `workdir/code-<first 12 hex digits of code_hash()>`. `trained` and `reused` list the run names
+    in the order they were asked for."""
+
+    def __init__(self, workdir: str, progress: bool = True, code: str | None = None):
+        self.code = code or code_hash()
+        self.root, self.progress = os.path.join(workdir, f"code-{self.code[:12]}"), progress
         self.reused: list[str] = []
         self.trained: list[str] = []
 

@@ -32,11 +32,11 @@ def compare(better, worse, paired: bool) -> dict:
     a, b = np.asarray(worse, float), np.asarray(better, float)
     if min(a.size, b.size) < 2:
         raise ValueError(f"a comparison needs at least 2 values per side; got {b.size} and {a.size}")
-    result = stats.ttest_rel(a, b) if paired else stats.ttest_ind(a, b, equal_var=False)
     d = float(a.mean() - b.mean())
-    if np.isnan(result.pvalue):  # no spread at all: the difference is exact
+    if np.ptp(a - b) == 0 if paired else np.ptp(a) == np.ptp(b) == 0:  # no spread at all: the difference is exact
         ci, p = [d, d], float(d == 0)
     else:
+        result = stats.ttest_rel(a, b) if paired else stats.ttest_ind(a, b, equal_var=False)
         interval = result.confidence_interval(LEVEL)
         ci, p = [float(interval.low), float(interval.high)], float(result.pvalue)
     return {"difference": d, "ci": ci, "p_value": p,
