@@ -1,7 +1,9 @@
-"""`python -m train [RECIPE] [--workdir DIR] [--config.KEY=VALUE ...]`, `python -m train --list`,
-and the subcommands `python -m train sample ...` (`train.sample_cli`), `python -m train gradient_flow ...`
+"""`python -m train [RECIPE] [--workdir DIR] [--config.KEY=VALUE ...]`, `--list` and `--version`.
+
+The subcommands: `python -m train sample ...` (`train.sample_cli`), `python -m train gradient_flow ...`
 (`train.gradient_flow`), `python -m train reproduce ...` (`train.reproduce.cli`),
-`python -m train export ...` (`train.export`) and `python -m train publish ...` (`train.publish`)."""
+`python -m train export ...` (`train.export`) and `python -m train publish ...` (`train.publish`).
+"""
 
 import importlib
 import os
@@ -16,13 +18,36 @@ SUBCOMMANDS = {"sample": "train.sample_cli", "gradient_flow": "train.gradient_fl
                "export": "train.export", "publish": "train.publish"}
 
 
+def version() -> str:
+    """The installed jaxzoo's version (set once, in pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("jaxzoo")
+    except PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
 def parse_args(argv: list[str]):
+    """Parse `python -m train`'s arguments.
+
+    Args:
+        argv: the command line after `python -m train`, `--config.KEY=VALUE` overrides included.
+
+    Returns:
+        `(args, overrides)`: the argparse namespace and `{KEY: VALUE}` strings.
+
+    Raises:
+        UserError: for an argument the command does not take.
+    """
     parser = ArgumentParser(prog="python -m train", description="Train a jaxzoo recipe.",
                             epilog="Any recipe field can be overridden: --config.optimizer.learning_rate=1e-3. "
                                    "Sample from a trained language model or captioner: python -m train sample --workdir DIR")
     parser.add_argument("recipe", nargs="?", default=configs.DEFAULT, help=f"recipe name (default {configs.DEFAULT})")
     parser.add_argument("--workdir", help="run directory (default runs/RECIPE); rerunning resumes it")
     parser.add_argument("--list", action="store_true", help="list recipes and exit")
+    parser.add_argument("--version", action="version", version=f"jaxzoo {version()}")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     compile_cache.add_flag(parser)
     parser.add_argument("--fresh", action="store_true",
@@ -35,6 +60,10 @@ def parse_args(argv: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `python -m train` with `argv` (default: `sys.argv[1:]`) and return its exit status.
+
+    A user's mistake prints one line and returns 2; Ctrl-C returns 130 after the checkpoint is saved.
+    """
     argv = compile_cache.from_argv(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] and argv[0] in SUBCOMMANDS:
@@ -70,8 +99,11 @@ RUN_OUTPUTS = ("checkpoints", "damaged_checkpoints", "models", "metrics.jsonl", 
 
 
 def clear_run(workdir: str) -> None:
-    """Remove what a run wrote in `workdir` (`RUN_OUTPUTS` and its TensorBoard event files),
-    leaving anything else there alone."""
+    """Remove what a run wrote in `workdir` (`RUN_OUTPUTS` and its event files), nothing else.
+
+    Args:
+        workdir: a run directory.
+    """
     import shutil
 
     from train.files import event_files

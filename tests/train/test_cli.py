@@ -89,3 +89,15 @@ def test_no_compile_cache_leaves_jax_uncached(monkeypatch):
     assert "JAX_COMPILATION_CACHE_DIR" not in os.environ
     monkeypatch.setenv(compile_cache.ENV, "/elsewhere")
     assert compile_cache.default_directory() == "/elsewhere"
+
+
+def test_version_is_the_one_in_pyproject(capsys):
+    import pathlib
+    import tomllib
+
+    from train.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    pyproject = tomllib.loads((pathlib.Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"jaxzoo {pyproject['project']['version']}"

@@ -80,11 +80,8 @@ def _detail(value) -> str:
     return number(value) if not isinstance(value, (list, dict)) else json.dumps(value)
 
 
-def write(entries: list[dict], workdir: str) -> tuple[str, str]:
-    """Write both files (the JSON atomically) and return their paths."""
-    os.makedirs(workdir, exist_ok=True)
-    json_path, md_path = os.path.join(workdir, "reproductions.json"), os.path.join(workdir, "reproductions.md")
-    write_json_atomic(json_path, entries)
+def markdown(entries: list[dict]) -> str:
+    """The report of `entries` as Markdown: the side-by-side table, then each claim's details."""
     cell = lambda text: str(text).replace("|", "\\|")
     rows = "".join(f"| `{e['id']}` | {cell(e['unit'])} | {number(e['published'])} | {number(e['measured'])} | "
                    f"{_versus_cell(e)} | **{e['verdict']}** |\n" for e in entries)
@@ -96,12 +93,20 @@ def write(entries: list[dict], workdir: str) -> tuple[str, str]:
                     + f" ({e['wall_time_s']} s; runs trained: {', '.join(e.get('runs_trained', [])) or 'none'}; "
                       f"reused: {', '.join(e.get('runs_reused', [])) or 'none'})\n"
                     for e in entries)
+    return ("# Reproductions\n\nEach claim beside its paper's number (`python -m train reproduce`). Our runs use "
+            "budgets shrunk to 2 CPU cores and the 5,000-digit `mnist5k`, so magnitudes differ (each entry gives "
+            "the scale); each verdict follows from the criterion stated under its claim and the numbers beside "
+            "it. Intervals are 95%. Measured at "
+            + "; ".join(f"commit `{c[:12]}` on {d}" for c, d in stamps)
+            + ".\n\n| claim | unit | published | ours | ours vs published | verdict |\n"
+            f"| --- | --- | --- | --- | --- | --- |\n{rows}{notes}")
+
+
+def write(entries: list[dict], workdir: str) -> tuple[str, str]:
+    """Write `reproductions.json` (atomically) and `reproductions.md` in `workdir`; return their paths."""
+    os.makedirs(workdir, exist_ok=True)
+    json_path, md_path = os.path.join(workdir, "reproductions.json"), os.path.join(workdir, "reproductions.md")
+    write_json_atomic(json_path, entries)
     with open(md_path, "w") as f:
-        f.write("# Reproductions\n\nEach claim beside its paper's number (`python -m train reproduce`). Our runs use "
-                "budgets shrunk to 2 CPU cores and the 5,000-digit `mnist5k`, so magnitudes differ (each entry gives "
-                "the scale); each verdict follows from the criterion stated under its claim and the numbers beside "
-                "it. Intervals are 95%. Measured at "
-                + "; ".join(f"commit `{c[:12]}` on {d}" for c, d in stamps)
-                + ".\n\n| claim | unit | published | ours | ours vs published | verdict |\n"
-                f"| --- | --- | --- | --- | --- | --- |\n{rows}{notes}")
+        f.write(markdown(entries))
     return json_path, md_path

@@ -1,0 +1,41 @@
+"""Sphinx configuration of the jaxzoo documentation (`sphinx-build -W --keep-going -b html docs docs/_build/html`).
+
+Before the build, `docs/_generated/` is written from the code: the recipes page from the recipes' own
+docstrings, the reproductions page from `docs/reproductions.json`, one API page per package listing its
+`__all__`; and the notebooks are copied into `docs/_generated/notebooks/`, with their outputs where the test
+suite saved executed copies (`JAXZOO_NOTEBOOK_OUTPUTS`, default `docs/_build/notebooks`).
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
+
+import generate  # noqa: E402  (docs/generate.py)
+
+project = "jaxzoo"
+author = "the jaxzoo engineers"
+copyright = "2026, the jaxzoo engineers"
+release = generate.version()
+
+extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.napoleon",
+              "sphinx.ext.viewcode"]
+source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
+exclude_patterns = ["_build", "reproductions.md", "README.md", "**/.ipynb_checkpoints"]
+myst_enable_extensions = ["colon_fence", "dollarmath"]
+myst_heading_anchors = 3
+nb_execution_mode = "off"        # the suite executes the notebooks; their saved outputs are rendered
+nb_merge_streams = True
+autosummary_generate = True
+autodoc_default_options = {"members": False}
+autodoc_typehints = "description"
+autodoc_mock_imports = ["torch"]
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+suppress_warnings = ["myst.header"]
+html_theme = "sphinx_book_theme"
+html_title = "jaxzoo"
+html_theme_options = {"show_toc_level": 2}
+
+generate.write_all(HERE, os.environ.get("JAXZOO_NOTEBOOK_OUTPUTS", os.path.join(HERE, "_build", "notebooks")))
