@@ -11,7 +11,8 @@ Compilation: functions that transform a model's call (`quantize.quantized_apply`
 are traced inside the caller's `jit`; `winograd_conv2d` is jitted on its static options; the
 shared fine-tuning loop (`compress.fit`) compiles its step once per shapes, loss and optimizer,
 both keyed by what they compute (`train.keyed_jit`), so a rerun with an equal new loss or
-optimizer does not compile again."""
+optimizer does not compile again.
+"""
 
 from compress import binary, dsd, huffman, lowrank, prune, quantize, report, share
 from compress.winograd import multiplications_per_output, transform_kernel, winograd_conv2d, winograd_matrices

@@ -90,7 +90,8 @@ def _check(method: str) -> None:
 
 def init(params, method: str, threshold: float = 0.05, min_ndim: int = 2):
     """The trainable values for `method`: `params` themselves as latent weights, or for `ttq`
-    every kernel as a `Ternary` whose scales start at the mean magnitude of its two sets."""
+    every kernel as a `Ternary` whose scales start at the mean magnitude of its two sets.
+    """
     _check(method)
     if method != "ttq":
         return params
@@ -107,7 +108,8 @@ def init(params, method: str, threshold: float = 0.05, min_ndim: int = 2):
 
 def weights(values, method: str, rng=None, threshold: float = 0.05, min_ndim: int = 2):
     """The parameter tree the model runs with: kernels binarized/ternarized from `values`
-    (from `init`). `rng` turns on stochastic BinaryConnect (training only)."""
+    (from `init`). `rng` turns on stochastic BinaryConnect (training only).
+    """
     _check(method)
     if method == "ttq":
         return jax.tree.map(lambda x: ternary(x, threshold) if isinstance(x, Ternary) else x, values,

@@ -110,7 +110,8 @@ def run(config, workdir: str, progress: bool = True) -> dict:
     `deep_compression/` inside `workdir`:
     `summary.json`, `deep_compression.md` and `figures/stages.png`. Its training stages keep
     their progress in `deep_compression/checkpoints/`: a rerun resumes them, or stops in one line
-    when the config changed (`--fresh` starts afresh)."""
+    when the config changed (`--fresh` starts afresh).
+    """
     from train.files import write_json_atomic
     from train.restore import load_model
 

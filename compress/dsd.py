@@ -75,7 +75,8 @@ def _checkpoint(workdir: str, seed: int, phase: str) -> str:
 def run(config, workdir: str, progress: bool = True) -> dict:
     """The study: for every seed, DSD and the dense baseline; writes `summary.json` and `dsd.md`.
     Every training phase keeps its progress in `checkpoints/`: a rerun resumes, or stops in one
-    line when the config changed (`--fresh` starts afresh)."""
+    line when the config changed (`--fresh` starts afresh).
+    """
     from train import configs, data
     from train.errors import UserError
     from train.files import write_json_atomic

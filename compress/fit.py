@@ -1,6 +1,7 @@
 """The small training loop the compression pipelines share: minibatch steps of any optax
 transformation on any differentiable parameter tree (dense weights, codebooks, factors,
-latent binary weights), resumable from a checkpoint file, and test accuracy of a classifier."""
+latent binary weights), resumable from a checkpoint file, and test accuracy of a classifier.
+"""
 
 import json
 import os
@@ -91,7 +92,8 @@ def _save(path: str, step: int, values, opt_state) -> None:
 
 def _restore(path: str, values, opt_state):
     """`(step, values, opt_state)` from `path`, shaped like the given ones; a `UserError` when
-    they do not match (the file is from another configuration or damaged)."""
+    they do not match (the file is from another configuration or damaged).
+    """
     try:
         with open(path, "rb") as f:
             saved = flax.serialization.from_bytes({"step": 0, "values": values, "opt_state": opt_state}, f.read())
@@ -106,7 +108,8 @@ def _restore(path: str, values, opt_state):
 
 def check_config(directory: str, config) -> None:
     """Keep `config` in `directory/config.json`, or, when the directory already holds another
-    pipeline config, a `UserError` naming the changed fields (its checkpoints belong to that one)."""
+    pipeline config, a `UserError` naming the changed fields (its checkpoints belong to that one).
+    """
     now = json.loads(json.dumps(config.to_dict()))
     path = os.path.join(directory, "config.json")
     if os.path.exists(path):
@@ -136,7 +139,8 @@ def _logits(logits_fn, params, x):
 def correct(logits_fn: Callable, params, split: dict, batch_size: int = 1024) -> np.ndarray:
     """`(N,)` bool: which examples of `split` `logits_fn(params, x) -> (B, classes)` classifies
     correctly, in batches of `batch_size` (one program per batch shape; `logits_fn` keyed by
-    `train.keyed_jit`)."""
+    `train.keyed_jit`).
+    """
     return np.concatenate([np.asarray(_logits(logits_fn, params, split["inputs"][i:i + batch_size])).argmax(-1)
                            == split["label"][i:i + batch_size] for i in range(0, len(split["label"]), batch_size)])
 

@@ -31,7 +31,8 @@ def unpack_bits(data: bytes, width: int, n: int) -> np.ndarray:
 
 def code_lengths(counts) -> np.ndarray:
     """Huffman code length of every symbol `0..len(counts)-1` from its count (0 for unused
-    symbols; a lone used symbol gets length 1)."""
+    symbols; a lone used symbol gets length 1).
+    """
     counts = np.asarray(counts)
     used = [int(s) for s in np.flatnonzero(counts)]
     lengths = np.zeros(len(counts), np.int64)
@@ -50,7 +51,8 @@ def code_lengths(counts) -> np.ndarray:
 
 def canonical_codes(lengths) -> np.ndarray:
     """Integer code of every symbol: symbols sorted by (length, symbol) get consecutive codes,
-    shifted left whenever the length grows."""
+    shifted left whenever the length grows.
+    """
     lengths = np.asarray(lengths)
     codes = np.zeros(len(lengths), np.int64)
     code, previous = 0, 0
@@ -63,7 +65,8 @@ def canonical_codes(lengths) -> np.ndarray:
 
 class Huffman(NamedTuple):
     """A Huffman-coded stream: `lengths: (alphabet,)` code lengths, `data` the packed bits,
-    `n` symbols."""
+    `n` symbols.
+    """
 
     lengths: np.ndarray
     data: bytes

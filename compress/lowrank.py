@@ -37,7 +37,8 @@ def rank_for_size(shape, fraction: float) -> int:
 
 def svd_factors(kernel, rank: int):
     """`(a: (..., in, rank), b: (rank, out))` with `a @ b` the best rank-`rank` approximation
-    of `kernel` reshaped to `(prod(shape[:-1]), out)`."""
+    of `kernel` reshaped to `(prod(shape[:-1]), out)`.
+    """
     shape = kernel.shape
     u, s, vt = jnp.linalg.svd(kernel.reshape(-1, shape[-1]), full_matrices=False)
     root = jnp.sqrt(s[:rank])

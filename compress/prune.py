@@ -33,7 +33,8 @@ class PruneState(NamedTuple):
 
 def polynomial_sparsity(final: float, begin: int, end: int, initial: float = 0.0, power: float = 3.0) -> Callable:
     """Zhu & Gupta's schedule: `s_t = final + (initial - final) (1 - (t - begin) / (end - begin))^power`
-    for `begin <= t <= end`, `initial` before and `final` after."""
+    for `begin <= t <= end`, `initial` before and `final` after.
+    """
     def schedule(step):
         frac = jnp.clip((step - begin) / max(end - begin, 1), 0.0, 1.0)
         return final + (initial - final) * (1.0 - frac) ** power
@@ -63,7 +64,8 @@ def _threshold(scores, sparsity, units: int):
 def magnitude_masks(params, sparsity, scope: str = "layer", structured: bool = False, min_ndim: int = 2):
     """0/1 masks (None for non-prunable leaves) keeping the largest-magnitude weights so that a
     `sparsity` fraction of each prunable array (`scope="layer"`) or of all of them together
-    (`"global"`) is zero; ties at the threshold are kept. `structured` prunes whole output units."""
+    (`"global"`) is zero; ties at the threshold are kept. `structured` prunes whole output units.
+    """
     if scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global'; got {scope!r}")
     leaves, treedef = jax.tree.flatten(params, is_leaf=lambda x: x is None)
@@ -87,7 +89,8 @@ def wrap(tx: optax.GradientTransformation, sparsity, scope: str = "layer", struc
          begin: int = 0, end: int | None = None, every: int = 100, min_ndim: int = 2) -> optax.GradientTransformation:
     """`tx` followed by magnitude pruning; see the module docstring. `sparsity`: a float or a
     schedule `step -> fraction`; masks are recomputed at `begin + i * every` until `end`
-    (default: only at `begin`, i.e. one-shot)."""
+    (default: only at `begin`, i.e. one-shot).
+    """
     schedule = sparsity if callable(sparsity) else (lambda step: sparsity)
     end = begin if end is None else end
 

@@ -78,7 +78,8 @@ def calibrate(apply_fn, variables, batches) -> dict:
 
 def quantized_apply(apply_fn, variables, x, ranges: dict, bits: int = 8):
     """`apply_fn` with weights quantized per channel and each layer's input quantized with the
-    calibrated scale `ranges[path] / (2^(bits-1) - 1)` (post-training quantization)."""
+    calibrated scale `ranges[path] / (2^(bits-1) - 1)` (post-training quantization).
+    """
     q_max = 2 ** (bits - 1) - 1
 
     def quant(path, x):
@@ -92,7 +93,8 @@ def quantized_apply(apply_fn, variables, x, ranges: dict, bits: int = 8):
 
 def fake_quant_apply(apply_fn, variables, x, bits: int, **kwargs):
     """`apply_fn` with weights and every layer input fake-quantized to `bits` (per-batch input
-    scales), differentiable by the straight-through estimator: use it in a QAT loss."""
+    scales), differentiable by the straight-through estimator: use it in a QAT loss.
+    """
     variables = dict(variables, params=quantize_weights(variables["params"], bits))
     with nn.intercept_methods(_layer_inputs(lambda path, x: fake_quant(x, bits, symmetric_scale(x, bits)))):
         return apply_fn(variables, x, **kwargs)
@@ -100,7 +102,8 @@ def fake_quant_apply(apply_fn, variables, x, bits: int, **kwargs):
 
 def int8_matmul(x, w, x_scale, w_scale):
     """`x @ w` computed in integers: `x: (..., k)` quantized with the scalar `x_scale`, `w: (k, n)`
-    with per-column `w_scale: (1, n)`, int8 operands, int32 accumulation; float32 `(..., n)`."""
+    with per-column `w_scale: (1, n)`, int8 operands, int32 accumulation; float32 `(..., n)`.
+    """
     with argument("w", "a (k, n) weight matrix", w):
         chex.assert_rank(w, 2)
     with argument("x", f"activations (..., {w.shape[0]}) matching w's {w.shape[0]} rows", x):
@@ -119,7 +122,8 @@ def int8_matmul(x, w, x_scale, w_scale):
 def integer_apply(apply_fn, variables, x, ranges: dict):
     """Post-training int8 `apply_fn` with every `nn.Dense` as an `int8_matmul` (calibrated input
     scale `ranges[path] / 127`, per-channel weight scales) and every `nn.Conv` fake-quantized as
-    in `quantized_apply`. Equal to `quantized_apply(..., bits=8)` up to float summation order."""
+    in `quantized_apply`. Equal to `quantized_apply(..., bits=8)` up to float summation order.
+    """
     def interceptor(next_fun, args, kwargs, context):
         module = context.module
         if not (isinstance(module, _QUANTIZED_LAYERS) and context.method_name == "__call__" and args):

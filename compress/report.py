@@ -28,7 +28,8 @@ STAGES = ("dense", "sparse", "shared", "huffman")
 
 class Gaps(NamedTuple):
     """Relative positions of the stored entries: `gaps[i]` zeros precede entry `i`; filler
-    entries (value zero) are marked in `filler`."""
+    entries (value zero) are marked in `filler`.
+    """
 
     gaps: np.ndarray
     filler: np.ndarray
@@ -36,7 +37,8 @@ class Gaps(NamedTuple):
 
 def relative_index(flat, index_bits: int) -> tuple[Gaps, np.ndarray]:
     """`(gaps, positions)` of the nonzeros of `flat: (n,)`, with fillers for long gaps;
-    `positions` indexes `flat` per stored entry (-1 for fillers)."""
+    `positions` indexes `flat` per stored entry (-1 for fillers).
+    """
     top = (1 << index_bits) - 1
     gaps, positions, last = [], [], -1
     for p in np.flatnonzero(flat):
@@ -64,7 +66,8 @@ def expand(gaps: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 
 def _encode_layer(w: np.ndarray, shared: Shared | None, index_bits: int, bits: int) -> tuple[dict, np.ndarray]:
     """Encoded bytes of one array at each stage, each decoded and checked against the weights,
-    and the array decoded from the last stage's bytes (`w`'s shape)."""
+    and the array decoded from the last stage's bytes (`w`'s shape).
+    """
     flat = w.ravel().astype(np.float32)
     sizes = {"dense": len(flat.tobytes())}
     gaps, pos = relative_index(flat, index_bits)

@@ -29,7 +29,8 @@ class Shared(NamedTuple):
 def kmeans_1d(values, k: int, iterations: int = 30, ignore_zeros: bool = True):
     """`(codebook: (k,), indices: values.shape)` of Lloyd's k-means on the scalars of `values`,
     linearly initialized over `[min, max]`. With `ignore_zeros`, exact zeros take index `k`
-    and do not move any centroid."""
+    and do not move any centroid.
+    """
     x = values.ravel().astype(jnp.float32)
     live = (x != 0) if ignore_zeros else jnp.ones_like(x, bool)
     lo = jnp.min(jnp.where(live, x, jnp.inf))
@@ -53,7 +54,8 @@ def kmeans_1d(values, k: int, iterations: int = 30, ignore_zeros: bool = True):
 
 def share(params, bits: int = 4, min_ndim: int = 2, iterations: int = 30):
     """`params` with every prunable array replaced by a `Shared` of `2**bits - 1` centroids and
-    `bits`-bit indices (index `2**bits - 1` is zero)."""
+    `bits`-bit indices (index `2**bits - 1` is zero).
+    """
     def leaf(w):
         if jnp.ndim(w) < min_ndim:
             return w
@@ -78,7 +80,8 @@ def reconstruct(shared):
 def codebook_gradients(grads, shared):
     """Per-layer centroid gradients from dense weight gradients: for centroid `j`, the sum of
     `grads` over the weights whose index is `j` (pruned weights excluded). Non-shared leaves
-    keep their gradient."""
+    keep their gradient.
+    """
     def leaf(g, x):
         if not _is_shared(x):
             return g

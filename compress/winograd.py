@@ -39,14 +39,16 @@ def multiplications_per_output(m: int) -> float:
     """Multiplications per output value per (input, output) channel pair, read off the
     transforms: a tile multiplies `(B^T d B) * U` elementwise ((rows of B^T)^2 products) and
     yields (rows of A^T)^2 outputs, (m + 2)^2 / m^2 in all, against 9 for the direct 3x3
-    convolution."""
+    convolution.
+    """
     BT, _, AT = winograd_matrices(m)
     return BT.shape[0] ** 2 / AT.shape[0] ** 2
 
 
 def transform_kernel(w, m: int):
     """`U = G w G^T` for every channel pair: `(3, 3, C, K) -> (m+2, m+2, C, K)`. Computed once
-    per kernel, so inference can store it instead of `w`."""
+    per kernel, so inference can store it instead of `w`.
+    """
     _, G, _ = winograd_matrices(m)
     G = jnp.asarray(G, w.dtype)
     return jnp.einsum("ua,vb,abck->uvck", G, G, w)

@@ -52,7 +52,8 @@ def _checked_budget(fn):
 
 def input_gradients(apply_fn, params, x, labels, targeted: bool = False):
     """`(B, ...)` gradient w.r.t. each input of its ascent objective: the cross-entropy of its
-    label on the logits (untargeted, to be increased) or minus that of its target (targeted)."""
+    label on the logits (untargeted, to be increased) or minus that of its target (targeted).
+    """
     sign = -1.0 if targeted else 1.0
 
     def objective(xi, yi):
@@ -80,7 +81,8 @@ def project(delta, eps, norm: str):
 
 def success_flags(apply_fn, params, x_adv, labels, targeted: bool = False):
     """`(B,)` bool: the model's prediction on `x_adv` differs from `labels` (untargeted) or
-    equals them (targeted, `labels` = targets)."""
+    equals them (targeted, `labels` = targets).
+    """
     pred = jnp.argmax(apply_fn(params, x_adv), axis=-1)
     return pred == labels if targeted else pred != labels
 
@@ -92,7 +94,8 @@ def fgsm(apply_fn: Callable, params, x, labels, eps, norm: str = "linf", targete
          lo: float = 0.0, hi: float = 1.0):
     """One gradient step of size `eps`: the sign of the gradient for L-infinity (FGSM), the
     normalized gradient for L2 (fast gradient method). `labels` are the true labels, or the
-    targets when `targeted`. Returns `(x_adv, success)`, `x_adv` clipped to `[lo, hi]`."""
+    targets when `targeted`. Returns `(x_adv, success)`, `x_adv` clipped to `[lo, hi]`.
+    """
     g = input_gradients(apply_fn, params, x, labels, targeted)
     x_adv = jnp.clip(x + eps * _steepest(g, norm), lo, hi)
     return x_adv, success_flags(apply_fn, params, x_adv, labels, targeted)
@@ -112,7 +115,8 @@ def pgd(apply_fn: Callable, params, x, labels, eps, step_size, steps: int, rng, 
 
     The steps are a `lax.scan`, fully unrolled by default: XLA's CPU backend runs a
     convolution inside a loop body about 4x slower than unrolled. Pass `unroll=1` to bound
-    compile time for hundreds of steps."""
+    compile time for hundreds of steps.
+    """
     sign = -1.0 if targeted else 1.0
 
     def one_run(key):

@@ -111,7 +111,8 @@ guided_relu.defvjp(_guided_fwd, _guided_bwd)
 @checked_batch()
 def guided_backprop(model: nn.Module, variables, x, labels, batch_size=None, **apply_kwargs):
     """`(B, H, W, C)` guided-backpropagation gradients of `model` (a Flax module with an `act`
-    field), computed on a clone whose `act` is `guided_relu`."""
+    field), computed on a clone whose `act` is `guided_relu`.
+    """
     return _guided_gradient(model.clone(act=guided_relu), variables, x, labels, batch_size,
                             tuple(sorted(apply_kwargs.items())))
 
@@ -123,7 +124,8 @@ def _guided_gradient(model, variables, x, labels, batch_size, apply_kwargs):
 
 def _at_layer(path: str, transform: Callable):
     """Interceptor applying `transform(output)` to the output of the submodule at `path`
-    (names joined by "/", e.g. "conv1_1")."""
+    (names joined by "/", e.g. "conv1_1").
+    """
     def interceptor(next_fun, args, kwargs, context):
         out = next_fun(*args, **kwargs)
         if context.method_name == "__call__" and "/".join(context.module.path) == path:
@@ -136,7 +138,8 @@ def _at_layer(path: str, transform: Callable):
 @keyed_jit(["apply_fn"], static_argnames=("layer"))
 def layer_gradient(apply_fn, params, x, labels, layer: str):
     """`(activations, gradients)` of the class score at the output of layer `layer`, both shaped
-    like that output `(B, ...)`, by adding a zero perturbation there and differentiating."""
+    like that output `(B, ...)`, by adding a zero perturbation there and differentiating.
+    """
     seen = {}
 
     def record(out):
@@ -168,7 +171,8 @@ def layer_gradient(apply_fn, params, x, labels, layer: str):
 def grad_cam(apply_fn, params, x, labels, layer: str):
     """`(B, H, W)` Grad-CAM maps: `relu(sum_k w_k A_k)` with `w_k` the spatial mean of the
     score's gradient at channel `k` of layer `layer` (a conv output `(B, h, w, K)`), resized to
-    the image."""
+    the image.
+    """
     acts, grads = layer_gradient(apply_fn, params, x, labels, layer)
     cam = jax.nn.relu(jnp.sum(jnp.mean(grads, axis=(1, 2), keepdims=True) * acts, axis=-1))
     return jax.image.resize(cam, (x.shape[0], *x.shape[1:3]), "bilinear")
@@ -178,7 +182,8 @@ def grad_cam(apply_fn, params, x, labels, layer: str):
 @keyed_jit(["apply_fn"], static_argnames=("layer", "index"))
 def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
     """`(B, H, W, C)` gradient of one unit of layer `layer` (`index` into its per-example
-    output, e.g. `(row, col, channel)`) with respect to each image."""
+    output, e.g. `(row, col, channel)`) with respect to each image.
+    """
     def unit(x):
         value = {}
 
@@ -200,7 +205,8 @@ def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
 def occlusion(apply_fn, params, x, labels, size: int = 3, stride: int = 1, value: float = 0.0,
               batch_size: int | None = None):
     """`(B, H, W)` mean drop of the class score when a `size x size` patch set to `value` covers
-    each pixel, the occluder sliding with `stride` (positions mapped with `lax.map`)."""
+    each pixel, the occluder sliding with `stride` (positions mapped with `lax.map`).
+    """
     b, h, w, _ = x.shape
     if size > min(h, w) or size < 1 or stride < 1:
         raise ValueError(f"occluder size must be in [1, {min(h, w)}] and stride >= 1; got {size}, {stride}")

@@ -25,7 +25,8 @@ from train import draws
 
 def layer_features(apply_fn: Callable, params, layers: Sequence[str]) -> Callable:
     """`features(x) -> {layer: output}` for submodules at the paths in `layers` (e.g.
-    `"conv1_1"`); raises `ValueError` on the first call if one of them is never called."""
+    `"conv1_1"`); raises `ValueError` on the first call if one of them is never called.
+    """
     layers = tuple(layers)
 
     def features(x):
@@ -66,7 +67,8 @@ class _nested:
 def random_multiscale(rng, sizes: Sequence[int] = (3, 5, 7, 11), channels: int = 64, in_channels: int = 3) -> Callable:
     """`features(x) -> {"k{size}": relu(conv(x - 0.5, W_size) + b)}` with He-normal random
     filters `W_size: (size, size, in_channels, channels)` and small random biases; 'SAME'
-    padding keeps every map `(B, H, W, channels)`."""
+    padding keeps every map `(B, H, W, channels)`.
+    """
     keys = jax.random.split(rng, len(sizes))
     filters = {}
     for key, size in zip(keys, sizes):

@@ -5,7 +5,8 @@ from train.figures import save_figure
 
 def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
     """Originals (top row, true label) over their adversarial versions (bottom row, predicted
-    label, red when wrong) for the first `count` images `(N, H, W, C)` in [0, 1]."""
+    label, red when wrong) for the first `count` images `(N, H, W, C)` in [0, 1].
+    """
     import matplotlib.pyplot as plt
 
     count = min(count, len(x))
@@ -24,7 +25,8 @@ def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
 
 def plot_maps(x, maps: dict, labels, path: str) -> str:
     """Images `(N, H, W, C)` (top row) over one row per `{method: (N, H, W) map}`, each map
-    scaled to its own maximum."""
+    scaled to its own maximum.
+    """
     import matplotlib.pyplot as plt
 
     count = len(x)
@@ -52,7 +54,8 @@ def _show(ax, image, **kwargs):
 
 def plot_rows(rows: dict, path: str, cell: float = 1.2, cmap: str | None = None) -> str:
     """One labelled row per `{label: images (n, H, W[, C])}` (rows may differ in length);
-    single-channel images are drawn with `cmap` (default: ink on paper), each scaled to [0, 1]."""
+    single-channel images are drawn with `cmap` (default: ink on paper), each scaled to [0, 1].
+    """
     import matplotlib.pyplot as plt
 
     cols = max(len(v) for v in rows.values())

@@ -1,5 +1,6 @@
 """Input checks shared by the attacks and attribution methods: ranks, label shapes and dtypes (chex
-assertions, failing with the argument's name through `train.checks.argument`) and finite pixel values."""
+assertions, failing with the argument's name through `train.checks.argument`) and finite pixel values.
+"""
 
 import functools
 import inspect
@@ -17,7 +18,8 @@ BATCH = ({2, 3, 4, 5}, "a batch (B, ...) of inputs")
 
 def check_finite_images(x, name: str = "x") -> None:
     """A one-line `ValueError` if concrete images `x` hold NaN or inf. Traced values (inside a
-    caller's `jit`) pass unchecked: their values do not exist yet."""
+    caller's `jit`) pass unchecked: their values do not exist yet.
+    """
     if isinstance(x, jax.core.Tracer):
         return
     bad = ~np.isfinite(np.asarray(x))
@@ -37,7 +39,8 @@ def checked_batch(kind: tuple = MAPS, labels: str | None = "labels"):
     """Decorate `fn(..., x, ..., labels, ...)` to check, before it runs, that `x` has a rank of
     `kind` (`IMAGES`, `MAPS` or `BATCH`) and finite values, and that `fn`'s argument named
     `labels` (None: no such argument) holds one integer per example. Shapes are checked on
-    tracers too; values only on concrete arrays."""
+    tracers too; values only on concrete arrays.
+    """
     ranks, expected = kind
 
     def decorate(fn):

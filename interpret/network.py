@@ -23,7 +23,8 @@ from train.unsupervised import pca_fit, pca_transform
 
 def filter_images(kernel):
     """`(kh, kw, in, out)` conv kernel -> `(out, kh, kw, c)` images, each scaled to [0, 1] on its
-    own; `c = in` for 1 or 3 input channels, else the mean over input channels (`c = 1`)."""
+    own; `c = in` for 1 or 3 input channels, else the mean over input channels (`c = 1`).
+    """
     kernel = jnp.asarray(kernel)
     if kernel.ndim != 4:
         raise ValueError(f"expected a 2-d conv kernel (kh, kw, in, out); got shape {kernel.shape}")
@@ -37,7 +38,8 @@ def filter_images(kernel):
 
 def nearest_neighbours(queries, bank, k: int = 5):
     """`(Q, k)` indices into `bank: (N, ...)` of the `k` nearest rows to each of `queries: (Q, ...)`
-    by Euclidean distance on the flattened arrays, closest first."""
+    by Euclidean distance on the flattened arrays, closest first.
+    """
     q = jnp.reshape(queries, (queries.shape[0], -1)).astype(jnp.float32)
     b = jnp.reshape(bank, (bank.shape[0], -1)).astype(jnp.float32)
     if q.shape[1] != b.shape[1] or not 1 <= k <= b.shape[0]:
@@ -49,7 +51,8 @@ def nearest_neighbours(queries, bank, k: int = 5):
 
 def embed_2d(features, method: str = "pca", seed: int = 0) -> np.ndarray:
     """`(N, 2)` coordinates of `features: (N, ...)` by `"pca"` or `"tsne"` (perplexity
-    `min(30, (N - 1) / 3)`, PCA initialization)."""
+    `min(30, (N - 1) / 3)`, PCA initialization).
+    """
     x = np.asarray(features, np.float32).reshape(len(features), -1)
     if method == "pca":
         return np.asarray(pca_transform(pca_fit(jnp.asarray(x)), x, 2))
@@ -63,7 +66,8 @@ def embed_2d(features, method: str = "pca", seed: int = 0) -> np.ndarray:
 
 class ReceptiveField(NamedTuple):
     """Unit `(i, j)` of the layer sees input rows `offset[0] + stride[0] i` to that plus
-    `size[0] - 1` (columns likewise); offsets may be negative (the box reaches into padding)."""
+    `size[0] - 1` (columns likewise); offsets may be negative (the box reaches into padding).
+    """
 
     size: tuple
     stride: tuple
@@ -107,7 +111,8 @@ def receptive_field(layer_fn: Callable, channels: int, canvas: int = 64, samples
 
 class Patches(NamedTuple):
     """`patches: (k, size_h, size_w, C)` crops (zero outside the image), `values: (k,)` the
-    channel's activation, `where: (k, 3)` rows of (image index, unit row, unit column)."""
+    channel's activation, `where: (k, 3)` rows of (image index, unit row, unit column).
+    """
 
     patches: jax.Array
     values: jax.Array
@@ -119,7 +124,8 @@ def max_activating_patches(layer_fn: Callable, images, channel: int, field: Rece
                            batch_size: int = 64) -> Patches:
     """The `k` receptive-field crops of `images: (N, H, W, C)` where channel `channel` of
     `layer_fn`'s map is largest (activations computed in `lax.map` chunks of `batch_size`). One
-    `jax.jit` program; `layer_fn` is keyed by what it computes (`train.keyed_jit`)."""
+    `jax.jit` program; `layer_fn` is keyed by what it computes (`train.keyed_jit`).
+    """
     acts = jax.lax.map(lambda x: layer_fn(x[None])[0, ..., channel], images, batch_size=batch_size)
     n, h, w = acts.shape
     values, flat = jax.lax.top_k(acts.reshape(-1), k)

@@ -24,7 +24,8 @@ def _probabilities(apply_fn, params, x):
 
 def accuracy_and_confidence(apply_fn, params, x, labels) -> dict:
     """Accuracy, and the mean softmax probability of the predicted class on the mistakes
-    (NaN when there are none)."""
+    (NaN when there are none).
+    """
     probs = _probabilities(apply_fn, params, x)
     pred = np.asarray(jnp.argmax(probs, -1))
     wrong = pred != np.asarray(labels)
@@ -41,7 +42,8 @@ def random_sign(apply_fn, params, x, labels, eps, rng, lo=0.0, hi=1.0):
 
 def attack_suite(pgd_steps: int = 40, pgd_restarts: int = 5) -> dict:
     """`{name: attack(apply_fn, params, x, labels, eps, rng) -> x_adv}`: FGSM, PGD with
-    restarts (step size 2.5 eps / steps, Madry et al.), and random signs, all L-infinity."""
+    restarts (step size 2.5 eps / steps, Madry et al.), and random signs, all L-infinity.
+    """
     def fgsm_attack(apply_fn, params, x, labels, eps, rng):
         return fgsm(apply_fn, params, x, labels, eps)[0]
 
@@ -53,7 +55,8 @@ def attack_suite(pgd_steps: int = 40, pgd_restarts: int = 5) -> dict:
 
 def robustness_table(models: dict, x, labels, epsilons, attacks: dict, rng) -> list[dict]:
     """One row per model x attack x epsilon (epsilon 0: clean) with accuracy and confidence on
-    mistakes."""
+    mistakes.
+    """
     rows = []
     for name, (apply_fn, params) in models.items():
         rows.append({"model": name, "attack": "clean", "eps": 0.0, **accuracy_and_confidence(apply_fn, params, x, labels)})
@@ -94,7 +97,8 @@ def linearity(apply_fn, params, x, labels, eps_max: float = 0.25, num: int = 41)
     """Logits along each example's FGSM direction `x + eps sign(grad)`, eps in
     `[-eps_max, eps_max]` (unclipped, as in Goodfellow et al.'s figure), and the R^2 of a
     straight-line fit per example and class. Returns the eps grid, the mean R^2 per class,
-    and the logit curves `(num, classes)` of the first example."""
+    and the logit curves `(num, classes)` of the first example.
+    """
     eps, logits, r2 = _linearity_fits(apply_fn, params, x, labels, eps_max, num)
     return {"eps": np.asarray(eps).tolist(), "r2_per_class": np.asarray(r2.mean(0)).tolist(),
             "mean_r2": float(r2.mean()), "example_logits": np.asarray(logits[:, 0]).tolist()}
@@ -172,7 +176,8 @@ def model_configs(config) -> dict:
 
 def _shipped(name: str, model_config):
     """`(task, state)` of the study's model shipped as `name`, which must have been trained with
-    `model_config` (the study's training settings as given)."""
+    `model_config` (the study's training settings as given).
+    """
     from train.errors import UserError
     from train.restore import config_text, load_pretrained
 
@@ -187,7 +192,8 @@ def _shipped(name: str, model_config):
 def run_study(recipe: str, config, workdir: str, progress: bool = True) -> dict:
     """Train the study's models (each in `workdir/models/NAME`, resumable), or with
     `config.pretrained` load the shipped `RECIPE_NAME` ones, add the Parzen classifier, and
-    evaluate them all: `summary.json`, `robustness.md`, figures."""
+    evaluate them all: `summary.json`, `robustness.md`, figures.
+    """
     from train import data
     from train.files import write_json_atomic
     from train.loop import run

@@ -30,7 +30,8 @@ def spearman(a, b):
 
 def reinitialize(layer_params, rng):
     """Every array of one layer re-drawn from a normal with that array's own standard deviation
-    (biases, with zero spread, are set to zero)."""
+    (biases, with zero spread, are set to zero).
+    """
     leaves, treedef = jax.tree.flatten(layer_params)
     keys = jax.random.split(rng, len(leaves))
     return jax.tree.unflatten(treedef, [jnp.std(w) * draws.normal(k, w.shape, w.dtype)
@@ -39,7 +40,8 @@ def reinitialize(layer_params, rng):
 
 def model_randomization_test(method, apply_fn, variables, x, labels, layers, rng) -> dict:
     """`{layer: mean Spearman correlation}` of `|maps|` after re-initializing `layers` (top-level
-    parameter names, given top first) cumulatively; `variables` holds `{"params": ...}`."""
+    parameter names, given top first) cumulatively; `variables` holds `{"params": ...}`.
+    """
     original = jnp.abs(method(apply_fn, variables, x, labels))
     params = dict(variables["params"])
     missing = [name for name in layers if name not in params]
@@ -55,7 +57,8 @@ def model_randomization_test(method, apply_fn, variables, x, labels, layers, rng
 
 def data_randomization_test(method, apply_fn, variables, random_label_variables, x, labels) -> float:
     """Mean Spearman correlation of `|maps|` between a model trained on true labels and one
-    trained on randomly permuted labels."""
+    trained on randomly permuted labels.
+    """
     a = jnp.abs(method(apply_fn, variables, x, labels))
     b = jnp.abs(method(apply_fn, random_label_variables, x, labels))
     return float(jnp.mean(spearman(a, b)))

@@ -58,7 +58,8 @@ def centre_box(shape: tuple, half: int) -> np.ndarray:
 
 def fit_centre_box(masks) -> int:
     """The half-side of the centred square with the best mean IoU against `masks: (N, H, W)`
-    (fit on training masks, then scored on test masks, so the baseline is as strong as it can be)."""
+    (fit on training masks, then scored on test masks, so the baseline is as strong as it can be).
+    """
     masks = np.asarray(masks, bool)
     halves = range(1, min(masks.shape[1:]) // 2 + 1)
     scores = [mask_iou(np.broadcast_to(centre_box(masks.shape[1:], k), masks.shape), masks).mean() for k in halves]

@@ -29,7 +29,8 @@ from train.keyed_jit import keyed_jit
 
 class Optimized(NamedTuple):
     """`image: (B, H, W, C)` in [0, 1]; `losses: (steps + 1,)` the objective before every step
-    and after the last."""
+    and after the last.
+    """
 
     image: jax.Array
     losses: jax.Array
@@ -76,7 +77,8 @@ def style_loss(features: dict, target_grams: dict, layers: Sequence[str]):
 def invert_features(feature_fn: Callable, image, layer: str, rng, steps: int = 300, learning_rate: float = 0.05,
                     tv_weight: float = 1e-2) -> Optimized:
     """Reconstruct `image: (B, H, W, C)` from its features at `layer` alone: minimize
-    `||phi(x) - phi(image)||^2 / ||phi(image)||^2 + tv_weight TV(x)` from noise."""
+    `||phi(x) - phi(image)||^2 / ||phi(image)||^2 + tv_weight TV(x)` from noise.
+    """
     _check_image("image", image)
     return _invert(feature_fn, image, layer, rng, steps, learning_rate, tv_weight)
 
@@ -95,7 +97,8 @@ def _invert(feature_fn, image, layer, rng, steps, learning_rate, tv_weight):
 def synthesize_texture(feature_fn: Callable, texture, shape: tuple, rng, layers: Sequence[str] | None = None,
                        steps: int = 300, learning_rate: float = 0.05) -> Optimized:
     """A new `(1, *shape)` image whose Gram matrices at `layers` (default: all the feature
-    function's maps) match those of `texture: (1, H, W, C)`; starts from noise."""
+    function's maps) match those of `texture: (1, H, W, C)`; starts from noise.
+    """
     _check_image("texture", texture)
     return _texture(feature_fn, texture, tuple(shape), rng, None if layers is None else tuple(layers), steps,
                     learning_rate)
@@ -114,7 +117,8 @@ def style_transfer(feature_fn: Callable, content, style, content_layers: Sequenc
                    learning_rate: float = 0.02) -> Optimized:
     """An image with the features of `content: (1, H, W, C)` at `content_layers` and the Gram
     matrices of `style: (1, H', W', C)` at `style_layers`: minimize
-    `content + style_weight * style + tv_weight * TV`, starting from the content image."""
+    `content + style_weight * style + tv_weight * TV`, starting from the content image.
+    """
     _check_image("content", content)
     _check_image("style", style)
     return _transfer(feature_fn, content, style, tuple(content_layers), tuple(style_layers), style_weight, tv_weight,
@@ -141,7 +145,8 @@ def deepdream(feature_fn: Callable, image, layer: str, rng, steps: int = 20, lea
     (`octave_scale ** -(octaves - 1)` of the size) to the full image: resize the current image,
     take `steps` jittered ascent steps on `mean(A^2) / 2` normalized by the mean absolute
     gradient, then carry the change up to the next octave. `losses` holds the objective at the
-    full size before and after."""
+    full size before and after.
+    """
     _check_image("image", image)
     return _dream(feature_fn, image, layer, rng, steps, learning_rate, octaves, octave_scale, jitter)
 

@@ -29,7 +29,8 @@ from train.keyed_jit import keyed_jit
 class Fooled(NamedTuple):
     """`images: (B, H, W, C)`, `steps: (B,)` taken by each example (`max_steps` + 1 where it
     failed), `fooled: (B,)` bool, `l2: (B,)` perturbation norms, `scores: (max_steps + 1, B)`
-    target scores at every step (the initial one first; NaN once an example has stopped)."""
+    target scores at every step (the initial one first; NaN once an example has stopped).
+    """
 
     images: jax.Array
     steps: jax.Array
@@ -42,7 +43,8 @@ class Fooled(NamedTuple):
 @keyed_jit("apply_fn", static_argnames="max_steps")
 def fooling_images(apply_fn, params, x, targets, step_size: float = 0.1, max_steps: int = 100) -> Fooled:
     """Move each image of `x` along its normalized target-score gradient until the prediction is
-    its target (`targets: (B,)`), or for at most `max_steps` steps."""
+    its target (`targets: (B,)`), or for at most `max_steps` steps.
+    """
     score = class_score(apply_fn, params)
     grad = jax.vmap(jax.grad(score))
     scores_of = jax.vmap(score)
@@ -84,7 +86,8 @@ def _gaussian_blur(images, sigma: float):
 
 def _centre_window(shape, progress):
     """`(1, H, W, 1)` Gaussian window on the image centre whose width grows from 0.15 to 2.15
-    image sizes as `progress` goes from 0 to 1 (Nguyen et al. 2016's centre bias)."""
+    image sizes as `progress` goes from 0 to 1 (Nguyen et al. 2016's centre bias).
+    """
     h, w = shape[:2]
     rows = (jnp.arange(h) - (h - 1) / 2) / h
     cols = (jnp.arange(w) - (w - 1) / 2) / w
@@ -138,7 +141,8 @@ def class_visualization(apply_fn, params, targets, shape, rng, steps: int = 200,
 
 class LatentVisualization(NamedTuple):
     """`images: (B, ...)` the decoded latents, `latents: (B, latent_dim)`, `scores: (steps + 1, B)`
-    the target scores before every step and after the last."""
+    the target scores before every step and after the last.
+    """
 
     images: jax.Array
     latents: jax.Array
@@ -152,7 +156,8 @@ def latent_visualization(apply_fn, params, decode, targets, latent_dim: int, rng
     the preferred inputs"): ascend `S_target(decode(z)) - l2 ||z||^2` over `z`, from `N(0, I)`
     draws, by normalized gradient steps in one `lax.scan`. `decode(z: (B, latent_dim)) -> (B, H,
     W, C)` images in [0, 1] (e.g. a VAE's or GAN's decoder with its parameters bound); the
-    decoder keeps the images on the manifold it learned, instead of pixel-space regularizers."""
+    decoder keeps the images on the manifold it learned, instead of pixel-space regularizers.
+    """
     score = lambda z: jnp.take_along_axis(apply_fn(params, decode(z)), targets[:, None], 1)[:, 0]
     objective = lambda z: jnp.sum(score(z)) - l2 * jnp.sum(z ** 2)
 
@@ -167,7 +172,8 @@ def latent_visualization(apply_fn, params, decode, targets, latent_dim: int, rng
 
 class Facets(NamedTuple):
     """`images: (facets, H, W, C)` one visualization per facet, `starts: (facets, H, W, C)` the
-    cluster-mean images they began from, `assignment: (N,)` each training image's facet."""
+    cluster-mean images they began from, `assignment: (N,)` each training image's facet.
+    """
 
     images: jax.Array
     starts: jax.Array
@@ -179,7 +185,8 @@ def multifaceted_visualization(apply_fn, params, feature_fn, images, target: int
     """Multi-faceted feature visualization (Nguyen et al. 2016): cluster `images: (N, H, W, C)`
     of class `target` by k-means on `feature_fn(images): (N, D)` (e.g. the penultimate layer),
     and run `class_visualization` (`options` passed on) from each cluster's mean image, so each
-    facet of the class (a pose, a style of writing) gets its own image."""
+    facet of the class (a pose, a style of writing) gets its own image.
+    """
     from train.unsupervised import kmeans
 
     feats = jnp.reshape(feature_fn(images), (images.shape[0], -1))

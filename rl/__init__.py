@@ -6,7 +6,8 @@ gymnax environments (DQN, REINFORCE, A2C, PPO). Every algorithm is a pure functi
 Compilation: nothing in `rl` is jitted inside the library. Losses (`dqn.td_loss`, `ppo.ppo_loss`,
 `pg.pg_loss`), advantage estimators and rollouts are pure and traced inside `train`; the one
 `jax.jit` is the caller's, over the whole `train` (so a function argument such as `apply_fn`
-is part of that single trace and never compiles on its own)."""
+is part of that single trace and never compiles on its own).
+"""
 
 from rl.cli import train_seeds
 from rl.dqn import make_train as make_dqn

@@ -32,7 +32,8 @@ def gae(rewards, values, next_values, dones, gamma: float, lam: float):
 
 def bootstrapped_advantages(apply_fn, params, traj, gamma: float, lam: float):
     """GAE over a `Transition` trajectory `(T, num_envs)`: every next observation's value comes
-    from one batched critic pass, zeroed after terminations (truncations still bootstrap)."""
+    from one batched critic pass, zeroed after terminations (truncations still bootstrap).
+    """
     _, next_value = apply_fn(params, traj.next_obs.reshape((-1,) + traj.next_obs.shape[2:]))
     next_value = (1.0 - traj.terminated) * next_value.reshape(traj.reward.shape)
     return gae(traj.reward, traj.value, next_value, traj.done, gamma, lam)

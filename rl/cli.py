@@ -82,7 +82,8 @@ def _validate(algo: str, config) -> None:
 
 def nanmean(x, axis=None):
     """`np.nanmean` that returns NaN for all-NaN slices without a warning (updates in which
-    no episode ended have NaN returns)."""
+    no episode ended have NaN returns).
+    """
     import warnings
 
     import numpy as np
@@ -100,7 +101,8 @@ def final_returns(returns):
 
 def train_seeds(algo: str, config, seeds: int, seed: int = 0, progress: bool = True) -> dict:
     """Train `seeds` seeds of `algo` in one jit call; returns `{"metrics", "params", "timing"}`
-    with every metric of shape `(seeds, ...)` as numpy."""
+    with every metric of shape `(seeds, ...)` as numpy.
+    """
     import jax
     from tqdm import tqdm
 
@@ -156,7 +158,8 @@ def summarize(algo: str, config, seeds: int, result: dict) -> dict:
 def write_metrics(path: str, metrics: dict) -> None:
     """One JSON line per update: `env_steps` (mean over seeds) and every per-update metric's
     mean over seeds, plus the seeds' min and max return; the same scalars (those defined) as a
-    TensorBoard event file in the same folder, replacing any earlier one."""
+    TensorBoard event file in the same folder, replacing any earlier one.
+    """
     import numpy as np
     from tensorboardX import SummaryWriter
 
@@ -187,7 +190,8 @@ def write_metrics(path: str, metrics: dict) -> None:
 
 def plot_learning_curve(metrics: dict, title: str, out_path: str) -> str:
     """Episode return against environment steps: each seed thin, their mean thick (both over
-    the updates in which some episode ended)."""
+    the updates in which some episode ended).
+    """
     import matplotlib.pyplot as plt
     import numpy as np
 

@@ -60,7 +60,8 @@ def td_loss(params, target_params, apply_fn, batch, gamma: float, double: bool, 
     """Mean TD loss between `Q(s, a)` and `r + gamma (1 - terminated) Q_target(s', a*)`: Huber
     with threshold `huber_delta`, or half the squared error when it is None; with
     `a* = argmax_a Q_target(s', a)` (DQN) or `argmax_a Q(s', a)` (Double DQN); the target is a
-    constant. Returns `(loss, {"q": mean Q(s, a)})`."""
+    constant. Returns `(loss, {"q": mean Q(s, a)})`.
+    """
     q = apply_fn(params, batch["obs"])
     q_taken = jnp.take_along_axis(q, batch["action"][:, None], axis=1)[:, 0]
     next_target = apply_fn(target_params, batch["next_obs"])
@@ -77,7 +78,8 @@ def td_loss(params, target_params, apply_fn, batch, gamma: float, double: bool, 
 
 def refresh_target(params, target_params, iteration, every: int, tau: float):
     """`tau * params + (1 - tau) * target_params` on iterations that are multiples of `every`
-    (iteration 0 included), `target_params` unchanged on the others."""
+    (iteration 0 included), `target_params` unchanged on the others.
+    """
     return optax.incremental_update(params, target_params, jnp.where(iteration % every == 0, tau, 0.0))
 
 

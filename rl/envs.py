@@ -30,7 +30,8 @@ class Transition(NamedTuple):
 
 def make_env(name: str):
     """`(env, env_params, num_actions)` for a gymnax environment with discrete actions;
-    `UserError` (one line) for an unknown name or a continuous action space."""
+    `UserError` (one line) for an unknown name or a continuous action space.
+    """
     import gymnax
 
     if name not in gymnax.registered_envs:
@@ -98,7 +99,8 @@ def reset_envs(env, env_params, rng, num_envs: int):
 
 def greedy_return(env, env_params, act: Callable, rng, num_episodes: int = 16):
     """Mean undiscounted return of `num_episodes` episodes run to their end (or the time
-    limit) with the deterministic policy `act(obs: (B, obs_dim)) -> actions: (B,)`."""
+    limit) with the deterministic policy `act(obs: (B, obs_dim)) -> actions: (B,)`.
+    """
     obs, env_state = reset_envs(env, env_params, rng, num_episodes)
     step_env = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
@@ -117,7 +119,8 @@ def greedy_return(env, env_params, act: Callable, rng, num_episodes: int = 16):
 
 def policy_argmax(apply_fn: Callable, params):
     """The deterministic policy `obs -> argmax of the logits` of an actor-critic `apply_fn(params,
-    obs) -> (logits, value)`, for `greedy_return`."""
+    obs) -> (logits, value)`, for `greedy_return`.
+    """
     return lambda obs: jnp.argmax(apply_fn(params, obs)[0], axis=-1)
 
 
@@ -128,7 +131,8 @@ def q_argmax(apply_fn: Callable, params):
 
 def record_update(metrics: dict, finished, index, steps_per_update: int, progress: Callable | None) -> dict:
     """Add the per-update fields every rollout-based algorithm reports (`episode_return` of
-    the episodes that ended, cumulative `env_steps`) and report progress; returns `metrics`."""
+    the episodes that ended, cumulative `env_steps`) and report progress; returns `metrics`.
+    """
     metrics["episode_return"] = mean_return(finished)
     metrics["env_steps"] = (index + 1) * steps_per_update
     progress_callback(progress, index, metrics["episode_return"])
@@ -137,6 +141,7 @@ def record_update(metrics: dict, finished, index, steps_per_update: int, progres
 
 def progress_callback(callback: Callable | None, update, episode_return):
     """Report `(update, episode_return)` to the host for live progress (`jax.debug.callback`);
-    nothing when `callback` is None."""
+    nothing when `callback` is None.
+    """
     if callback is not None:
         jax.debug.callback(callback, update, episode_return)

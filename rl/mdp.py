@@ -27,7 +27,8 @@ MAPS = {
 
 class MDP(NamedTuple):
     """`P: (S, A, S)`, `R: (S, A, S)`, `gamma` scalar, `start: (S,)` distribution,
-    `terminal: (S,)` bool."""
+    `terminal: (S,)` bool.
+    """
 
     P: jax.Array
     R: jax.Array
@@ -88,7 +89,8 @@ def policy_evaluation(mdp: MDP, policy):
 
 def value_iteration(mdp: MDP, tol: float = 1e-10, max_iters: int = 100_000):
     """`(V, policy, iterations)`: Bellman optimality backups in a `lax.while_loop` until the
-    largest change is below `tol`; the policy is greedy in the final values."""
+    largest change is below `tol`; the policy is greedy in the final values.
+    """
     def cond(carry):
         _, delta, i = carry
         return (delta > tol) & (i < max_iters)
@@ -105,7 +107,8 @@ def value_iteration(mdp: MDP, tol: float = 1e-10, max_iters: int = 100_000):
 def policy_iteration(mdp: MDP, max_iters: int = 1_000):
     """`(V, policy, iterations)`: exact evaluation by a linear solve, then greedy improvement,
     in a `lax.while_loop` until the policy is stable. Improvement keeps the current action
-    unless another is better by more than 1e-9, so ties cannot make it cycle."""
+    unless another is better by more than 1e-9, so ties cannot make it cycle.
+    """
     def improve(policy):
         V = policy_evaluation(mdp, policy)
         Q = q_values(mdp, V)

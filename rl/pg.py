@@ -68,7 +68,8 @@ def _finish(env, env_params, state, metrics, rng):
 
 def make_reinforce(config, progress=None):
     """`train(rng) -> {"metrics", "params"}` for a `rl/configs/reinforce.py`-shaped config:
-    `num_updates` gradient steps, each on `num_envs` whole episodes. Metrics as `rl.ppo`'s."""
+    `num_updates` gradient steps, each on `num_envs` whole episodes. Metrics as `rl.ppo`'s.
+    """
     env, env_params, network, tx = _setup(config, config.num_updates)
     horizon = env_params.max_steps_in_episode  # every episode ends by then
     rollout = make_rollout(env, env_params, network.apply, config.num_envs, horizon)
@@ -103,7 +104,8 @@ def make_reinforce(config, progress=None):
 
 def make_a2c(config, progress=None):
     """`train(rng) -> {"metrics", "params"}` for a `rl/configs/a2c.py`-shaped config:
-    `total_steps // (num_envs * num_steps)` gradient steps. Metrics as `rl.ppo`'s."""
+    `total_steps // (num_envs * num_steps)` gradient steps. Metrics as `rl.ppo`'s.
+    """
     batch_size = config.num_envs * config.num_steps
     num_updates = config.total_steps // batch_size
     env, env_params, network, tx = _setup(config, num_updates)

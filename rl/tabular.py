@@ -16,7 +16,8 @@ def make_q_learning(mdp: MDP, num_steps: int = 50_000, learning_rate: float = 0.
                     epsilon: float = 1.0, final_epsilon: float = 0.05, max_episode_steps: int = 100):
     """`train(rng) -> (Q: (S, A), episode_returns: (num_steps,))`, where `episode_returns[t]`
     is the return of the episode that ended at step `t` and NaN elsewhere. Learning rate and
-    epsilon decay linearly to their final values over `num_steps`."""
+    epsilon decay linearly to their final values over `num_steps`.
+    """
     S, A = mdp.P.shape[:2]
 
     def train(rng):

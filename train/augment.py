@@ -6,7 +6,8 @@ import jax.numpy as jnp
 
 def random_crop(rng, images, padding: int):
     """Pad `(batch, H, W, C)` images by `padding` pixels of zeros and crop back to `H x W`
-    at a random offset per image (translation by up to `padding` pixels)."""
+    at a random offset per image (translation by up to `padding` pixels).
+    """
     b, h, w, c = images.shape
     padded = jnp.pad(images, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     offsets = jax.random.randint(rng, (b, 2), 0, 2 * padding + 1)

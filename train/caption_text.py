@@ -39,7 +39,8 @@ class Vocabulary:
     @classmethod
     def build(cls, captions, size: int = 0) -> "Vocabulary":
         """From tokenized training captions (`[[word, ...], ...]`), most frequent first (ties by
-        spelling); `size` > 0 keeps that many ids in all, the rest become `<unk>`."""
+        spelling); `size` > 0 keeps that many ids in all, the rest become `<unk>`.
+        """
         counts = collections.Counter(w for caption in captions for w in caption)
         ranked = sorted(counts, key=lambda w: (-counts[w], w))
         keep = ranked[:size - len(SPECIALS)] if size else ranked
@@ -71,7 +72,8 @@ def _ngrams(words, n):
 
 def corpus_bleu(hypotheses: list[list[str]], references: list[list[list[str]]], max_order: int = 4) -> dict:
     """`{"bleu_1": ..., ..., "bleu_N": ...}` for tokenized `hypotheses` against their lists of
-    tokenized `references`; unsmoothed (an order with no match gives 0)."""
+    tokenized `references`; unsmoothed (an order with no match gives 0).
+    """
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
     matches, totals = [0] * max_order, [0] * max_order
@@ -100,7 +102,8 @@ def corpus_bleu(hypotheses: list[list[str]], references: list[list[list[str]]], 
 def _mentioned_objects(words: list[str], j: int, scene_objects) -> list[int]:
     """Indices of the rows of `scene_objects: (K, 5)` (shape, colour, size, row, col; -1 padded)
     that the shape word `words[j]` can name: same shape, and the colour and size of the two words
-    before it where those are colour or size words ("a small red circle", "a circle")."""
+    before it where those are colour or size words ("a small red circle", "a circle").
+    """
     from train.data.shapes import COLOUR_NAMES, SHAPES, SIZE_NAMES
 
     wanted = [o for o in range(len(scene_objects)) if scene_objects[o, 0] == SHAPES.index(words[j])]

@@ -45,7 +45,8 @@ class Checkpointer:
     def damage(self, step: int) -> str | None:
         """What is wrong with the files of checkpoint `step` (None if they are as saved).
 
-        A step without a file list (written before lists existed) is trusted as orbax left it."""
+        A step without a file list (written before lists existed) is trusted as orbax left it.
+        """
         root = os.path.join(self.directory, str(step))
         listing = os.path.join(root, FILE_LIST)
         if not os.path.exists(listing):
@@ -66,7 +67,8 @@ class Checkpointer:
     def latest_intact_step(self, log=print) -> int | None:
         """The newest step whose files are as saved; newer damaged steps are moved to
         `<workdir>/damaged_checkpoints/` (kept for inspection) and `log`ged. A `UserError` if
-        every step is damaged."""
+        every step is damaged.
+        """
         steps, problems = self.all_steps(), []
         for step in reversed(steps):
             why = self.damage(step)
@@ -92,7 +94,8 @@ class Checkpointer:
 
     def shape_mismatches(self, template, step: int) -> list[str]:
         """`'path: saved (a, b), now (c, d)'` for each array of `template` whose stored shape
-        differs in checkpoint `step` (arrays present on one side only count too)."""
+        differs in checkpoint `step` (arrays present on one side only count too).
+        """
         saved = _shapes(self._manager.item_metadata(step)["state"])
         now = _shapes(template)
         return [f"{k}: saved {saved.get(k)}, now {now.get(k)}" for k in sorted(saved.keys() | now.keys())
@@ -146,7 +149,8 @@ def _write_file_list(root: str) -> None:
 def _shapes(tree) -> dict[str, tuple]:
     """`{'params/dense/kernel': shape}` for the arrays of a train state or of orbax's metadata
     of one (attribute, key and index path entries all become plain names; Python scalars
-    such as a fresh state's `step` are shape `()`)."""
+    such as a fresh state's `step` are shape `()`).
+    """
     def name(entry):
         for attr in ("name", "key", "idx"):
             if hasattr(entry, attr):

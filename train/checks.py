@@ -13,7 +13,8 @@ import jax.numpy as jnp
 
 class ShapeError(ValueError, AssertionError):
     """An argument of the wrong rank, shape or dtype: the `ValueError` the library promises for bad
-    input, and the `AssertionError` a chex assertion raises."""
+    input, and the `AssertionError` a chex assertion raises.
+    """
 
 
 @contextlib.contextmanager

@@ -46,7 +46,8 @@ def _distilled(config, seed: int, teachers: list[str]):
 
 def run_study(recipe: str, config, workdir: str, progress: bool = True) -> dict:
     """Train (or reuse) the teachers, then for every seed the student alone and distilled, each
-    in its own resumable run under `workdir`; write `summary.json` and `distill.md`."""
+    in its own resumable run under `workdir`; write `summary.json` and `distill.md`.
+    """
     from train import data
     from train.files import write_json_atomic
     from train.loop import run

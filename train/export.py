@@ -27,7 +27,8 @@ from train.files import write_json_atomic
 def inference(task, state) -> tuple:
     """`(f, (input name, shape, dtype), output name, extra)` for a restored run: `f(inputs (N,
     *shape)) -> outputs (N, ...)` closes over the trained variables; `extra` is JSON for the
-    signature (vocabularies). Shapes exclude the batch axis."""
+    signature (vocabularies). Shapes exclude the batch axis.
+    """
     kind = task.config.task
     variables = state.variables()
     if kind == "classification":
@@ -55,7 +56,8 @@ def inference(task, state) -> tuple:
 def export_run(workdir: str, batch: int | None = None, pretrained: str | None = None) -> str:
     """Write `workdir/export/` (see the module docstring) for the run in `workdir`, or for the shipped
     model `pretrained`, and return its path. `batch` fixes the batch size; by default it is symbolic,
-    so the artifact takes any."""
+    so the artifact takes any.
+    """
     from train.restore import load_model
 
     if batch is not None and batch < 1:

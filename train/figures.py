@@ -47,7 +47,8 @@ def plot_learning_curves(metrics_path: str, out_path: str) -> str:
 
 def plot_attention(images, captions: list, alphas, path: str, words: int = 8) -> str:
     """One row per image `(N, H, W, 3)`: the image with its caption, then the attention map of
-    each of the first `words` generated words (`alphas: (N, T, h * w)`) over the image."""
+    each of the first `words` generated words (`alphas: (N, T, h * w)`) over the image.
+    """
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -73,7 +74,8 @@ def plot_attention(images, captions: list, alphas, path: str, words: int = 8) ->
 
 def plot_alignment(sources: list[str], outputs: list[str], alphas, path: str) -> str:
     """One heatmap per example: `alphas: (N, T, S)`, the attention each output character (rows)
-    paid to each source character (columns), as in Bahdanau et al. (2015), figure 3."""
+    paid to each source character (columns), as in Bahdanau et al. (2015), figure 3.
+    """
     import matplotlib.pyplot as plt
 
     n = len(sources)
@@ -107,7 +109,8 @@ def plot_frame_labels(videos, labels, predicted, path: str) -> str:
 
 def plot_glimpses(images, locations, predicted, labels, patch: int, scales: int, path: str) -> str:
     """One panel per image `(N, S, S, 1)`: the glimpse path (`locations: (N, G, 2)` in [-1, 1]),
-    the finest patch at every glimpse (numbered) and the largest at the last; `true/predicted`."""
+    the finest patch at every glimpse (numbered) and the largest at the last; `true/predicted`.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
@@ -132,7 +135,8 @@ def plot_glimpses(images, locations, predicted, labels, patch: int, scales: int,
 
 def plot_canvases(panels: dict, path: str) -> str:
     """DRAW's canvas after each step: for each `{title: (N, steps, H, W)}` panel, one row per image,
-    one column per step."""
+    one column per step.
+    """
     import matplotlib.pyplot as plt
     import numpy as np
 

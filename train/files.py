@@ -8,7 +8,8 @@ from train.errors import UserError
 
 def make_workdir(workdir: str) -> None:
     """Create `workdir` (and parents) and check that files can be written there; a `UserError`
-    naming the directory otherwise."""
+    naming the directory otherwise.
+    """
     try:
         os.makedirs(workdir, exist_ok=True)
         probe = os.path.join(workdir, f".write-test-{os.getpid()}")

@@ -21,7 +21,8 @@ def bits_per_dim(nats_per_image: float, dims: int) -> float:
 
 def bernoulli_nll(logits, targets):
     """Per-image negative log-likelihood in nats of binary `targets: (B, ...)` under independent
-    Bernoulli pixels with `logits` of the same shape."""
+    Bernoulli pixels with `logits` of the same shape.
+    """
     per_pixel = jnp.maximum(logits, 0) - logits * targets + jnp.log1p(jnp.exp(-jnp.abs(logits)))
     return per_pixel.reshape(per_pixel.shape[0], -1).sum(-1)
 
@@ -49,7 +50,8 @@ def importance_weighted_nll(encode, log_likelihood, x, rng, k: int):
 
 def independent_pixels_nll(train_images, test_images, smoothing: float = 1.0) -> float:
     """Mean test NLL (nats/image) of the baseline that models every pixel as an independent
-    Bernoulli with its (Laplace-smoothed) training frequency, through `bernoulli_nll`."""
+    Bernoulli with its (Laplace-smoothed) training frequency, through `bernoulli_nll`.
+    """
     p = (np.asarray(train_images).sum(0) + smoothing) / (len(train_images) + 2 * smoothing)
     logits = jnp.broadcast_to(jnp.log(p) - jnp.log1p(-p), test_images.shape)
     return float(bernoulli_nll(logits, jnp.asarray(test_images)).mean())
@@ -70,7 +72,8 @@ class FeatureClassifier:
     """A trained classifier (`task`, a `Classification` task, and its `variables`) as
     `features(x)` (the input of its head, i.e. the penultimate activations) and `predict(x)`
     (class ids). The image tasks get theirs as a first stage of their run (`ImageTask.stages`):
-    evaluation never trains."""
+    evaluation never trains.
+    """
 
     def __init__(self, task, variables):
         def head_input(x):
@@ -98,7 +101,8 @@ def sample_quality(classifier: FeatureClassifier, samples, reference, num_classe
     """Fréchet distance of `samples` to `reference` images, the same for uniform noise images,
     their ratio, and the classifier's class histogram of the samples (mode coverage). With the
     conditioning `labels: (n,)` of class-conditional samples, also `conditional_accuracy`: how
-    often the classifier names the class a sample was drawn for (chance: 1 / num_classes)."""
+    often the classifier names the class a sample was drawn for (chance: 1 / num_classes).
+    """
     noise = np.random.default_rng(seed).random(np.shape(samples), dtype=np.float32)
     ref_features, _ = classifier(reference)
     sample_features, classes = classifier(samples)

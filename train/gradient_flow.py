@@ -37,7 +37,8 @@ FEATURES, BATCH = 32, 8
 @partial(jax.jit, static_argnums=1)
 def vanilla_norms(sigma: float, steps: int):
     """`(steps,)` ||dL/dh_t|| of a tanh RNN with W_hh = sigma * orthogonal, zero inputs and state
-    (the linearization at the origin, where the law is exact)."""
+    (the linearization at the origin, where the law is exact).
+    """
     cell, key = VanillaRNNCell(FEATURES), jax.random.key(0)
     xs = jnp.zeros((BATCH, steps, 1))
     params = cell.init(key, cell.initialize_carry(BATCH), xs[:, 0])["params"]
@@ -54,7 +55,8 @@ def initialized_norms(cell, steps: int, key=jax.random.key(1)):
 
 def update_norms(sigma: float, steps: int, clip: float, lr: float = 0.1) -> float:
     """Norm of one SGD update (learning rate `lr`) of a linear RNN's parameters for the mean
-    summed last state, inputs ~ N(0, 0.1^2), with (`clip > 0`) or without clipping."""
+    summed last state, inputs ~ N(0, 0.1^2), with (`clip > 0`) or without clipping.
+    """
     return float(_update_norm(sigma, steps, clip, lr))
 
 
@@ -88,7 +90,8 @@ INPUT_SCALES = {"moderate": 1.0, "saturating": 5.0}
 @partial(jax.jit, static_argnums=(1, 2))
 def random_state_norms(sigma: float, steps: int, input_scale: float):
     """`(steps,)` ||dL/dh_t|| of a tanh RNN with W_hh = sigma * orthogonal, inputs ~ N(0,
-    input_scale^2) of width 8 through its initialized W_xh, and initial states ~ N(0, 0.5^2)."""
+    input_scale^2) of width 8 through its initialized W_xh, and initial states ~ N(0, 0.5^2).
+    """
     cell = VanillaRNNCell(FEATURES)
     inputs_key, kernel_key, state_key, init_key = jax.random.split(jax.random.key(3), 4)
     xs = input_scale * jax.random.normal(inputs_key, (BATCH, steps, 8))
@@ -99,7 +102,8 @@ def random_state_norms(sigma: float, steps: int, input_scale: float):
 
 def bound_check(steps: int) -> list[dict]:
     """Measured ||dL/dh_0|| / ||dL/dh_{T-1}|| and Pascanu et al.'s bound sigma^(T-1) for every
-    sigma of `BOUND_SIGMAS` and input scale of `INPUT_SCALES`."""
+    sigma of `BOUND_SIGMAS` and input scale of `INPUT_SCALES`.
+    """
     rows = []
     for name, scale in INPUT_SCALES.items():
         for sigma in BOUND_SIGMAS:
@@ -113,7 +117,8 @@ def recall_training(clip: float, steps: int, train_steps: int = 300, lr: float =
     """A tanh RNN (32 units, W_hh = sigma * orthogonal) and a linear readout of its last state
     trained by SGD (learning rate `lr`, batch 64) to output 10 x its first input (inputs ~
     N(0, 0.1^2)) after `steps` steps, clipping the gradient's global norm at `clip` (0: not
-    at all). Returns the per-step `loss` and the unclipped `grad_norm`, as lists."""
+    at all). Returns the per-step `loss` and the unclipped `grad_norm`, as lists.
+    """
     cell = VanillaRNNCell(FEATURES)
     inputs_key, kernel_key, init_key = jax.random.split(jax.random.key(4), 3)
     xs = 0.1 * jax.random.normal(inputs_key, (64, steps, 1))

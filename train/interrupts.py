@@ -10,7 +10,8 @@ def ctrl_c_between_steps():
     """While active, Ctrl-C only appends to the yielded list, which the step loop reads after each
     step: the interrupt then never lands between a step call and the assignment of its result,
     where the donated old state is gone and the new one not yet bound. Off the main thread, or
-    where SIGINT is ignored (a background job), nothing changes."""
+    where SIGINT is ignored (a background job), nothing changes.
+    """
     requested = []
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):

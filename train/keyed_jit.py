@@ -92,7 +92,8 @@ def _function_key(fn, active: frozenset = frozenset()):
 
 class FunctionKey:
     """Stands for `fn` (a function, or a tuple of them such as an optax transformation), hashed and
-    compared by what it computes (see the module); calls and attribute reads go to `fn`."""
+    compared by what it computes (see the module); calls and attribute reads go to `fn`.
+    """
 
     __slots__ = ("fn", "key", "_hash")
 

@@ -31,10 +31,11 @@ from train.tasks import make_task
 
 
 def _summary_writer():
-    """tensorboardX's `SummaryWriter`, imported without PyTorch. tensorboardX imports torch whenever
+    """TensorboardX's `SummaryWriter`, imported without PyTorch. tensorboardX imports torch whenever
     it is installed (the `bench` extra), only to accept torch tensors in its `add_*` calls: 0.9-1.5 s
     of every run's start here, and we log Python floats. While tensorboardX loads, `import torch`
-    raises ImportError (its own fallback); torch imports normally before and after."""
+    raises ImportError (its own fallback); torch imports normally before and after.
+    """
     if "torch" in sys.modules:
         from tensorboardX import SummaryWriter
     else:
@@ -53,7 +54,8 @@ class MetricsLog:
     The same scalars go to TensorBoard event files in the same folder (tensorboardX, no
     TensorFlow needed; `tensorboard --logdir runs` shows every run under `runs/`): training
     records as `train/<name>`, evaluations under their own `{split}_{name}` keys. A resumed run
-    opens a new event file that purges the old files' events past `s`, as the JSON log does."""
+    opens a new event file that purges the old files' events past `s`, as the JSON log does.
+    """
 
     def __init__(self, path: str, resume_step: int):
         self.path = path
@@ -171,7 +173,8 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
 def _run_stage(recipe: str, name: str, stage, workdir: str, progress: bool):
     """`(task, state, summary)` of the first-stage run `name` of `recipe`: `stage` is either
     `(stage_recipe, config)`, trained or resumed in `<workdir>/<name>` (a finished one is only
-    evaluated), or the workdir of a finished run, loaded (`summary` None)."""
+    evaluated), or the workdir of a finished run, loaded (`summary` None).
+    """
     if isinstance(stage, str):
         task, state, _ = load_run(stage)
         return task, state, None
@@ -186,7 +189,8 @@ def _run_stage(recipe: str, name: str, stage, workdir: str, progress: bool):
 
 def _check_resumable(ckpt: Checkpointer, step: int, state, config: ml_collections.ConfigDict) -> None:
     """A `UserError` naming the config fields that differ from the checkpoint's when they change
-    the shapes of the train state (a config that only trains longer resumes)."""
+    the shapes of the train state (a config that only trains longer resumes).
+    """
     mismatches = ckpt.shape_mismatches(state, step)
     if not mismatches:
         return
@@ -222,7 +226,8 @@ class _Loop:
         next step computes from them on `self.batch` (a step's own loss is computed before its
         update, so it cannot vouch for the state it produced). The loss comes from the compiled
         train step run on a copy of `state` (its input is donated), and in one process the
-        finiteness is checked on the host: no program is compiled for the check."""
+        finiteness is checked on the host: no program is compiled for the check.
+        """
         if all(x.is_fully_addressable for x in jax.tree.leaves(state)):
             host = jax.device_get(state)
             if not all(np.isfinite(x).all() for x in jax.tree.leaves((host.params, host.opt_state, host.batch_stats))
@@ -254,7 +259,8 @@ class _Loop:
     def check_finite(self, step: int) -> None:
         """Host sync: raise `TrainingDiverged` if any loss since the last check is NaN/inf, or the norm
         of the parameters a step started from (`l2_params`): NaN weights do not always make the loss
-        NaN (XLA's fused ReLU on a CPU can turn a NaN activation into 0)."""
+        NaN (XLA's fused ReLU on a CPU can turn a NaN activation into 0).
+        """
         if self.checked == len(self.pending):
             return
         # on the host: a device-side stack would compile a program for every distinct count
@@ -320,7 +326,8 @@ class _Loop:
 
     def _steps(self, state, start, batch, batches, step_fn, rng, bar, postfix, requested):
         """Steps `start + 1 .. num_steps` with logging, evaluation and checkpoints; a Ctrl-C
-        (`requested`) stops after the step in flight, as `KeyboardInterrupt`, with `state` current."""
+        (`requested`) stops after the step in flight, as `KeyboardInterrupt`, with `state` current.
+        """
         config = self.config
         self.state = state
         for step in range(start + 1, config.num_steps + 1):

@@ -1,5 +1,6 @@
 """Losses shared by tasks and benchmarks, in the `loss_fn(params, state, batch, rng)` shape
-that `train.steps.make_train_step` takes."""
+that `train.steps.make_train_step` takes.
+"""
 
 import jax.numpy as jnp
 import optax
@@ -8,7 +9,8 @@ import optax
 def cross_entropy_loss(params, state, batch, rng):
     """Softmax cross-entropy of `state.apply_fn` on `batch["inputs"]` against integer
     `batch["label"]` `(batch,)`, in training mode (dropout from `rng`, BatchNorm statistics
-    updated when the state has them). Returns `(loss, ({"accuracy"}, {"batch_stats"?}))`."""
+    updated when the state has them). Returns `(loss, ({"accuracy"}, {"batch_stats"?}))`.
+    """
     mutable = ["batch_stats"] if state.batch_stats is not None else []
     logits, updates = state.apply_fn(state.variables(params), batch["inputs"], train=True, mutable=mutable,
                                      rngs={"dropout": rng})

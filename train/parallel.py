@@ -32,7 +32,8 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
 def batch_sharding(mesh: Mesh, batch=None):
     """Leading (batch) axis split over `data`, other axes whole; given a `batch`, the tree of
-    shardings for it (scalars in a batch, such as flags, are replicated)."""
+    shardings for it (scalars in a batch, such as flags, are replicated).
+    """
     split = NamedSharding(mesh, PartitionSpec("data"))
     if batch is None:
         return split
@@ -41,7 +42,8 @@ def batch_sharding(mesh: Mesh, batch=None):
 
 def process_rows(batch: dict, process_index: int | None = None, process_count: int | None = None) -> dict:
     """This process's contiguous share of a global batch `{name: (global_batch, ...)}` (scalar
-    entries are kept whole)."""
+    entries are kept whole).
+    """
     index = jax.process_index() if process_index is None else process_index
     count = jax.process_count() if process_count is None else process_count
     n = max(len(v) for v in batch.values() if np.ndim(v))
@@ -59,7 +61,8 @@ def shard_batch(local_batch: dict, mesh: Mesh) -> dict:
 
 def replicate(tree, mesh: Mesh):
     """Every leaf of `tree` copied to every device of `mesh` (of every process: each process
-    passes the same values, as after the same seeded initialization)."""
+    passes the same values, as after the same seeded initialization).
+    """
     if jax.process_count() == 1:
         return jax.device_put(tree, replicated(mesh))
 
@@ -76,7 +79,8 @@ def model_sharding(mesh: Mesh, tree, min_size: int = 2 ** 14):
     `min_size` elements whose last dim divides by the `model` axis is split along that dim
     over `model`; everything else is replicated. Applied to a whole train state it gives the
     optimizer moments the same layout as their parameters; XLA's SPMD partitioner inserts the
-    collectives the sharded matmuls need."""
+    collectives the sharded matmuls need.
+    """
     parts = mesh.shape["model"]
 
     def leaf(x):
@@ -90,7 +94,8 @@ def model_sharding(mesh: Mesh, tree, min_size: int = 2 ** 14):
 
 def place_state(state, mesh: Mesh):
     """The train state laid out for `data_parallel_step`: replicated, or split by
-    `model_sharding` when the mesh has a `model` axis (single process only)."""
+    `model_sharding` when the mesh has a `model` axis (single process only).
+    """
     if mesh.shape["model"] == 1:
         return replicate(state, mesh)
     if jax.process_count() > 1:
@@ -101,7 +106,8 @@ def place_state(state, mesh: Mesh):
 def data_parallel_step(train_step: Callable, mesh: Mesh, state, batch, donate: bool = True):
     """`jax.jit(train_step)` for `(state, batch, rng) -> (state, metrics)` with the key
     replicated, the batch (shaped like `batch`) sharded over `data`, and the state replicated
-    or, on a mesh with a `model` axis larger than 1, laid out by `model_sharding`."""
+    or, on a mesh with a `model` axis larger than 1, laid out by `model_sharding`.
+    """
     state_sharding = model_sharding(mesh, state)
     return jax.jit(train_step, in_shardings=(state_sharding, batch_sharding(mesh, batch), replicated(mesh)),
                    out_shardings=(state_sharding, replicated(mesh)), donate_argnums=0 if donate else ())

@@ -46,7 +46,8 @@ DATA = {
 
 def trained_config(recipe: str, study_model: str | None = None):
     """The config `python -m train RECIPE` trains with its defaults; for a study (a recipe that
-    trains several models), the config of its model `study_model`."""
+    trains several models), the config of its model `study_model`.
+    """
     config = configs.get_config(recipe)
     if study_model is None:
         return config
@@ -81,7 +82,8 @@ def staleness(card: dict) -> str | None:
 def publish(recipe: str, name: str, workdir: str, directory: str, progress: bool = True) -> list[str]:
     """Train (or reuse) `recipe` in `workdir` with its default config and write `directory/name`;
     for a study, each of its models `M` (trained in `workdir/models/M`, where the study trains it)
-    as `directory/name_M`. Returns a line per model."""
+    as `directory/name_M`. Returns a line per model.
+    """
     regenerate = f"python -m train publish {recipe} --name {name}"
     config = configs.get_config(recipe)
     if "study" not in config:

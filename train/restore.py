@@ -1,5 +1,6 @@
 """Reload a run from its workdir: the recipe config and task from the checkpoint's meta, and
-the train state restored into it."""
+the train state restored into it.
+"""
 
 import json
 import os
@@ -37,7 +38,8 @@ def load_run(workdir: str, expect_task: str | None = None):
 
 def _task_and_template(config, meta: dict):
     """`(task, optimizer, template)`: the task rebuilt from `config` and a checkpoint's `meta`, its
-    optimizer, and its train state as shapes only (the initializers traced, nothing computed)."""
+    optimizer, and its train state as shapes only (the initializers traced, nothing computed).
+    """
     from train.optim import make_optimizer
     from train.tasks import TASKS
 
@@ -48,13 +50,15 @@ def _task_and_template(config, meta: dict):
 
 def config_text(config: dict) -> str:
     """A config dict as canonical JSON: equal texts are equal configs (how saved configs are compared
-    with a recipe's, and hashed)."""
+    with a recipe's, and hashed).
+    """
     return json.dumps(config, sort_keys=True, default=str)
 
 
 def _with_defaults(saved: dict, recipe: str) -> dict:
     """The saved config, with fields that the recipe gained since the run was trained filled
-    in from its current defaults (saved values always win)."""
+    in from its current defaults (saved values always win).
+    """
     from train import configs
 
     if recipe not in configs.names():
@@ -71,7 +75,8 @@ def load_pretrained(name: str, expect_task: str | None = None):
     """`(task, state, meta)` of a shipped model (`zoo.pretrained`), like `load_run`'s: the task is
     rebuilt from the recipe config in its `config.json`, the state holds its weights (the optimizer
     state freshly initialized: a shipped model carries none). A `ValueError` of the registry (unknown
-    name, damaged file) becomes a one-line `UserError`."""
+    name, damaged file) becomes a one-line `UserError`.
+    """
     import jax.numpy as jnp
 
     from zoo import pretrained

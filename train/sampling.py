@@ -1,5 +1,6 @@
 """Autoregressive sampling, jit-compiled: tokens with `lax.scan`, pixels with `lax.fori_loop`
-(no Python loop per token or pixel)."""
+(no Python loop per token or pixel).
+"""
 
 from functools import partial
 from typing import Callable
@@ -10,7 +11,8 @@ import jax.numpy as jnp
 
 def sample_logits(rng, logits, temperature: float = 1.0, top_k: int = 0):
     """One token id per row of `logits: (batch, vocab)`: greedy when `temperature == 0`,
-    otherwise softmax(logits / temperature) restricted to the `top_k` largest (0 = all)."""
+    otherwise softmax(logits / temperature) restricted to the `top_k` largest (0 = all).
+    """
     if temperature == 0:
         return jnp.argmax(logits, axis=-1)
     logits = logits.astype(jnp.float32) / temperature
@@ -42,7 +44,8 @@ def sample_sequence(step_fn: Callable, params, carry, token, rng, length: int, t
 def sample_pixels(apply_fn, rng, n: int, shape, levels: int):
     """`n` images `(n, H, W, C)` drawn pixel by pixel in raster order: `lax.fori_loop` over the
     `H * W` pixels, each iteration running the whole network and sampling the current pixel's
-    channels from its softmax (all channels at once). Values are `level / (levels - 1)`."""
+    channels from its softmax (all channels at once). Values are `level / (levels - 1)`.
+    """
     h, w, c = shape
 
     def body(p, images):

@@ -15,7 +15,8 @@ def init_variables(model, rngs, *inputs, **kwargs) -> dict:
     The program runs once, so it is compiled with LLVM's optimization level 1 instead of 2
     (`_RUN_ONCE`): 3x faster to compile on a CPU (0.47 s instead of 1.44 s for the digits CNN
     here) and the same bits as the default compile (level 0 is faster still, but changes the last
-    bit of some weights: it does not contract multiply-adds)."""
+    bit of some weights: it does not contract multiply-adds).
+    """
     init = jax.jit(functools.partial(model.init, **kwargs))
     if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((rngs, inputs))):
         return init(rngs, *inputs)  # traced (`jax.eval_shape` in `load_run`): nothing is compiled

@@ -27,7 +27,8 @@ def _sq_distances(x, centroids):
 
 def kmeans_plus_plus(rng, x, k: int):
     """`(k, d)` initial centroids: the first uniformly, each next one with probability
-    proportional to the squared distance to the nearest centroid chosen so far."""
+    proportional to the squared distance to the nearest centroid chosen so far.
+    """
     x = jnp.asarray(x, jnp.float32)
     n = x.shape[0]
     first_key, rest_key = jax.random.split(rng)
@@ -71,7 +72,8 @@ def kmeans(rng, x, k: int, iterations: int = 50, restarts: int = 8) -> KMeans:
 
 class PCA(NamedTuple):
     """`mean: (d,)`, `components: (d, d)` (columns, by decreasing variance), `variance: (d,)`
-    per component, `explained: (d,)` its fraction of the total."""
+    per component, `explained: (d,)` its fraction of the total.
+    """
 
     mean: jax.Array
     components: jax.Array

@@ -12,7 +12,8 @@ def unbatched_orthogonal(scale: float):
     """`nn.initializers.orthogonal(scale)` that `vmap` runs as a loop of single QR
     factorizations. Batched LAPACK QR (what `vmap` over seeds makes of the plain initializer)
     fans out over XLA:CPU's intra-op thread pool from inside it and deadlocks intermittently
-    (jaxlib 0.10, seen here as a hang at 0% CPU); one matrix at a time never does."""
+    (jaxlib 0.10, seen here as a hang at 0% CPU); one matrix at a time never does.
+    """
     base = nn.initializers.orthogonal(scale)
 
     def init(key, shape, dtype=jnp.float32):

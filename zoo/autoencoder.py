@@ -34,7 +34,8 @@ class ConvEncoder(nn.Module):
 
 class ConvDecoder(nn.Module):
     """`(batch, code)` -> logits `(batch, *shape)`: dense to `(H/4, W/4, 2 features)`, two stride-2
-    transposed convs, a 3x3 conv to `shape[-1]` channels."""
+    transposed convs, a 3x3 conv to `shape[-1]` channels.
+    """
 
     shape: tuple[int, int, int]
     features: int = 32
@@ -85,7 +86,8 @@ class Autoencoder(nn.Module):
 class VAE(nn.Module):
     """Gaussian posterior `q(z|x) = N(mu, diag(exp(logvar)))`, standard normal prior, decoder
     logits. `__call__(x, rng) -> (logits, mu, logvar)` samples `z = mu + sigma * eps`
-    (reparameterization); `encode(x) -> (mu, logvar)`, `decode(z) -> logits`."""
+    (reparameterization); `encode(x) -> (mu, logvar)`, `decode(z) -> logits`.
+    """
 
     shape: tuple[int, int, int]
     latent: int = 8

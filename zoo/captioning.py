@@ -37,7 +37,8 @@ from zoo.rnn import LSTMCell, VanillaRNNCell
 class ImageEncoder(nn.Module):
     """Conv stages (`conv{s}_{j}`, 3x3, ReLU), a 2x max pool after each of the first `pools`
     (default: all): `(B, H, W, C) -> (B, H / 2^pools, W / 2^pools, features[-1])`, the feature grid
-    the decoder looks at."""
+    the decoder looks at.
+    """
 
     features: Sequence[int] = (32, 64, 128)
     pools: int | None = None
@@ -62,7 +63,8 @@ class GridClassifier(nn.Module):
     """Multi-label recognition with the captioners' encoder: `ImageEncoder` (as submodule
     `encoder`), a linear score per grid cell and class, the maximum over cells (global max pooling
     as in Oquab et al. 2015, so each cell's features learn to describe what lies there):
-    `(B, H, W, C) -> (B, num_classes)` logits. Its `encoder` parameters initialize a captioner's."""
+    `(B, H, W, C) -> (B, num_classes)` logits. Its `encoder` parameters initialize a captioner's.
+    """
 
     num_classes: int
     encoder_features: Sequence[int] = (32, 64, 128)
@@ -83,7 +85,8 @@ class _Centre(nn.Module):
     """`x - mean` over the batch while training, the mean kept as a running average in
     `batch_stats` and subtracted at inference: batch normalization's centring without its
     scaling (dividing by the per-feature spread would blow up the many near-constant features of
-    a flattened grid, and with them any drift of the running statistics)."""
+    a flattened grid, and with them any drift of the running statistics).
+    """
 
     momentum: float = 0.99
 
@@ -101,7 +104,8 @@ class _Centre(nn.Module):
 class _Memory(nn.Module):
     """The encoder's grid as `(B, h * w, D)` rows, layer-normalized (unnormalized ReLU features grow
     large and saturate the decoder), plus a learned embedding of each cell's position
-    (convolutional features alone say little about where they are, and captions name places)."""
+    (convolutional features alone say little about where they are, and captions name places).
+    """
 
     param_dtype: Any = jnp.float32
 
@@ -134,7 +138,8 @@ class _WordStep(nn.Module):
 
 class _AttentionStep(nn.Module):
     """One Show-Attend-Tell step: attend over `memory: (B, L, D)` with the previous state, gate
-    the context, advance the LSTM on `[embedding, context]`, deep output to word logits."""
+    the context, advance the LSTM on `[embedding, context]`, deep output to word logits.
+    """
 
     vocab_size: int
     features: int
@@ -168,7 +173,8 @@ def _scan_steps(step_module):
 class _Captioner(nn.Module):
     """What both captioners share: the fields, the encoder and its grid memory, stepping and
     teacher forcing. Subclasses define `setup` (calling `_setup_encoder`, then their `decoder`)
-    and `initial_carry`."""
+    and `initial_carry`.
+    """
 
     vocab_size: int
     features: int = 256
@@ -203,7 +209,8 @@ class CaptioningRNN(_Captioner):
     """CNN encoder + vanilla RNN (`cell="rnn"`) or LSTM decoder, the image entering through the
     initial hidden state `tanh(W_ih (v - mean))` (and the LSTM's cell, `tanh(W_ic (v - mean))`), `v`
     the whole grid flattened (`h * w * D`), `mean` its batch mean while training and the running
-    average of that in `batch_stats` at inference. See the module docstring."""
+    average of that in `batch_stats` at inference. See the module docstring.
+    """
 
     cell: str = "lstm"
 
@@ -226,7 +233,8 @@ class CaptioningRNN(_Captioner):
 
 class AttentionCaptioner(_Captioner):
     """CNN encoder + LSTM decoder with soft spatial attention and a gating scalar (Xu et al. 2015).
-    `h_0, c_0 = tanh(W mean(memory))`. See the module docstring."""
+    `h_0, c_0 = tanh(W mean(memory))`. See the module docstring.
+    """
 
     attention_dim: int = 128
 

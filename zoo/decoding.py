@@ -19,7 +19,8 @@ def model_stepper(model: nn.Module, variables, memory) -> Callable:
     """`step_fn(carry, tokens)` applying `model.step` with `variables` (`{"params": ...}` and any
     other collections) and `memory` (a pytree of
     `(B, ...)` arrays); when beam search widens the carry to `B * width` rows, each memory row is
-    repeated `width` times to match."""
+    repeated `width` times to match.
+    """
     def step_fn(carry, tokens):
         rows, batch = jax.tree.leaves(carry)[0].shape[0], jax.tree.leaves(memory)[0].shape[0]
         widened = memory if rows == batch else jax.tree.map(lambda a: jnp.repeat(a, rows // batch, axis=0), memory)
@@ -31,7 +32,8 @@ def jitted_decoders(model: nn.Module, start: int, end: int, max_length: int, len
     """`(greedy, beam)` for a model with `encode`, `initial_carry` and `step`: `greedy(variables,
     inputs) -> (tokens (B, max_length), alphas)` and `beam(variables, inputs, width) -> tokens`, each
     one jit-compiled call from the model's inputs (images, source ids) to tokens; `variables` is
-    the model's `{"params": ..., ...}`."""
+    the model's `{"params": ..., ...}`.
+    """
     def prepare(variables, inputs):
         memory = model.apply(variables, inputs, method="encode")
         return model.apply(variables, memory, method="initial_carry"), model_stepper(model, variables, memory)
@@ -52,7 +54,8 @@ def jitted_decoders(model: nn.Module, start: int, end: int, max_length: int, len
 def decode_in_chunks(decoders, variables, inputs, beam_width: int = 1, batch: int = 250):
     """`(tokens (N, max_length), alphas (N, max_length, L) or None)` as numpy for the `N` rows of
     `inputs`, `batch` rows per call of `decoders = jitted_decoders(...)`: greedy (with the attention
-    weights) when `beam_width == 1`, else beam search of that width."""
+    weights) when `beam_width == 1`, else beam search of that width.
+    """
     greedy, beam = decoders
     tokens, alphas = [], []
     for i in range(0, len(inputs), batch):
@@ -68,7 +71,8 @@ def decode_in_chunks(decoders, variables, inputs, beam_width: int = 1, batch: in
 
 def greedy_decode(step_fn: Callable, carry, batch: int, start: int, end: int, max_length: int):
     """`(tokens (B, max_length), alphas (B, max_length, L))`: the likeliest word at every step;
-    after `end` every position holds `end`. `step_fn(carry, tokens (B,)) -> (carry, logits, alpha)`."""
+    after `end` every position holds `end`. `step_fn(carry, tokens (B,)) -> (carry, logits, alpha)`.
+    """
     def step(state, _):
         carry, last, done = state
         carry, logits, alpha = step_fn(carry, last)

@@ -29,7 +29,8 @@ from zoo.rnn import LSTMCell
 
 def filterbank(centre, delta, variance, n: int, size: int):
     """`(B, n, size)` rows of normalized Gaussians: filter `i` centred at `centre + (i - n/2 + 1/2) delta`
-    (pixel units, `centre, delta, variance: (B,)`)."""
+    (pixel units, `centre, delta, variance: (B,)`).
+    """
     mu = centre[:, None] + (jnp.arange(n) - n / 2 + 0.5)[None, :] * delta[:, None]      # (B, n)
     f = jnp.exp(-((jnp.arange(size)[None, None, :] - mu[..., None]) ** 2) / (2 * variance[:, None, None]))
     return f / jnp.maximum(f.sum(-1, keepdims=True), 1e-8)
@@ -37,7 +38,8 @@ def filterbank(centre, delta, variance, n: int, size: int):
 
 class _Attention(nn.Module):
     """`h -> (F_y (B, n, H), F_x (B, n, W), gamma (B,))` from one linear layer (section 3.2); the
-    filterbanks are computed in float32 and returned in `dtype`, gamma in float32."""
+    filterbanks are computed in float32 and returned in `dtype`, gamma in float32.
+    """
 
     n: int
     height: int
@@ -59,7 +61,8 @@ class _Attention(nn.Module):
 
 class _DrawStep(nn.Module):
     """One read-encode-sample-decode-write step; `generate` (a scalar bool) ignores the encoder's
-    posterior and uses `eps` as `z` (sampling from the prior)."""
+    posterior and uses `eps` as `z` (sampling from the prior).
+    """
 
     height: int
     width: int
@@ -135,7 +138,8 @@ class DRAW(nn.Module):
 
     def __call__(self, images, rng):
         """`(logits (B, H, W, 1), kl (B,), canvases (B, steps, H, W))` for `images: (B, H, W, 1)`;
-        `kl` sums the steps' KL terms, `canvases` are the logits after each step."""
+        `kl` sums the steps' KL terms, `canvases` are the logits after each step.
+        """
         if images.shape[1:] != tuple(self.shape):
             raise ValueError(f"DRAW built for images {tuple(self.shape)}; got {images.shape[1:]}")
         eps = jax.random.normal(rng, (images.shape[0], self.steps, self.latent))

@@ -2,7 +2,8 @@
 Compression (Han et al. 2016, Table 1: 431K weights) starts from: two valid 5x5 convolutions
 (20 and 50 channels) each followed by a 2x2 max pool, a 500-unit dense layer and a linear head.
 With `padding="SAME"`, `act_last=True`, `features=(32, 64)` and `hidden=1024` it is the MNIST
-network of Madry et al. 2018 (the `MadryLab/mnist_challenge` model)."""
+network of Madry et al. 2018 (the `MadryLab/mnist_challenge` model).
+"""
 
 from collections.abc import Callable, Sequence
 from typing import Any

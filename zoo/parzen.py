@@ -1,6 +1,7 @@
 """Parzen-window (Gaussian kernel density) classifier on raw inputs (Parzen 1962), the other
 model the adversarial-examples lecture lists as somewhat resistant. Non-parametric: its
-"parameters" are the training set and the bandwidth."""
+"parameters" are the training set and the bandwidth.
+"""
 
 from typing import NamedTuple
 
@@ -25,7 +26,8 @@ def parzen_params(train_x, train_y, num_classes: int, sigma: float) -> ParzenPar
 def parzen_logits(params: ParzenParams, x):
     """Class log-densities `(batch, C)`: `log (1/N_c) sum_{i in c} exp(-||x - x_i||^2 / (2 sigma^2))`
     (the Gaussian's normalizer is shared by all classes, so it is dropped). Differentiable in
-    `x`, so attacks apply unchanged."""
+    `x`, so attacks apply unchanged.
+    """
     x = x.reshape(x.shape[0], -1).astype(jnp.float32)
     sq = jnp.sum(x ** 2, -1, keepdims=True) - 2 * x @ params.points.T + jnp.sum(params.points ** 2, -1)[None]
     log_kernel = -jnp.maximum(sq, 0.0) / (2 * params.sigma ** 2)                        # (B, N)
@@ -35,7 +37,8 @@ def parzen_logits(params: ParzenParams, x):
 
 def choose_bandwidth(train_x, train_y, num_classes: int, sigmas, holdout: float = 0.2, seed: int = 0) -> float:
     """The `sigma` of highest accuracy on a random `holdout` fraction of the training set,
-    fitting on the rest."""
+    fitting on the rest.
+    """
     n = len(train_x)
     perm = jax.random.permutation(jax.random.key(seed), n)
     cut = int(n * (1 - holdout))

@@ -20,7 +20,8 @@ from jax import lax
 
 def causal_mask(kernel_size: tuple[int, int], mask_type: str) -> np.ndarray:
     """`(kh, kw, 1, 1)` 0/1 mask: rows above the centre, and the centre row left of the centre
-    (type A) or up to and including it (type B)."""
+    (type A) or up to and including it (type B).
+    """
     if mask_type not in ("A", "B"):
         raise ValueError(f"mask_type must be 'A' or 'B'; got {mask_type!r}")
     kh, kw = kernel_size
@@ -95,7 +96,8 @@ class GatedLayer(nn.Module):
     to the current one, full width `k`; the horizontal conv covers the current row from
     `k // 2` to the left up to the current pixel (`first`: up to the pixel before it). The
     horizontal stack receives the vertical one shifted down a row, so it never sees its own row
-    through it."""
+    through it.
+    """
 
     features: int
     kernel: int = 3
@@ -128,7 +130,8 @@ class GatedLayer(nn.Module):
 class GatedPixelCNN(nn.Module):
     """`layers` gated layers (the first with a `first_kernel` kernel, type A), then two 1x1 convs
     on the horizontal stack. With enough layers every output pixel depends on exactly the
-    pixels before it in raster order."""
+    pixels before it in raster order.
+    """
 
     levels: int = 2
     features: int = 64

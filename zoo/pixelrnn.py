@@ -18,7 +18,8 @@ from zoo.pixelcnn import MaskedConv, _logits
 
 class RowLSTM(nn.Module):
     """`(B, H, W, F) -> (B, H, W, hidden)`, rows processed top to bottom, with a residual 1x1
-    projection back to `F` channels added to the input."""
+    projection back to `F` channels added to the input.
+    """
 
     hidden: int
     dtype: Any = jnp.float32

@@ -71,7 +71,8 @@ def load(name_or_path: str):
 def save(folder: str, module: nn.Module, variables: dict, card: dict, readme: str) -> str:
     """Write `module`'s folder: the weights, `config.json` (`card` plus the module's description
     and the weights' sha256) and the model card `readme`; returns the sha256. Each file is written
-    beside its final name and renamed into place, so an interrupted save leaves no half-written file."""
+    beside its final name and renamed into place, so an interrupted save leaves no half-written file.
+    """
     from safetensors.numpy import save_file
 
     os.makedirs(folder, exist_ok=True)
@@ -123,7 +124,8 @@ def unflatten(flat: dict[str, np.ndarray]) -> dict:
 def describe_module(module: nn.Module) -> dict:
     """`{"class": "zoo.lenet.LeNet5", "fields": {...}}`: a module's class and the fields that
     differ from their defaults, in JSON (tuples as lists, dtypes and flax activations by name,
-    sub-modules described the same way)."""
+    sub-modules described the same way).
+    """
     cls = type(module)
     fields = {}
     for field in dataclasses.fields(module):

@@ -25,7 +25,8 @@ from zoo.rnn import LSTMCell
 
 def glimpse_sensor(images, locations, patch: int = 8, scales: int = 3):
     """`(B, scales, patch, patch, C)` multi-resolution patches of `images: (B, H, W, C)` (square)
-    centred at `locations: (B, 2)` in [-1, 1]; the image is zero-padded where patches leave it."""
+    centred at `locations: (B, 2)` in [-1, 1]; the image is zero-padded where patches leave it.
+    """
     size = images.shape[1]
     largest = patch * 2 ** (scales - 1)
     padded = jnp.pad(images, ((0, 0), (largest // 2, largest // 2), (largest // 2, largest // 2), (0, 0)))
@@ -81,7 +82,8 @@ class RecurrentAttentionModel(nn.Module):
     `noise` standard normal for `policy="learned"` (zeros: follow the mean), uniform in [-1, 1]
     for `"random"`. Returns `logits (B, classes)` and, per glimpse, `locations (B, G, 2)` (where it
     looked), `log_probs (B, G - 1)` (of the locations chosen after glimpses 1..G-1) and `baselines
-    (B, G - 1)` (the expected reward predicted at those steps)."""
+    (B, G - 1)` (the expected reward predicted at those steps).
+    """
 
     num_classes: int = 10
     glimpses: int = 6

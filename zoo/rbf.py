@@ -1,6 +1,7 @@
 """Radial basis function network (Broomhead & Lowe 1988), the model Goodfellow et al. (2015)
 found "somewhat resistant" to adversarial examples: a unit responds only near its centre, so
-far from the data every class score falls back to the bias and the model is unsure."""
+far from the data every class score falls back to the bias and the model is unsure.
+"""
 
 from typing import Any
 

@@ -30,7 +30,8 @@ def _with_hidden(carry, h):
 
 def projections(weights, carry, xw):
     """`(zx, zh)` of one step: `zx = xw + b_x`, `zh = h W_hh (+ b_h)`, each `(batch, k * features)`,
-    from `weights = (b_x, W_hh, b_h)` (biases may be None), `xw = x W_xh` and `h` in `carry`."""
+    from `weights = (b_x, W_hh, b_h)` (biases may be None), `xw = x W_xh` and `h` in `carry`.
+    """
     input_bias, kernel, recurrent_bias = weights
     zx = xw if input_bias is None else xw + input_bias[None]
     zh = jnp.dot(hidden_state(carry).astype(kernel.dtype), kernel)
@@ -39,7 +40,8 @@ def projections(weights, carry, xw):
 
 def masked_step(step, carry, keep, *inputs):
     """`step(carry, *inputs) -> (carry, y)` for a batch, except where `keep: (batch,)` is False
-    (past a sequence's end): there the carry is frozen and the output zero."""
+    (past a sequence's end): there the carry is frozen and the output zero.
+    """
     new, y = step(carry, *inputs)
     new = jax.tree.map(lambda n, o: jnp.where(keep[:, None], n, o), new, carry)
     return new, jnp.where(keep[:, None], y, jnp.zeros_like(y))
@@ -47,7 +49,8 @@ def masked_step(step, carry, keep, *inputs):
 
 def _forward(update, unroll, weights, carry, xw, keep, save: bool):
     """The scan; with `save` each step also returns the carry it read and its `zh` (the
-    backward pass's residuals)."""
+    backward pass's residuals).
+    """
     def step(carry, inputs):
         xw_t, keep_t = inputs
         zx, zh = projections(weights, carry, xw_t)
@@ -65,7 +68,8 @@ def scan_cell(update: Callable, summed: bool, unroll: int, weights, carry, xw: A
     batch)` bool, False on padding. `summed=True` promises that `update` reads only `zx + zh`
     (then one gradient buffer serves both); `unroll` steps run per loop iteration. Returns
     `(final_carry, ys: (time, batch, features))`. Reverse-mode only (a custom VJP): forward-mode
-    autodiff needs the per-step scan (`Recurrent(hoist=False)`)."""
+    autodiff needs the per-step scan (`Recurrent(hoist=False)`).
+    """
     return _forward(update, unroll, weights, carry, xw, keep, save=False)
 
 

@@ -21,7 +21,8 @@ Array = Any
 
 class _Weights(nn.Module):
     """`kernel: (in_features, out_features)` and optionally `bias: (out_features,)` under
-    `nn.Dense`'s parameter names, initializers and order (checkpoints and seeds carry over)."""
+    `nn.Dense`'s parameter names, initializers and order (checkpoints and seeds carry over).
+    """
 
     out_features: int
     use_bias: bool
@@ -41,7 +42,8 @@ class _ProjectedCell(nn.Module):
     (parameters `xh`) and the recurrent one `zh = h W_hh (+ b_h)` (parameters `hh`), each
     `(batch, GATES * features)`. Where `scan_unroll` picks it, `Recurrent` computes `x W_xh` for all
     steps in one matmul and scans the rest (`zoo.recurrence.scan_cell`); `cell(carry, x)` is one step.
-    `SUMMED`: `update` reads only `zx + zh`."""
+    `SUMMED`: `update` reads only `zx + zh`.
+    """
 
     GATES = 1
     RECURRENT_BIAS = False
@@ -59,7 +61,8 @@ class _ProjectedCell(nn.Module):
     def inputs(self, x):
         """`(x W_xh, weights)`: the input product `(..., in_features) -> (..., GATES * features)`
         without its bias, and `weights = (b_x, W_hh, b_h)` for `zoo.recurrence` (`b_h` None unless
-        `RECURRENT_BIAS`), all in the compute dtype."""
+        `RECURRENT_BIAS`), all in the compute dtype.
+        """
         cast = lambda a: None if a is None else a.astype(self.dtype)
         kernel, input_bias = self.xh(x.shape[-1])
         recurrent_kernel, recurrent_bias = self.hh(self.features)
@@ -98,7 +101,8 @@ class LSTMCell(_ProjectedCell):
     """LSTM: gates `i, f, o = sigmoid(.)`, candidate `g = act(.)`, `c_t = f c_{t-1} + i g`,
     `h_t = o act(c_t)`, all from one fused `W_xh x + W_hh h + b` in gate order i, f, g, o
     (cuDNN's order). Forget-gate bias starts at `forget_bias` (Jozefowicz et al. 2015).
-    Carry `(c, h)`, each `(batch, features)`."""
+    Carry `(c, h)`, each `(batch, features)`.
+    """
 
     features: int
     act: Callable = nn.tanh
@@ -126,7 +130,8 @@ class LSTMCell(_ProjectedCell):
 
 class GRUCell(_ProjectedCell):
     """GRU: `r, z = sigmoid(W_x x + W_h h + b)`, `n = act(W_xn x + b_xn + r (W_hn h + b_hn))`,
-    `h_t = (1 - z) n + z h_{t-1}`; fused gate order r, z, n. Carry `h: (batch, features)`."""
+    `h_t = (1 - z) n + z h_{t-1}`; fused gate order r, z, n. Carry `h: (batch, features)`.
+    """
 
     features: int
     act: Callable = nn.tanh
@@ -177,7 +182,8 @@ def scan_unroll(dtype) -> int | None:
     the benchmarks' LSTM LM train step (batch 64, 128 steps, 512 units): on an H200, 3.3 / 2.4 /
     2.3 ms at 1 / 4 / 16 steps (bf16; the per-step scan 6.2 ms); on the 2-core CPU in bf16,
     545 / 370 / 327 ms at 1 / 4 / 8 (per-step 745 ms), but in float32 the per-step scan is
-    faster there (313 against 337 ms). Other accelerators take the GPU's choice (not measured)."""
+    faster there (313 against 337 ms). Other accelerators take the GPU's choice (not measured).
+    """
     if jax.default_backend() == "cpu":
         return None if jnp.dtype(dtype) == jnp.float32 else 8
     return 4
@@ -307,7 +313,8 @@ class RecurrentStack(nn.Module):
 def pack_cudnn_lstm_weights(params, num_layers: int, bidirectional: bool) -> Array:
     """`RecurrentStack` LSTM parameters as cuDNN's flat weight vector: for every pseudo-layer
     (layer l forward, then layer l reverse) `W_ih (4H, I)` and `W_hh (4H, H)`, then for every
-    pseudo-layer `b_ih` and `b_hh` (ours has one bias, so `b_hh = 0`). Gate order i, f, g, o."""
+    pseudo-layer `b_ih` and `b_hh` (ours has one bias, so `b_hh = 0`). Gate order i, f, g, o.
+    """
     names = [f"layer{l}" + s for l in range(num_layers) for s in (("", "_reverse") if bidirectional else ("",))]
     cells = [params[n]["cell"] for n in names]
     weights = [w for c in cells for w in (c["xh"]["kernel"].T.ravel(), c["hh"]["kernel"].T.ravel())]
@@ -399,7 +406,8 @@ class ManyToMany(nn.Module):
 
     def initialize_carry(self, batch_size: int):
         """Zero carries for `initial_carry`, in `RecurrentStack`'s structure (distinct buffers,
-        so the carry can live in a donated train state)."""
+        so the carry can live in a donated train state).
+        """
         cell = CELLS[self.cell](self.features, dtype=self.dtype, parent=None)
         directions = 2 if self.bidirectional else 1
         layers = [tuple(cell.initialize_carry(batch_size) for _ in range(directions)) for _ in range(self.num_layers)]
@@ -409,7 +417,8 @@ class ManyToMany(nn.Module):
 class OneToMany(nn.Module):
     """Generate a sequence from a vector: `v: (batch, dim)` sets every layer's initial hidden
     state `h_0 = tanh(W_v v)` (cell state zero), then a token decoder runs with teacher forcing
-    on `tokens: (batch, time)`. Returns `(final_carries, logits: (batch, time, vocab_size))`."""
+    on `tokens: (batch, time)`. Returns `(final_carries, logits: (batch, time, vocab_size))`.
+    """
 
     vocab_size: int
     cell: str = "lstm"

@@ -59,7 +59,8 @@ class _DecoderStep(nn.Module):
 
 class Seq2Seq(nn.Module):
     """Bidirectional encoder + (attention) decoder; see the module docstring. `source: (B, S)` ids
-    with 0 as padding; `tokens: (B, T)` decoder inputs (`<start>` then the target)."""
+    with 0 as padding; `tokens: (B, T)` decoder inputs (`<start>` then the target).
+    """
 
     source_vocab: int
     target_vocab: int

@@ -20,7 +20,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def adaptive_avg_pool(x, size: int):
     """`(B, H, W, C) -> (B, size, size, C)` with PyTorch's `AdaptiveAvgPool2d` windows:
-    output cell `i` averages rows `floor(i H / size)` to `ceil((i + 1) H / size)`."""
+    output cell `i` averages rows `floor(i H / size)` to `ceil((i + 1) H / size)`.
+    """
     def windows(n):
         return [(i * n // size, -(-(i + 1) * n // size)) for i in range(size)]
 
@@ -34,7 +35,8 @@ class VGG16(nn.Module):
     std inside when `normalize`). Thirteen 3x3 convolutions in five stages, each stage ending in
     a 2x2 max pool; with `include_top` a 7x7 adaptive average pool, `fc6`, `fc7` (4096, with
     dropout) and `fc8` give `(B, num_classes)` logits, otherwise the `(B, H/32, W/32, 512)`
-    last pooled features are returned."""
+    last pooled features are returned.
+    """
 
     num_classes: int = 1000
     include_top: bool = True

@@ -19,7 +19,8 @@ from zoo.rnn import RecurrentStack
 
 class FrameEncoder(nn.Module):
     """`(N, H, W, C) -> (N, hidden)`: 3x3 conv stages (`conv{s}`, ReLU, 2x max pool), global max
-    pooling (a small object anywhere in the frame: averaging would dilute it) and a dense layer."""
+    pooling (a small object anywhere in the frame: averaging would dilute it) and a dense layer.
+    """
 
     features: Sequence[int] = (32, 64)
     hidden: int = 128

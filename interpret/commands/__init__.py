@@ -1,5 +1,6 @@
 """Shared plumbing of the `python -m interpret` commands: argument parsers, loading a trained
-run's images, recording numbers in `summary.json`."""
+run's images, recording numbers in `summary.json`.
+"""
 
 import json
 import os
@@ -12,7 +13,8 @@ from train.errors import UserError
 def parser(name: str, description: str, workdir_help: str = "an image classification run (e.g. runs/classify_digits)",
            pretrained: bool = True):
     """The options every method shares; `pretrained`: the method reads a model, which may be a
-    shipped one (`--pretrained NAME`, then `--workdir` only receives the outputs)."""
+    shipped one (`--pretrained NAME`, then `--workdir` only receives the outputs).
+    """
     p = ArgumentParser(prog=f"python -m interpret {name}", description=description)
     p.add_argument("--workdir", required=True,
                    help=f"{workdir_help}; with --pretrained, where the outputs go" if pretrained else workdir_help)

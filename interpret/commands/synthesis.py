@@ -49,7 +49,8 @@ def _vgg_features(path: str, layers):
 
 def _source(p, argv, default_layer_prefix="conv"):
     """`(args, feature_fn, layer, images)`: a trained run's layer on its test images, or with
-    `--vgg` a VGG-16 layer on the bundled `--image`."""
+    `--vgg` a VGG-16 layer on the bundled `--image`.
+    """
     p.add_argument("--layer", default=None, help="layer (default: the run's last conv layer, or conv4_3 with --vgg)")
     p.add_argument("--vgg", default=None, help="torchvision vgg16 .pth file: use VGG-16 on --image instead of the run")
     p.add_argument("--image", default="chelsea", help="bundled sample image for --vgg")

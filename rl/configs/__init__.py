@@ -1,2 +1,3 @@
 """RL algorithm configs: one module per algorithm with `get_config()`; the first docstring line
-is what `python -m rl --list` prints."""
+is what `python -m rl --list` prints.
+"""

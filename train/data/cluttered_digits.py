@@ -26,7 +26,8 @@ MNIST = Clutter(size=60, scale=1, fragment=8, fragments=4)
 def canvas(rng: np.random.Generator, images: np.ndarray, index: int, clutter: Clutter = SMALL) -> np.ndarray:
     """`(size, size, 1)` uint8: `images[index]` (`images: (N, h, w)` in [0, 1]) and its clutter,
     cut from other random images of `images`. Many canvases from one image set are cheaper made from
-    `upscale(images, clutter)` with `clutter._replace(scale=1)`: the same canvases."""
+    `upscale(images, clutter)` with `clutter._replace(scale=1)`: the same canvases.
+    """
     up = lambda image: upscale(image[None], clutter)[0]
     digit = up(images[index])
     side, crop = digit.shape[0], clutter.fragment
@@ -45,5 +46,6 @@ def canvas(rng: np.random.Generator, images: np.ndarray, index: int, clutter: Cl
 
 def upscale(images: np.ndarray, clutter: Clutter) -> np.ndarray:
     """`(N, h, w)` images repeated `clutter.scale` times along both sides: what `canvas` places
-    (the images themselves at scale 1)."""
+    (the images themselves at scale 1).
+    """
     return images if clutter.scale == 1 else images.repeat(clutter.scale, 1).repeat(clutter.scale, 2)

@@ -30,7 +30,8 @@ def arrays(binarized: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     labels `(N,)`, 3,500/500/1,000 stratified by class with a fixed seed (the test split is the one
     held out before validation existed). Intensities are 0..255; `binarized` pixels are 0 or 255,
     each drawn once as Bernoulli(intensity / 255) with `BINARIZE_SEED` (the usual binarized-MNIST
-    protocol)."""
+    protocol).
+    """
     from sklearn.model_selection import train_test_split
 
     images, labels = source()

@@ -44,7 +44,8 @@ def _path(rng: np.random.Generator, length: int) -> np.ndarray:
 def video(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray) -> dict:
     """One example from `images: (N, 8, 8)` in [0, 1] with `labels: (N,)`: `video: (FRAMES, SIZE, SIZE,
     1) uint8`, `label: (FRAMES,)` the digit on each frame, `corruption: (FRAMES,)` CLEAN / OCCLUDED /
-    NOISED."""
+    NOISED.
+    """
     frames = np.zeros((FRAMES, SIZE, SIZE), np.float32)
     label = np.zeros(FRAMES, np.int64)
     t = 0

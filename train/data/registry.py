@@ -117,7 +117,8 @@ def _records(name: str, split: str, path: str | None) -> list[dict]:
 
 def check_split(name: str, split: str, path: str | None = None) -> None:
     """Raise `EmptySplit` (a `ValueError`) if `split` of `name` selects no examples, from the
-    dataset's metadata alone (no records are read)."""
+    dataset's metadata alone (no records are read).
+    """
     b = builder(name, path)
     if split_name(split) in b.info.splits:
         _check_nonempty(b, name, split)

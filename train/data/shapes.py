@@ -31,7 +31,8 @@ class SceneObject(NamedTuple):
 
 class Scene(NamedTuple):
     """`image: (64, 64, 3) uint8`, `segmentation: (64, 64) uint8` (0 background, k for object k - 1),
-    `objects` in the order captions name them (left to right)."""
+    `objects` in the order captions name them (left to right).
+    """
 
     image: np.ndarray
     segmentation: np.ndarray
@@ -114,7 +115,8 @@ def _where(o: SceneObject) -> str:
 def captions(objects: list, rng: np.random.Generator, count: int = REFERENCES) -> list[str]:
     """`count` distinct-where-possible reference captions for a scene's objects (left to right):
     noun phrases "a [size] colour shape", a location for a single object, spatial relations
-    ("to the left of", "to the right of", "above", "below") between neighbours, "and" lists."""
+    ("to the left of", "to the right of", "above", "below") between neighbours, "and" lists.
+    """
     n = len(objects)
     if n == 1:
         o = objects[0]

@@ -59,7 +59,8 @@ def date_pair(rng: np.random.Generator, day: int) -> tuple[str, str]:
 
 def date_days(rng: np.random.Generator, split: str, count: int) -> np.ndarray:
     """`count` day numbers of `split`: validation days are those `= 1 (mod 20)`, test days `= 2`,
-    training the rest, so no calendar day of the evaluation splits is seen in training."""
+    training the rest, so no calendar day of the evaluation splits is seen in training.
+    """
     residue = {"validation": 1, "test": 2}.get(split)
     days = np.arange(DAYS)
     pool = days[days % 20 == residue] if residue is not None else days[(days % 20 != 1) & (days % 20 != 2)]

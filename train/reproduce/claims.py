@@ -58,7 +58,8 @@ def _accuracy(summary: dict) -> float:
 def _select(runner, name: str, recipe: str, overrides: dict, key: str, values, score: Callable) -> tuple:
     """`(best value, {value: validation score})`: one run of `recipe` per `values` of `key` with
     `test_split` set to the validation split, so the test split is never read; lower `score(summary)`
-    is better."""
+    is better.
+    """
     scores = {}
     for value in values:
         summary = runner.train(f"{name}_select_{key.replace('.', '_')}_{value}", recipe,
@@ -116,7 +117,8 @@ def _pgd(logits, variables, x, y, eps: float, step_size: float, steps: int, rest
 def pgd_madry(runner) -> dict:
     """The PGD-trained network under Madry et al.'s attacks, and three checks against gradient
     masking: PGD does at least as well as FGSM, a black-box transfer attack does no better than
-    white-box PGD, and a ball of radius 0.5 (a grey image is reachable) leaves almost nothing."""
+    white-box PGD, and a ball of radius 0.5 (a grey image is reachable) leaves almost nothing.
+    """
     from interpret.adversarial import fgsm
 
     models = {}
@@ -203,7 +205,8 @@ def mnist1d_baselines(runner) -> dict:
 
 def _lenet5_scorer(runner) -> dict:
     """The override that makes a generative run score its samples with the `lenet5` run (trained
-    here if the reproduction directory has none): its sample-quality and Fréchet features."""
+    here if the reproduction directory has none): its sample-quality and Fréchet features.
+    """
     runner.train("lenet5", *RUNS["lenet5"])
     return {"eval_classifier": runner.path("lenet5")}
 
@@ -238,7 +241,8 @@ RAM_RECIPES = {"ram": "ram_cluttered_mnist", "ram_random": "ram_cluttered_mnist_
 
 def ram_cluttered_mnist(runner) -> dict:
     """RAM's error from one pass of its policy's mean path, over 5 seeds, against the whole-canvas
-    CNN and MLP and the random-glimpse control; RAM's learning rate chosen on validation first."""
+    CNN and MLP and the random-glimpse control; RAM's learning rate chosen on validation first.
+    """
     single_path_error = lambda s: 1 - s["test"][s["primary_metric"].replace("accuracy", "single_path_accuracy")]
     lr, scores = _select(runner, "ram", RAM_RECIPES["ram"], {}, "optimizer.learning_rate", (3e-3, 1e-3),
                          single_path_error)
@@ -270,7 +274,8 @@ def dsd_lenet300(runner) -> dict:
 
 def gan_mnist(runner) -> dict:
     """The GAN's samples against a floor from real data, the VAE's samples, class coverage, and
-    their distance to the nearest training digit against held-out digits' (copies would be near 0)."""
+    their distance to the nearest training digit against held-out digits' (copies would be near 0).
+    """
     from train.generative_eval import FeatureClassifier, frechet_distance
 
     scorer = _lenet5_scorer(runner)

@@ -33,7 +33,8 @@ def significant(comparison: dict, big_enough: bool) -> str:
     """The verdict of a `stats.compare` result where a positive difference is the paper's effect:
     `reproduced` if its interval lies above zero and the effect is `big_enough`, `direction holds`
     if above zero only, `inconclusive` if the interval contains zero, `not reproduced` if it lies
-    below (the opposite effect)."""
+    below (the opposite effect).
+    """
     lo, hi = comparison["ci"]
     if lo > 0:
         return REPRODUCED if big_enough else DIRECTION

@@ -1,5 +1,6 @@
 """`reproductions.json` and `reproductions.md`: one entry per claim, each stamped with the code
-version that measured it (commit, date, hash of the package sources)."""
+version that measured it (commit, date, hash of the package sources).
+"""
 
 import datetime
 import json
@@ -11,7 +12,8 @@ from train.files import write_json_atomic
 
 def provenance(code: str) -> dict:
     """`{"commit", "date", "code_sha256"}`: the git commit of the sources (with `+changes` when the
-    work tree differs from it; `unknown` outside a checkout), today's UTC date and `code`."""
+    work tree differs from it; `unknown` outside a checkout), today's UTC date and `code`.
+    """
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     git = lambda *args: subprocess.run(["git", "-C", top, *args], capture_output=True, text=True, timeout=30)
     try:
@@ -25,7 +27,8 @@ def provenance(code: str) -> dict:
 
 def versus(claim, measured: float):
     """`measured` set against `claim.published` as `claim.versus` says: a ratio, a difference in
-    points, or (where they are not comparable) the sentence saying why; None without a published number."""
+    points, or (where they are not comparable) the sentence saying why; None without a published number.
+    """
     if claim.published is None:
         return None
     if claim.versus == "ratio":
@@ -39,7 +42,8 @@ def entry(claim, measured: dict, seconds: float, trained: list[str] = (), reused
           stamp: dict | None = None) -> dict:
     """The JSON entry of one measured claim: the claim's text, every measured number, the verdict
     recomputed from them, which runs were trained for it and which were reused (so `wall_time_s`
-    can be read), and the code version's `stamp` (`provenance`)."""
+    can be read), and the code version's `stamp` (`provenance`).
+    """
     return {"id": claim.id, "paper": claim.paper, "paper_setting": claim.paper_setting, "our_setting": claim.our_setting,
             "scale": claim.scale, "published": claim.published, "published_note": claim.published_note,
             "measured": measured["measured"], "ours_vs_published": versus(claim, measured["measured"]),
@@ -65,7 +69,8 @@ def _versus_cell(e: dict) -> str:
 def merged(entries: list[dict], workdir: str, order: list[str]) -> list[dict]:
     """`entries` with the entries of other claims already in `workdir/reproductions.json` that the
     same code measured (so claims reproduced one `--only` at a time build one report, and a report
-    never mixes code versions), in the order of `order`."""
+    never mixes code versions), in the order of `order`.
+    """
     path = os.path.join(workdir, "reproductions.json")
     code = {e.get("code_sha256") for e in entries}
     by_id = {}

@@ -45,7 +45,8 @@ def _without_docstrings(source: bytes) -> bytes:
 
 def code_hash() -> str:
     """sha256 over every `.py` file of the five packages: paths and syntax trees without docstrings or
-    comments, in sorted order."""
+    comments, in sorted order.
+    """
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     digest = hashlib.sha256()
     for package in PACKAGES:
@@ -62,7 +63,8 @@ def code_hash() -> str:
 class Runner:
     """Trains or reuses the runs of a reproduction directory: those of this code version live in
     `workdir/code-<first 12 hex digits of code_hash()>`. `trained` and `reused` list the run names
-    in the order they were asked for."""
+    in the order they were asked for.
+    """
 
     def __init__(self, workdir: str, progress: bool = True, code: str | None = None):
         self.code = code or code_hash()
@@ -114,7 +116,8 @@ class Runner:
 
     def command(self, name: str, main) -> dict:
         """The `summary.json` of a configless subcommand `main(["--workdir", ROOT/name])` (`python -m
-        train gradient_flow`) with its default arguments, run unless `ROOT/name` already holds it."""
+        train gradient_flow`) with its default arguments, run unless `ROOT/name` already holds it.
+        """
         path = os.path.join(self.path(name), "summary.json")
         (self.reused if os.path.exists(path) else self.trained).append(name)
         if not os.path.exists(path):

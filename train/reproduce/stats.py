@@ -28,7 +28,8 @@ def compare(better, worse, paired: bool) -> dict:
     """Per-seed values where lower is better (errors, NLL): `difference = mean(worse) - mean(better)`
     (positive when `better` is better), its `LEVEL` t-interval `ci` and two-sided `p_value`,
     paired by seed (`scipy.stats.ttest_rel`) or Welch's unequal-variance test (`ttest_ind`),
-    beside each side's mean and sample standard deviation (ddof 1) and the seed count."""
+    beside each side's mean and sample standard deviation (ddof 1) and the seed count.
+    """
     a, b = np.asarray(worse, float), np.asarray(better, float)
     if min(a.size, b.size) < 2:
         raise ValueError(f"a comparison needs at least 2 values per side; got {b.size} and {a.size}")
@@ -46,7 +47,8 @@ def compare(better, worse, paired: bool) -> dict:
 
 def mcnemar(correct_a, correct_b) -> dict:
     """McNemar's exact test of two classifiers on the same examples: `a_only` (examples only `a`
-    gets right), `b_only`, and the two-sided binomial p-value of the discordant pairs."""
+    gets right), `b_only`, and the two-sided binomial p-value of the discordant pairs.
+    """
     a, b = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
     if a.shape != b.shape:
         raise ValueError(f"McNemar's test needs outcomes on the same examples; got {a.shape} and {b.shape}")
@@ -59,7 +61,8 @@ def gap_closed(alone, distilled, reference: float, resamples: int = 10_000, seed
     """The fraction of the gap from `alone` (per-seed errors of a student trained alone) to
     `reference` (its teacher's error) that `distilled` (per-seed errors, paired by seed) closes:
     `(mean(alone) - mean(distilled)) / (mean(alone) - reference)`, with a `LEVEL` percentile
-    bootstrap interval over the seeds (pairs resampled together)."""
+    bootstrap interval over the seeds (pairs resampled together).
+    """
     a, d = np.asarray(alone, float), np.asarray(distilled, float)
     if a.shape != d.shape or a.size < 2:
         raise ValueError(f"gap_closed needs paired seeds (at least 2); got {a.size} and {d.size}")

@@ -1,5 +1,6 @@
 """Convolutional autoencoder with a Bernoulli reconstruction loss; its report compares linear
-probes on the codes, on PCA codes of the same size and on raw pixels."""
+probes on the codes, on PCA codes of the same size and on raw pixels.
+"""
 
 import os
 
@@ -15,7 +16,8 @@ from train.tasks.images import ImageTask, model_fields
 
 class AutoencoderTask(ImageTask):
     """Convolutional autoencoder, Bernoulli reconstruction loss (nats/image). Report: linear
-    probes (logistic regression) on its codes, on raw pixels and on PCA codes of the same size."""
+    probes (logistic regression) on its codes, on raw pixels and on PCA codes of the same size.
+    """
 
     def __init__(self, config, meta=None):
         super().__init__(config, meta)

@@ -22,7 +22,8 @@ AUTOREGRESSIVE = {"pixelcnn": zoo.PixelCNN, "gated_pixelcnn": zoo.GatedPixelCNN,
 class AutoregressiveTask(ImageTask):
     """PixelCNN / gated PixelCNN / PixelRNN: per-pixel softmax over `model.levels` intensities,
     the loss is the NLL in nats per image. Report: test NLL and bits/dim, the independent-pixels
-    baseline, samples (sequential, timed) and their quality."""
+    baseline, samples (sequential, timed) and their quality.
+    """
 
     scores_samples = True
 

@@ -17,7 +17,8 @@ from train.steps import make_eval_step, mean_over_batches
 def cached(method):
     """`functools.cache` for a task method whose results belong to the task: they are kept in
     the task's own `_cached` dict, so they go when the task goes (a class-level cache would keep
-    every task object, and the arrays it loaded, alive for the life of the process)."""
+    every task object, and the arrays it loaded, alive for the life of the process).
+    """
 
     @functools.wraps(method)
     def lookup(self, *args):
@@ -57,27 +58,31 @@ class Task(abc.ABC):
 
     def __init__(self, config: ml_collections.ConfigDict, meta: dict | None = None):
         """`meta`: a checkpoint's (`meta()` as saved) when the task is rebuilt to restore a run;
-        what it records (example shapes, vocabularies) is then never read from the data."""
+        what it records (example shapes, vocabularies) is then never read from the data.
+        """
         self.config = config
         self._shapes = {k: tuple(v) for k, v in (meta or {}).get("shapes", {}).items()}
 
     def feature_shape(self, key: str) -> tuple:
         """The shape of one training example's feature `key` (no batch axis): the checkpoint's
-        record when restored, else measured on `training_arrays()` (and recorded by `meta`)."""
+        record when restored, else measured on `training_arrays()` (and recorded by `meta`).
+        """
         if key not in self._shapes:
             self._shapes[key] = tuple(int(d) for d in self.training_arrays()[key].shape[1:])
         return self._shapes[key]
 
     def training_arrays(self) -> dict:
         """The training split's arrays, where `feature_shape` measures a feature: `split("train")`
-        for the tasks that keep their splits there; others override it."""
+        for the tasks that keep their splits there; others override it.
+        """
         return self.split("train")
 
     def stages(self) -> dict:
         """Runs this task starts from, `{name: (recipe, config) or workdir}`: `train.loop.run`
         trains each `(recipe, config)` first (or resumes it, or reuses it when finished) as its
         own logged run in `<workdir>/<name>`, loads each `workdir` (a finished run), then hands
-        them all to `start_from`. Default: none."""
+        them all to `start_from`. Default: none.
+        """
         return {}
 
     def start_from(self, runs: dict) -> None:  # noqa: B027 (optional hook: tasks without stages ignore it)
@@ -90,7 +95,8 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def loss_fn(self, params, state: TrainState, batch, rng):
         """`(loss, (metrics, updates))`: scalar loss, dict of scalar metrics, dict of state
-        fields to replace (e.g. `{"batch_stats": ...}`)."""
+        fields to replace (e.g. `{"batch_stats": ...}`).
+        """
 
     def eval_metrics(self, state: TrainState, batch) -> dict:
         """Per-example metrics `{name: (batch,)}` on an eval batch (used by `evaluate`)."""
@@ -110,17 +116,20 @@ class Task(abc.ABC):
 
     def evaluate(self, state: TrainState, split: str) -> dict[str, float]:
         """Mean metrics over one pass of `split`, keyed `{split}_{name}` (`split` without any slice:
-        `"test[:200]"` gives `test_accuracy`)."""
+        `"test[:200]"` gives `test_accuracy`).
+        """
         means = mean_over_batches(self._eval_step, state, self.eval_batches(split))
         return {f"{split_name(split)}_{k}": v for k, v in means.items()}
 
     def report(self, state: TrainState, workdir: str) -> dict:
         """Results beyond the test metrics, computed once after training and stored as
         `summary["report"]` (likelihood comparisons, sample quality, probes; figures go to
-        `workdir/figures/`). A `headline` entry is printed with the final summary line."""
+        `workdir/figures/`). A `headline` entry is printed with the final summary line.
+        """
         return {}
 
     def meta(self) -> dict:
         """JSON-able facts saved with every checkpoint, from which the task is rebuilt without its
-        data: the feature shapes measured so far; subclasses add theirs (a vocabulary)."""
+        data: the feature shapes measured so far; subclasses add theirs (a vocabulary).
+        """
         return {"shapes": {k: list(v) for k, v in self._shapes.items()}}

@@ -31,7 +31,8 @@ MODELS = ("rnn", "lstm", "attention")
 def load_captions(config, split: str) -> dict:
     """`{"image": (N, S, S, 3) float32, "captions": [[words, ...] per reference] per image, ...}`
     for `shapes_captions` (newline-joined references) or a TFDS catalog dataset whose
-    `captions` feature holds a list of `{"text"}` (`coco_captions`)."""
+    `captions` feature holds a list of `{"text"}` (`coco_captions`).
+    """
     arrays = data.load(config.dataset, split, config.data_dir or None)
     if "captions" not in arrays or "image" not in arrays:
         raise UserError(f"dataset '{config.dataset}' has features {', '.join(arrays)}; captioning needs "
@@ -55,7 +56,8 @@ def caption_losses(model, variables, batch, pad: int, attention: bool, train: bo
     """Per-example `(cross-entropy per word, attention penalty, word accuracy)` of teacher-forced
     `batch["tokens"]: (B, T + 1)` on `batch["image"]`, and the model's updated `batch_stats` (the
     given ones unless `train`); padding is masked out. The penalty is Xu et al.'s doubly
-    stochastic term `mean_i (1 - sum_t alpha_ti)^2` (0 without attention)."""
+    stochastic term `mean_i (1 - sum_t alpha_ti)^2` (0 without attention).
+    """
     inputs, targets = batch["tokens"][:, :-1], batch["tokens"][:, 1:]
     if train and "batch_stats" in variables:
         (logits, alphas), updated = model.apply(variables, batch["image"], inputs, train=True, mutable=["batch_stats"])
@@ -74,7 +76,8 @@ def caption_losses(model, variables, batch, pad: int, attention: bool, train: bo
 
 class Captioning(Task):
     """Teacher-forced captioning of `(image, reference)` pairs; `vocab` (from a checkpoint's meta)
-    replaces the vocabulary built from the training captions."""
+    replaces the vocabulary built from the training captions.
+    """
 
     primary_metric = "loss"
     precisions = ("fp32", "bf16", "fp16")
@@ -98,7 +101,8 @@ class Captioning(Task):
 
     def stages(self) -> dict:
         """With `encoder_pretraining_steps` > 0, the `recognize_scene_objects` run (same data and
-        encoder) whose encoder this captioner starts from, trained first in `<workdir>/encoder`."""
+        encoder) whose encoder this captioner starts from, trained first in `<workdir>/encoder`.
+        """
         steps = self.config.get("encoder_pretraining_steps", 0)
         if not steps:
             return {}
@@ -180,14 +184,16 @@ class Captioning(Task):
 
     def caption(self, variables, images, beam_width: int = 1, batch: int = 250):
         """`(word lists, alphas (N, T, L) or None)`: greedy (width 1, with attention) or beam captions
-        of `images` by the model with `variables` (`state.variables()`)."""
+        of `images` by the model with `variables` (`state.variables()`).
+        """
         tokens, alphas = zoo.decode_in_chunks(self.decoders, variables, images, beam_width, batch)
         return [self.vocab.decode(t) for t in tokens], alphas
 
     def scores(self, variables, split: str) -> dict:
         """BLEU of greedy and beam captions of `split`, how many distinct greedy captions it has, and
         where the scenes' objects are known (`shapes_captions`) the greedy captions' object
-        grounding and, with attention, attention correctness."""
+        grounding and, with attention, attention correctness.
+        """
         raw = self.split_raw(split)
         greedy_words, alphas = self.caption(variables, raw["image"])
         width = self.config.decode.beam_width

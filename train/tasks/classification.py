@@ -1,5 +1,6 @@
 """Supervised classification: softmax cross-entropy on integer labels, accuracy; optionally
-adversarial training (Madry et al. 2018; the FGSM-with-random-start variant of Wong et al. 2020)."""
+adversarial training (Madry et al. 2018; the FGSM-with-random-start variant of Wong et al. 2020).
+"""
 
 import flax.linen as nn
 import jax
@@ -22,7 +23,8 @@ ADVERSARIAL = ("none", "pgd", "fgsm_rs")
 def build_model(config, dtype=jnp.float32) -> nn.Module:
     """A zoo model from a config block: `name` picks the class, `act` (if present) names the
     activation, every other field is passed to the constructor (lists become tuples);
-    `dtype` is the compute dtype (parameters stay float32)."""
+    `dtype` is the compute dtype (parameters stay float32).
+    """
     fields = dict(config, dtype=dtype)
     name, act = fields.pop("name"), fields.pop("act", None)
     if name not in MODELS:
@@ -83,7 +85,8 @@ class Classification(Task):
 
     def adversarial_inputs(self, params, state, batch, rng):
         """The batch's inputs replaced by attacks on the current model (no gradient flows into
-        the attack): PGD with a random start, or one FGSM step of 1.25 eps from a random start."""
+        the attack): PGD with a random start, or one FGSM step of 1.25 eps from a random start.
+        """
         from interpret.adversarial import pgd  # the attacks live in interpret (DESIGN: interpret/adversarial.py)
 
         a = self.config.adversarial

@@ -26,7 +26,8 @@ from train.tasks.classification import Classification
 def distillation_loss(student_logits, teacher_logits, labels, temperature: float, alpha: float):
     """`alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(labels)`,
     averaged over the batch. `student_logits, teacher_logits: (batch, classes)`, `labels: (batch,)`.
-    The T^2 keeps the soft-target gradients' scale independent of T. Returns `(loss, metrics)`."""
+    The T^2 keeps the soft-target gradients' scale independent of T. Returns `(loss, metrics)`.
+    """
     log_p_student = jax.nn.log_softmax(student_logits / temperature)
     log_p_teacher = jax.nn.log_softmax(teacher_logits / temperature)
     kl = jnp.sum(jnp.exp(log_p_teacher) * (log_p_teacher - log_p_student), axis=-1).mean()
@@ -37,7 +38,8 @@ def distillation_loss(student_logits, teacher_logits, labels, temperature: float
 
 class Distillation(Classification):
     """A `Classification` task whose loss is `distillation_loss`. Config: everything a
-    classification recipe has, plus `distill.{teachers, temperature, alpha, cache_teacher}`."""
+    classification recipe has, plus `distill.{teachers, temperature, alpha, cache_teacher}`.
+    """
 
     def __init__(self, config, meta=None):
         super().__init__(config, meta)

@@ -1,7 +1,8 @@
 """The DRAW task (`zoo.DRAW`): the negative variational bound in nats as the loss (reconstruction
 `-log p(x | sigmoid(c_T))` plus the steps' summed KL), and a report with the test bound, the
 independent-pixels baseline and a figure of canvases being drawn step by step (samples from the
-prior and reconstructions of test images)."""
+prior and reconstructions of test images).
+"""
 
 import os
 
@@ -19,7 +20,8 @@ from train.tasks.images import ImageTask, model_fields
 
 class DRAWTask(ImageTask):
     """Config (beyond `train.tasks.images`): model (steps, read_n, write_n, encoder_features,
-    decoder_features, latent, attention). Binarized images (Bernoulli likelihood)."""
+    decoder_features, latent, attention). Binarized images (Bernoulli likelihood).
+    """
 
     precisions = ("fp32", "bf16", "fp16")
 

@@ -1,5 +1,6 @@
 """The GAN task: non-saturating, least-squares or WGAN-GP losses, both players in one state
-and one jit-compiled step; sample quality and sample grids over training."""
+and one jit-compiled step; sample quality and sample grids over training.
+"""
 
 import os
 
@@ -19,7 +20,8 @@ from train.tasks.images import ImageTask
 def gradient_penalty(critic, real, fake, rng):
     """WGAN-GP (Gulrajani et al. 2017): `E[(||grad_x critic(x_hat)|| - 1)^2]` on random
     interpolates `x_hat`; the gradient is taken inside the loss (nested `grad`). `critic`
-    must treat examples independently (no BatchNorm), so summing gives per-example gradients."""
+    must treat examples independently (no BatchNorm), so summing gives per-example gradients.
+    """
     t = jax.random.uniform(rng, (real.shape[0],) + (1,) * (real.ndim - 1))
     x_hat = t * real + (1 - t) * fake
     grads = jax.grad(lambda x: critic(x).sum())(x_hat)
@@ -29,7 +31,8 @@ def gradient_penalty(critic, real, fake, rng):
 
 def gan_losses(kind: str, d_real, d_fake):
     """`(discriminator loss, generator loss)` for `ns` (non-saturating), `lsgan` or `wgan_gp`
-    (without its penalty) from discriminator outputs on real and generated images."""
+    (without its penalty) from discriminator outputs on real and generated images.
+    """
     if kind == "ns":
         return jnp.mean(jax.nn.softplus(-d_real) + jax.nn.softplus(d_fake)), jnp.mean(jax.nn.softplus(-d_fake))
     if kind == "lsgan":
@@ -45,7 +48,8 @@ SNAPSHOTS = "samples_over_training"
 
 def save_snapshot(workdir: str, step: int, samples: np.ndarray) -> None:
     """Keep `samples: (64, H, W, C)` of evaluation step `step` in the workdir (through a rename:
-    never half-written), where a resumed run's report finds them."""
+    never half-written), where a resumed run's report finds them.
+    """
     directory = os.path.join(workdir, SNAPSHOTS)
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"{step}.npy")
@@ -56,7 +60,8 @@ def save_snapshot(workdir: str, step: int, samples: np.ndarray) -> None:
 
 def snapshot_history(workdir: str, upto: int) -> dict:
     """`{step: samples}` saved by `save_snapshot` at steps up to `upto` (a resume from an earlier
-    checkpoint leaves later ones behind; they are overwritten when those steps come again)."""
+    checkpoint leaves later ones behind; they are overwritten when those steps come again).
+    """
     directory = os.path.join(workdir, SNAPSHOTS)
     steps = sorted(int(n[:-4]) for n in os.listdir(directory) if n.endswith(".npy") and n[:-4].isdigit()) \
         if os.path.isdir(directory) else []
@@ -71,7 +76,8 @@ class GANTask(ImageTask):
     parameters. The generator's BatchNorm statistics are carried in `batch_stats`.
 
     Config: gan.loss (ns | lsgan | wgan_gp), gan.penalty (WGAN-GP weight), gan.latent,
-    gan.conditional; discriminator_optimizer (an optimizer block)."""
+    gan.conditional; discriminator_optimizer (an optimizer block).
+    """
 
     scores_samples = True
 

@@ -67,7 +67,8 @@ class GlimpseClassification(Task):
 
     def noise(self, rng, batch: int, train: bool):
         """Location noise for `batch` images: standard normal (zeros at evaluation) for the learned
-        policy, uniform locations for the random one."""
+        policy, uniform locations for the random one.
+        """
         shape = (batch, self.config.model.glimpses, 2)
         if self.config.model.policy == "random":
             return jax.random.uniform(rng, shape, minval=-1.0, maxval=1.0)

@@ -52,7 +52,8 @@ class ImageTask(Task):
     def stages(self) -> dict:
         """The sample-quality classifier, where `report` scores samples of a labelled dataset:
         the finished run `config.eval_classifier`, or `classify_digits` on this dataset trained
-        first in `<workdir>/eval_classifier`."""
+        first in `<workdir>/eval_classifier`.
+        """
         if not self.scores_samples or "label" not in self.split("train"):
             return {}
         if self.config.eval_classifier:

@@ -55,7 +55,8 @@ def streams(ids: np.ndarray, num_streams: int) -> np.ndarray:
 
 class LanguageModel(Task):
     """Config: dataset (a text dataset), seq_len, batch_size (streams), eval_batch_size, model
-    (cell, features, num_layers, embed_dim, dropout, act)."""
+    (cell, features, num_layers, embed_dim, dropout, act).
+    """
 
     primary_metric = "bits_per_char"
     precisions = ("fp32", "bf16", "fp16")

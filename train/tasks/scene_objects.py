@@ -22,7 +22,8 @@ from train.tasks.base import ACTIVATIONS, Task
 def object_kinds(objects) -> np.ndarray:
     """`(N, 36)` float32 multi-hot presence of each (size, colour, shape) kind, index
     `(size * colours + colour) * shapes + shape`, from `objects: (N, K, 5)` rows (shape, colour,
-    size, row, col), -1 padded."""
+    size, row, col), -1 padded.
+    """
     from train.data.shapes import COLOUR_NAMES, SHAPES, SIZE_NAMES
 
     objects = np.asarray(objects)
@@ -35,7 +36,8 @@ def object_kinds(objects) -> np.ndarray:
 
 class SceneObjects(Task):
     """Multi-label recognition of the object kinds in a scene; `exact_match` is the share of
-    scenes whose 36 present/absent calls are all right."""
+    scenes whose 36 present/absent calls are all right.
+    """
 
     primary_metric = "exact_match"
 

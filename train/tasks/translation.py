@@ -27,7 +27,8 @@ from train.tasks.base import Task, cached
 
 def translation_losses(model, params, batch, pad: int):
     """Per-example `(cross-entropy per character, character accuracy, exact match)` of the
-    teacher-forced `batch["target"]: (B, T + 1)` given `batch["source"]: (B, S)`."""
+    teacher-forced `batch["target"]: (B, T + 1)` given `batch["source"]: (B, S)`.
+    """
     inputs, targets = batch["target"][:, :-1], batch["target"][:, 1:]
     logits, _ = model.apply({"params": params}, batch["source"], inputs)
     mask = (targets != pad).astype(jnp.float32)
@@ -39,7 +40,8 @@ def translation_losses(model, params, batch, pad: int):
 
 class Translation(Task):
     """Teacher-forced `source -> target` translation; a checkpoint's `meta` (vocabularies
-    `{"source": [...], "target": [...]}` and lengths) replaces what the training split would give."""
+    `{"source": [...], "target": [...]}` and lengths) replaces what the training split would give.
+    """
 
     primary_metric = "exact_match"
     precisions = ("fp32", "bf16", "fp16")
@@ -106,7 +108,8 @@ class Translation(Task):
 
     def translate(self, params, texts: list[str], beam_width: int = 1, batch: int = 500):
         """`(translations, alphas (N, max_target, max_source) or None)`: greedy (width 1, with the
-        attention weights) or beam-search outputs for the source strings `texts`."""
+        attention weights) or beam-search outputs for the source strings `texts`.
+        """
         tokens, alphas = zoo.decode_in_chunks(self.decoders, {"params": params}, self.encode_source(texts),
                                               beam_width, batch)
         return ["".join(self.vocab["target"].decode(t)) for t in tokens], alphas

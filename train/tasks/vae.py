@@ -21,7 +21,8 @@ class VAETask(ImageTask):
     with `model.likelihood = "bernoulli"`, or a Gaussian with fixed `model.sigma` on sigmoid
     means (`"gaussian"`, continuous data). Report: importance-weighted NLL (Burda et al. 2016)
     with `iwae_samples` samples per image, the independent-pixels baseline, samples,
-    reconstructions and the latent manifold (2-d latents) or a traversal of two latent axes."""
+    reconstructions and the latent manifold (2-d latents) or a traversal of two latent axes.
+    """
 
     scores_samples = True
     precisions = ("fp32", "bf16", "fp16")
