@@ -1,4 +1,6 @@
-"""Model compression: magnitude pruning as an optax wrapper (`compress.prune`), weight sharing
+"""Model compression: pruning, weight sharing, quantization, low-rank, binary and Winograd methods.
+
+Magnitude pruning as an optax wrapper (`compress.prune`), weight sharing
 by per-layer k-means with codebook fine-tuning (`compress.share`), symmetric integer
 quantization with an int8 matmul path (`compress.quantize`), low-rank factors (`compress.lowrank`),
 binary and ternary weights (`compress.binary`), Winograd minimal filtering for 3x3 convolutions

@@ -1,3 +1,5 @@
+"""Entry point for `python -m compress`: runs `compress.cli.main`."""
+
 import sys
 
 from compress.cli import main

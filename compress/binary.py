@@ -30,7 +30,13 @@ METHODS = ("binary_connect", "binary_connect_stochastic", "xnor", "ttq")
 
 
 class Ternary(NamedTuple):
-    """A TTQ kernel: `latent` weights (kernel shape) and scalar scales `wp`, `wn` (> 0)."""
+    """A TTQ kernel.
+
+    Attributes:
+        latent: the latent weights, of the kernel's shape.
+        wp: the scalar positive scale (> 0).
+        wn: the scalar negative scale (> 0).
+    """
 
     latent: jax.Array
     wp: jax.Array
@@ -38,7 +44,10 @@ class Ternary(NamedTuple):
 
 
 def glorot_bound(shape) -> float:
-    """`sqrt(6 / (fan_in + fan_out))` of a kernel `(..., in, out)`, the receptive field counted in both."""
+    """Compute the Glorot-uniform bound `sqrt(6 / (fan_in + fan_out))` of a kernel `(..., in, out)`.
+
+    The receptive field is counted in both fans.
+    """
     receptive = 1
     for d in shape[:-2]:
         receptive *= d
@@ -58,7 +67,15 @@ def _straight_through(value, w, bound=None):
 
 
 def binary_connect(w, rng=None):
-    """`+-H` kernel from latent `w` (deterministic, or stochastic when `rng` is given)."""
+    """Binarize latent `w` to a `+-H` kernel (BinaryConnect, Courbariaux et al. 2015).
+
+    Args:
+        w: the latent kernel `(..., in, out)`.
+        rng: a PRNG key for stochastic binarization; `None` for the deterministic sign.
+
+    Returns:
+        The binary kernel, the shape of `w`, with straight-through gradients.
+    """
     h = glorot_bound(w.shape)
     if rng is None:
         return h * _ste_sign(w, h)
@@ -68,13 +85,13 @@ def binary_connect(w, rng=None):
 
 
 def xnor(w):
-    """`alpha * sign(w)`, `alpha: (1, ..., out)` the mean magnitude per output channel (last axis)."""
+    """Binarize `w` to `alpha * sign(w)`, `alpha: (1, ..., out)` the mean magnitude per output channel."""
     alpha = jnp.mean(jnp.abs(w), axis=tuple(range(w.ndim - 1)), keepdims=True)
     return alpha * _ste_sign(w, jnp.max(jnp.abs(jax.lax.stop_gradient(w))))
 
 
 def ternary(t: Ternary, threshold: float = 0.05):
-    """The TTQ kernel `W_p * [w > d] - W_n * [w < -d]`, `d = threshold * max|w|`, with TTQ's gradients."""
+    """Make the TTQ kernel `W_p * [w > d] - W_n * [w < -d]`, `d = threshold * max|w|`, with TTQ's gradients."""
     w = t.latent
     delta = threshold * jnp.max(jnp.abs(jax.lax.stop_gradient(w)))
     pos, neg = w > delta, w < -delta
@@ -89,8 +106,20 @@ def _check(method: str) -> None:
 
 
 def init(params, method: str, threshold: float = 0.05, min_ndim: int = 2):
-    """The trainable values for `method`: `params` themselves as latent weights, or for `ttq`
-    every kernel as a `Ternary` whose scales start at the mean magnitude of its two sets.
+    """Make the trainable values for `method`.
+
+    Args:
+        params: the full-precision parameter tree.
+        method: one of `METHODS`.
+        threshold: TTQ's threshold, a fraction of `max|w|`.
+        min_ndim: arrays with at least this many dims are kernels.
+
+    Returns:
+        `params` themselves as latent weights, or for `ttq` every kernel as a `Ternary` whose
+        scales start at the mean magnitude of its two sets.
+
+    Raises:
+        ValueError: on an unknown `method`.
     """
     _check(method)
     if method != "ttq":
@@ -107,8 +136,20 @@ def init(params, method: str, threshold: float = 0.05, min_ndim: int = 2):
 
 
 def weights(values, method: str, rng=None, threshold: float = 0.05, min_ndim: int = 2):
-    """The parameter tree the model runs with: kernels binarized/ternarized from `values`
-    (from `init`). `rng` turns on stochastic BinaryConnect (training only).
+    """Make the parameter tree the model runs with: kernels binarized or ternarized from `values`.
+
+    Args:
+        values: the trainable values, from `init`.
+        method: one of `METHODS`.
+        rng: turns on stochastic BinaryConnect (training only).
+        threshold: TTQ's threshold, a fraction of `max|w|`.
+        min_ndim: arrays with at least this many dims are kernels.
+
+    Returns:
+        A parameter tree of the structure of the model's params.
+
+    Raises:
+        ValueError: on an unknown `method`.
     """
     _check(method)
     if method == "ttq":
@@ -127,7 +168,11 @@ def weights(values, method: str, rng=None, threshold: float = 0.05, min_ndim: in
 
 
 def clip_latent(tx: optax.GradientTransformation, min_ndim: int = 2) -> optax.GradientTransformation:
-    """`tx` followed by clipping every latent kernel to `[-H, H]` (BinaryConnect's rule; `H` as above)."""
+    """Follow `tx` by clipping every latent kernel to `[-H, H]` (BinaryConnect's rule; `H` as above).
+
+    Returns:
+        A `GradientTransformation`; its `update` raises `ValueError` when called without `params`.
+    """
     def update(updates, state, params=None):
         if params is None:
             raise ValueError("compress.binary.clip_latent needs params: call tx.update(grads, state, params)")

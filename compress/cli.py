@@ -22,6 +22,15 @@ PIPELINES = {  # name: description
 
 
 def parse_args(argv: list[str]):
+    """Parse the command line, splitting off the `--config.KEY=VALUE` overrides.
+
+    Args:
+        argv: the arguments after the program name.
+
+    Returns:
+        `(args, overrides)`: the parsed `argparse.Namespace` and a dict of config overrides, with
+        `pretrained` added when `--pretrained` is given.
+    """
     parser = ArgumentParser(prog="python -m compress", description="Compress or sparsely train a model.",
                             epilog="Any config field can be overridden: --config.sparsity=0.9")
     parser.add_argument("pipeline", nargs="?", help=f"one of {', '.join(PIPELINES)}")
@@ -42,6 +51,14 @@ def parse_args(argv: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line `python -m compress`.
+
+    Args:
+        argv: the arguments after the program name; `sys.argv[1:]` when `None`.
+
+    Returns:
+        The process exit status, 0 on success, the `UserError`'s exit code on a user error.
+    """
     argv = compile_cache.from_argv(sys.argv[1:] if argv is None else argv)
     try:
         args, overrides = parse_args(argv)

@@ -1,6 +1,8 @@
-"""Deep Compression (Han et al. 2016) of a trained classifier: prune -> retrain under the masks
--> share weights by k-means -> fine-tune the codebooks -> Huffman-code, with test accuracy
-after every stage and the bytes of real encodings (`compress.report`).
+"""Deep Compression (Han et al. 2016) of a trained classifier, with accuracy and real sizes per stage.
+
+The stages: prune -> retrain under the masks -> share weights by k-means -> fine-tune the
+codebooks -> Huffman-code, with test accuracy after every stage and the bytes of real encodings
+(`compress.report`).
 
 `encode_and_decode` decodes every encoding and asserts that it gives back exactly the fine-tuned
 weights; the accuracy of the last row is measured on the weights decoded from the Huffman bytes,
@@ -25,14 +27,21 @@ OUTPUT = OUTPUTS[0]
 
 def compress_params(apply_fn, variables, splits: dict, config, progress: bool = True,
                     checkpoints: str | None = None):
-    """Run the four stages on `variables["params"]`; `apply_fn(variables, x) -> logits`.
+    """Run the four stages on `variables["params"]`.
 
-    `splits`: `{"train": ..., "test": ...}` of `{"inputs", "label"}`. `checkpoints`: a directory
-    where the two training stages keep their progress (`compress.fit.fit`), so that a rerun
-    resumes them. Returns
-    `(report, accuracies, final_params)`: the size report (`encode_and_decode`), test accuracy per stage
-    (`dense`, `pruned` before retraining, `retrained`, `shared`, `fine_tuned`, `huffman`), and
-    the weights decoded from the final encoding.
+    Args:
+        apply_fn: `apply_fn(variables, x) -> logits`.
+        variables: the trained model's variables, holding `{"params": ...}`.
+        splits: `{"train": ..., "test": ...}` of `{"inputs", "label"}`.
+        config: the pipeline's config (`compress/configs/deep_compression.py`).
+        progress: whether to show progress bars.
+        checkpoints: a directory where the two training stages keep their progress
+            (`compress.fit.fit`), so that a rerun resumes them.
+
+    Returns:
+        `(report, accuracies, final_params)`: the size report (`encode_and_decode`), test accuracy
+        per stage (`dense`, `pruned` before retraining, `retrained`, `shared`, `fine_tuned`,
+        `huffman`), and the weights decoded from the final encoding.
     """
     logits = lambda params, x: apply_fn(dict(variables, params=params), x)
     test = lambda params: accuracy(logits, params, splits["test"])
@@ -69,7 +78,7 @@ def _file(directory: str | None, stage: str) -> str | None:
 
 
 def plot_stages(report: dict, acc: dict, path: str) -> str:
-    """Total bytes per stage (log scale) and test accuracy after every stage."""
+    """Plot total bytes per stage (log scale) and test accuracy after every stage; return `path`."""
     import matplotlib.pyplot as plt
 
     from train.figures import save_figure
@@ -90,7 +99,12 @@ def plot_stages(report: dict, acc: dict, path: str) -> str:
 
 
 def validate(config) -> None:
-    """One-line `UserError`s for settings the stages cannot use."""
+    """Check the config, with a one-line `UserError` for each setting the stages cannot use.
+
+    Raises:
+        UserError: on a sparsity outside `[0, 1)`, an unknown scope, bit widths outside 1..16, or
+            `ramp_steps` above `retrain_steps`.
+    """
     from train.errors import UserError
 
     if not 0 <= config.sparsity < 1:
@@ -105,12 +119,24 @@ def validate(config) -> None:
 
 
 def run(config, workdir: str, progress: bool = True) -> dict:
-    """`python -m compress deep_compression`: compress the shipped model `config.pretrained`, or
-    else the run in `workdir` (training `config.recipe` there first when it holds none), and write
-    `deep_compression/` inside `workdir`:
-    `summary.json`, `deep_compression.md` and `figures/stages.png`. Its training stages keep
-    their progress in `deep_compression/checkpoints/`: a rerun resumes them, or stops in one line
-    when the config changed (`--fresh` starts afresh).
+    """Run `python -m compress deep_compression` on a shipped model or the run in `workdir`.
+
+    Compresses the shipped model `config.pretrained`, or else the run in `workdir` (training
+    `config.recipe` there first when it holds none), and writes `deep_compression/` inside
+    `workdir`: `summary.json`, `deep_compression.md` and `figures/stages.png`. Its training
+    stages keep their progress in `deep_compression/checkpoints/`: a rerun resumes them, or
+    stops in one line when the config changed (`--fresh` starts afresh).
+
+    Args:
+        config: the pipeline's config.
+        workdir: the run directory.
+        progress: whether to show progress bars.
+
+    Returns:
+        The summary written to `summary.json`, with a `headline` string.
+
+    Raises:
+        UserError: on an invalid config, or a config other than the one `workdir` was compressed with.
     """
     from train.files import write_json_atomic
     from train.restore import load_model

@@ -1,5 +1,6 @@
-"""Dense-sparse-dense training (Han et al. 2017, "DSD: Dense-Sparse-Dense Training for Deep
-Neural Networks") as an optax wrapper, and the `python -m compress dsd` study.
+"""Dense-sparse-dense training as an optax wrapper, and the `python -m compress dsd` study.
+
+After Han et al. 2017, "DSD: Dense-Sparse-Dense Training for Deep Neural Networks".
 
 `wrap(tx, sparsity, sparse_begin, sparse_end, redense_scale)` trains densely until
 `sparse_begin`, then prunes each layer's smallest-magnitude `sparsity` fraction and trains under
@@ -31,6 +32,14 @@ OUTPUTS = ("checkpoints", "config.json", "summary.json", "dsd.md")
 
 
 class DSDState(NamedTuple):
+    """The optimizer state of `wrap`.
+
+    Attributes:
+        masks: 0/1 per prunable array (ones outside the sparse phase); None elsewhere.
+        count: int32 scalar, the calls to `update` so far.
+        inner: the wrapped transformation's state.
+    """
+
     masks: optax.Params    # 0/1 per prunable array (ones outside the sparse phase); None elsewhere
     count: jax.Array
     inner: optax.OptState
@@ -38,7 +47,24 @@ class DSDState(NamedTuple):
 
 def wrap(tx: optax.GradientTransformation, sparsity: float, sparse_begin: int, sparse_end: int,
          redense_scale: float = 0.1, scope: str = "layer", min_ndim: int = 2) -> optax.GradientTransformation:
-    """`tx` with DSD's three phases (see the module docstring); steps count calls to `update`."""
+    """Wrap `tx` in DSD's three phases (see the module docstring); steps count calls to `update`.
+
+    Args:
+        tx: the optimizer to wrap.
+        sparsity: the fraction of each layer (or of all, with `scope="global"`) pruned at `sparse_begin`.
+        sparse_begin: the step that prunes and starts the sparse phase.
+        sparse_end: the step that removes the mask.
+        redense_scale: the factor of every update from `sparse_end` on.
+        scope: `"layer"` or `"global"` (see `compress.prune.magnitude_masks`).
+        min_ndim: arrays with at least this many dims are prunable.
+
+    Returns:
+        A `GradientTransformation` with `DSDState`; its `update` raises `ValueError` when called
+        without `params`.
+
+    Raises:
+        ValueError: unless `0 <= sparse_begin <= sparse_end`.
+    """
     if not 0 <= sparse_begin <= sparse_end:
         raise ValueError(f"need 0 <= sparse_begin <= sparse_end; got {sparse_begin}, {sparse_end}")
 
@@ -64,7 +90,7 @@ def wrap(tx: optax.GradientTransformation, sparsity: float, sparse_begin: int, s
 
 
 def lr_drop(tx: optax.GradientTransformation, at: int, scale: float) -> optax.GradientTransformation:
-    """`tx` with its updates scaled by `scale` from step `at` on (the baseline's matching drop)."""
+    """Scale the updates of `tx` by `scale` from step `at` on (the baseline's matching drop)."""
     return optax.chain(tx, optax.scale_by_schedule(lambda t: jnp.where(t >= at, scale, 1.0)))
 
 
@@ -73,9 +99,22 @@ def _checkpoint(workdir: str, seed: int, phase: str) -> str:
 
 
 def run(config, workdir: str, progress: bool = True) -> dict:
-    """The study: for every seed, DSD and the dense baseline; writes `summary.json` and `dsd.md`.
+    """Run the study: for every seed, DSD and the dense baseline; write `summary.json` and `dsd.md`.
+
     Every training phase keeps its progress in `checkpoints/`: a rerun resumes, or stops in one
     line when the config changed (`--fresh` starts afresh).
+
+    Args:
+        config: the study's config (`compress/configs/dsd.py`).
+        workdir: the run directory.
+        progress: whether to show progress bars.
+
+    Returns:
+        The summary written to `summary.json`, with a `headline` string.
+
+    Raises:
+        UserError: on a sparsity outside `(0, 1)`, a phase of fewer than 1 step, or a config other
+            than the one `workdir` holds.
     """
     from train import configs, data
     from train.errors import UserError

@@ -1,6 +1,7 @@
-"""The small training loop the compression pipelines share: minibatch steps of any optax
-transformation on any differentiable parameter tree (dense weights, codebooks, factors,
-latent binary weights), resumable from a checkpoint file, and test accuracy of a classifier.
+"""The small training loop the compression pipelines share, and test accuracy of a classifier.
+
+The loop takes minibatch steps of any optax transformation on any differentiable parameter tree
+(dense weights, codebooks, factors, latent binary weights), resumable from a checkpoint file.
 """
 
 import json
@@ -29,12 +30,11 @@ def _step(loss_fn, tx, values, opt_state, x, y, rng):
 def fit(loss_fn: Callable, values, tx: optax.GradientTransformation, split: dict, steps: int,
         batch_size: int = 64, seed: int = 0, desc: str | None = None, progress: bool = True, opt_state=None,
         checkpoint: str | None = None, checkpoint_every: int = 250):
-    """`values` after `steps` updates of `tx` on `loss_fn(values, x, y, rng) -> scalar`.
+    """Train `values` by `steps` updates of `tx` on `loss_fn(values, x, y, rng) -> scalar`.
 
-    `split`: `{"inputs": (N, ...), "label": (N,)}`; batches are drawn from a fresh permutation
-    every epoch (seeded). `tx.update` receives the values, so wrappers such as
-    `compress.prune.wrap` work; pass the returned `opt_state` back to continue a schedule.
-    Returns `(values, opt_state)`.
+    Batches are drawn from a fresh permutation every epoch (seeded). `tx.update` receives the
+    values, so wrappers such as `compress.prune.wrap` work; pass the returned `opt_state` back
+    to continue a schedule.
 
     A Ctrl-C stops after the step in flight. `checkpoint`: a file that keeps the step, values
     and optimizer state every `checkpoint_every` steps, at the end and at a Ctrl-C (written
@@ -45,6 +45,28 @@ def fit(loss_fn: Callable, values, tx: optax.GradientTransformation, split: dict
 
     The step is one `jax.jit` program per shapes, `loss_fn` and `tx`, both keyed by what they
     compute (`train.keyed_jit`): a second call with an equal new loss or optimizer does not compile.
+
+    Args:
+        loss_fn: `loss_fn(values, x, y, rng) -> scalar`, differentiable in `values`.
+        values: the parameter tree to train.
+        tx: the optimizer.
+        split: `{"inputs": (N, ...), "label": (N,)}`.
+        steps: the total number of steps (including those a checkpoint already holds).
+        batch_size: examples per step, at most `N`.
+        seed: seeds the batch order and the per-step `rng`.
+        desc: the progress bar's label.
+        progress: whether to show a progress bar.
+        opt_state: the optimizer state to continue from; `None` starts with `tx.init(values)`.
+        checkpoint: a file that keeps the step, values and optimizer state (see above).
+        checkpoint_every: the steps between checkpoints.
+
+    Returns:
+        `(values, opt_state)`.
+
+    Raises:
+        ValueError: if `batch_size` exceeds the training examples.
+        UserError: if the checkpoint is damaged or from another configuration.
+        Interrupted: at a Ctrl-C with a `checkpoint` (without one, `KeyboardInterrupt`).
     """
     n = len(split["label"])
     if batch_size > n:
@@ -91,8 +113,9 @@ def _save(path: str, step: int, values, opt_state) -> None:
 
 
 def _restore(path: str, values, opt_state):
-    """`(step, values, opt_state)` from `path`, shaped like the given ones; a `UserError` when
-    they do not match (the file is from another configuration or damaged).
+    """Load `(step, values, opt_state)` from `path`, shaped like the given ones.
+
+    Raises a `UserError` when they do not match (the file is from another configuration or damaged).
     """
     try:
         with open(path, "rb") as f:
@@ -107,8 +130,11 @@ def _restore(path: str, values, opt_state):
 
 
 def check_config(directory: str, config) -> None:
-    """Keep `config` in `directory/config.json`, or, when the directory already holds another
-    pipeline config, a `UserError` naming the changed fields (its checkpoints belong to that one).
+    """Keep `config` in `directory/config.json`, checking it against the one already there.
+
+    Raises:
+        UserError: when the directory already holds another pipeline config, naming the changed
+            fields (its checkpoints belong to that one).
     """
     now = json.loads(json.dumps(config.to_dict()))
     path = os.path.join(directory, "config.json")
@@ -127,7 +153,7 @@ def check_config(directory: str, config) -> None:
 
 
 def cross_entropy(logits_fn: Callable) -> Callable:
-    """`loss_fn(params, x, y, rng)` for `fit`: mean softmax cross-entropy of `logits_fn(params, x)`."""
+    """Make the `loss_fn(params, x, y, rng)` for `fit`: mean softmax cross-entropy of `logits_fn(params, x)`."""
     return lambda params, x, y, rng: optax.softmax_cross_entropy_with_integer_labels(logits_fn(params, x), y).mean()
 
 
@@ -137,14 +163,24 @@ def _logits(logits_fn, params, x):
 
 
 def correct(logits_fn: Callable, params, split: dict, batch_size: int = 1024) -> np.ndarray:
-    """`(N,)` bool: which examples of `split` `logits_fn(params, x) -> (B, classes)` classifies
-    correctly, in batches of `batch_size` (one program per batch shape; `logits_fn` keyed by
+    """Tell which examples of `split` a classifier classifies correctly.
+
+    Runs in batches of `batch_size` (one program per batch shape; `logits_fn` keyed by
     `train.keyed_jit`).
+
+    Args:
+        logits_fn: `logits_fn(params, x) -> (B, classes)`.
+        params: the classifier's parameters.
+        split: `{"inputs": (N, ...), "label": (N,)}`.
+        batch_size: examples per batch.
+
+    Returns:
+        `(N,)` bool.
     """
     return np.concatenate([np.asarray(_logits(logits_fn, params, split["inputs"][i:i + batch_size])).argmax(-1)
                            == split["label"][i:i + batch_size] for i in range(0, len(split["label"]), batch_size)])
 
 
 def accuracy(logits_fn: Callable, params, split: dict, batch_size: int = 1024) -> float:
-    """Fraction of `split` that `logits_fn` classifies correctly (`correct`)."""
+    """Compute the fraction of `split` that `logits_fn` classifies correctly (`correct`)."""
     return float(correct(logits_fn, params, split, batch_size).mean())

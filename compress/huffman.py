@@ -15,7 +15,11 @@ import numpy as np
 
 
 def pack_bits(values, width: int) -> bytes:
-    """Unsigned integers `values: (n,)`, each in `width` bits, big-endian, packed into bytes."""
+    """Pack unsigned integers `values: (n,)`, each in `width` bits, big-endian, into bytes.
+
+    Raises:
+        ValueError: if a value lies outside `[0, 2^width)`.
+    """
     values = np.asarray(values, np.int64).ravel()
     if values.size and (values.min() < 0 or values.max() >= 1 << width):
         raise ValueError(f"values must lie in [0, 2**{width}); got [{values.min()}, {values.max()}]")
@@ -24,14 +28,18 @@ def pack_bits(values, width: int) -> bytes:
 
 
 def unpack_bits(data: bytes, width: int, n: int) -> np.ndarray:
-    """The `n` integers that `pack_bits(values, width)` packed into `data`."""
+    """Unpack the `n` integers that `pack_bits(values, width)` packed into `data`, as `(n,)` int64."""
     bits = np.unpackbits(np.frombuffer(data, np.uint8))[:n * width].reshape(n, width).astype(np.int64)
     return bits @ (1 << np.arange(width - 1, -1, -1))
 
 
 def code_lengths(counts) -> np.ndarray:
-    """Huffman code length of every symbol `0..len(counts)-1` from its count (0 for unused
-    symbols; a lone used symbol gets length 1).
+    """Compute the Huffman code length of every symbol `0..len(counts)-1` from its count.
+
+    Unused symbols get 0; a lone used symbol gets length 1.
+
+    Returns:
+        `(len(counts),)` int64 lengths.
     """
     counts = np.asarray(counts)
     used = [int(s) for s in np.flatnonzero(counts)]
@@ -50,8 +58,12 @@ def code_lengths(counts) -> np.ndarray:
 
 
 def canonical_codes(lengths) -> np.ndarray:
-    """Integer code of every symbol: symbols sorted by (length, symbol) get consecutive codes,
-    shifted left whenever the length grows.
+    """Assign the canonical integer code of every symbol.
+
+    Symbols sorted by (length, symbol) get consecutive codes, shifted left whenever the length grows.
+
+    Returns:
+        `(len(lengths),)` int64 codes.
     """
     lengths = np.asarray(lengths)
     codes = np.zeros(len(lengths), np.int64)
@@ -64,8 +76,12 @@ def canonical_codes(lengths) -> np.ndarray:
 
 
 class Huffman(NamedTuple):
-    """A Huffman-coded stream: `lengths: (alphabet,)` code lengths, `data` the packed bits,
-    `n` symbols.
+    """A Huffman-coded stream.
+
+    Attributes:
+        lengths: `(alphabet,)` uint8 code lengths.
+        data: the packed bits.
+        n: the number of symbols.
     """
 
     lengths: np.ndarray
@@ -79,7 +95,11 @@ class Huffman(NamedTuple):
 
 
 def huffman_encode(symbols, alphabet: int) -> Huffman:
-    """Canonical Huffman coding of integers `symbols: (n,)` in `[0, alphabet)`."""
+    """Encode integers `symbols: (n,)` in `[0, alphabet)` by canonical Huffman coding.
+
+    Raises:
+        ValueError: if a symbol lies outside `[0, alphabet)`.
+    """
     symbols = np.asarray(symbols, np.int64).ravel()
     if symbols.size and (symbols.min() < 0 or symbols.max() >= alphabet):
         raise ValueError(f"symbols must lie in [0, {alphabet}); got [{symbols.min()}, {symbols.max()}]")
@@ -93,7 +113,14 @@ def huffman_encode(symbols, alphabet: int) -> Huffman:
 
 
 def huffman_decode(coded: Huffman) -> np.ndarray:
-    """The symbols of a `Huffman` stream, by walking the canonical code table."""
+    """Decode the symbols of a `Huffman` stream, by walking the canonical code table.
+
+    Returns:
+        `(n,)` int64 symbols.
+
+    Raises:
+        ValueError: if the stream ends before `n` symbols.
+    """
     lengths = coded.lengths.astype(np.int64)
     codes = canonical_codes(lengths)
     table = {(int(lengths[s]), int(codes[s])): int(s) for s in np.flatnonzero(lengths)}

@@ -22,7 +22,11 @@ import numpy as np
 
 
 def rank_for_energy(singular_values, energy: float) -> int:
-    """Smallest rank whose singular values keep an `energy` fraction of `sum(s^2)`."""
+    """Find the smallest rank whose singular values keep an `energy` fraction of `sum(s^2)`.
+
+    Raises:
+        ValueError: unless `0 < energy <= 1`.
+    """
     if not 0 < energy <= 1:
         raise ValueError(f"energy must be in (0, 1]; got {energy}")
     power = np.cumsum(np.asarray(singular_values, np.float64) ** 2)
@@ -30,14 +34,21 @@ def rank_for_energy(singular_values, energy: float) -> int:
 
 
 def rank_for_size(shape, fraction: float) -> int:
-    """Largest rank (at least 1) whose factors hold at most `fraction` of the kernel's weights."""
+    """Find the largest rank (at least 1) whose factors hold at most `fraction` of the kernel's weights."""
     m, n = math.prod(shape[:-1]), shape[-1]
     return max(1, int(fraction * m * n // (m + n)))
 
 
 def svd_factors(kernel, rank: int):
-    """`(a: (..., in, rank), b: (rank, out))` with `a @ b` the best rank-`rank` approximation
-    of `kernel` reshaped to `(prod(shape[:-1]), out)`.
+    """Factor `kernel` by truncated SVD into its best rank-`rank` approximation.
+
+    Args:
+        kernel: a `(..., in, out)` kernel.
+        rank: the rank of the factors.
+
+    Returns:
+        `(a, b)`: `a: (..., in, rank)` and `b: (rank, out)`, with `a @ b` the best rank-`rank`
+        approximation of `kernel` reshaped to `(prod(shape[:-1]), out)`.
     """
     shape = kernel.shape
     u, s, vt = jnp.linalg.svd(kernel.reshape(-1, shape[-1]), full_matrices=False)
@@ -47,12 +58,25 @@ def svd_factors(kernel, rank: int):
 
 def factorize(params, rank: int | None = None, energy: float | None = None, size: float | None = None,
               min_ndim: int = 2, layers: tuple[str, ...] | None = None):
-    """`(factored params, ranks)`: each chosen layer's `kernel` replaced by `kernel_a`, `kernel_b`.
+    """Factor layers of `params`: each chosen layer's `kernel` is replaced by `kernel_a`, `kernel_b`.
 
     The rank comes from exactly one of `rank` (fixed), `energy` (retained fraction of squared
     singular values) or `size` (fraction of the layer's weights, capped at `min(m, out)`). With
-    `energy` or `size` a layer is factored only when that saves weights. `layers`: names (paths joined by "/") to consider; default all.
-    `ranks` maps each factored layer's path to its rank.
+    `energy` or `size` a layer is factored only when that saves weights.
+
+    Args:
+        params: the parameter tree.
+        rank: a fixed rank.
+        energy: the retained fraction of squared singular values.
+        size: the fraction of the layer's weights.
+        min_ndim: kernels with at least this many dims are considered.
+        layers: names (paths joined by "/") to consider; default all.
+
+    Returns:
+        `(factored params, ranks)`: `ranks` maps each factored layer's path to its rank.
+
+    Raises:
+        ValueError: unless exactly one of `rank`, `energy` and `size` is given.
     """
     if sum(x is not None for x in (rank, energy, size)) != 1:
         raise ValueError("give exactly one of rank, energy or size")
@@ -104,5 +128,5 @@ def lowrank_apply(apply_fn, variables, *args, **kwargs):
 
 
 def count_weights(params) -> int:
-    """Number of scalars in a parameter tree (factored or not)."""
+    """Count the scalars in a parameter tree (factored or not)."""
     return sum(int(np.size(x)) for x in jax.tree.leaves(params))

@@ -26,14 +26,34 @@ import optax
 
 
 class PruneState(NamedTuple):
+    """The optimizer state of `wrap`.
+
+    Attributes:
+        masks: 0/1 arrays shaped like the prunable params; None for the others.
+        count: int32 scalar, the steps taken.
+        inner: the wrapped transformation's state.
+    """
+
     masks: optax.Params    # 0/1 arrays shaped like the prunable params; None for the others
     count: jax.Array       # steps taken
     inner: optax.OptState
 
 
 def polynomial_sparsity(final: float, begin: int, end: int, initial: float = 0.0, power: float = 3.0) -> Callable:
-    """Zhu & Gupta's schedule: `s_t = final + (initial - final) (1 - (t - begin) / (end - begin))^power`
-    for `begin <= t <= end`, `initial` before and `final` after.
+    """Make Zhu & Gupta's (2017) gradual sparsity schedule.
+
+    `s_t = final + (initial - final) (1 - (t - begin) / (end - begin))^power` for
+    `begin <= t <= end`, `initial` before and `final` after.
+
+    Args:
+        final: the sparsity reached at `end`.
+        begin: the first step of the ramp.
+        end: the last step of the ramp.
+        initial: the sparsity before `begin`.
+        power: the exponent of the ramp.
+
+    Returns:
+        `schedule(step) -> sparsity`, a fraction in `[0, 1]`.
     """
     def schedule(step):
         frac = jnp.clip((step - begin) / max(end - begin, 1), 0.0, 1.0)
@@ -62,9 +82,23 @@ def _threshold(scores, sparsity, units: int):
 
 
 def magnitude_masks(params, sparsity, scope: str = "layer", structured: bool = False, min_ndim: int = 2):
-    """0/1 masks (None for non-prunable leaves) keeping the largest-magnitude weights so that a
-    `sparsity` fraction of each prunable array (`scope="layer"`) or of all of them together
-    (`"global"`) is zero; ties at the threshold are kept. `structured` prunes whole output units.
+    """Compute 0/1 masks that keep the largest-magnitude weights.
+
+    A `sparsity` fraction of each prunable array (`scope="layer"`) or of all of them together
+    (`"global"`) is zero; ties at the threshold are kept.
+
+    Args:
+        params: the parameter tree.
+        sparsity: the fraction to prune, a float or a traced scalar.
+        scope: `"layer"` or `"global"`.
+        structured: prune whole output units (the last axis) by their L2 norm.
+        min_ndim: arrays with at least this many dims are prunable.
+
+    Returns:
+        A tree like `params` of 0/1 masks in each array's dtype, None for non-prunable leaves.
+
+    Raises:
+        ValueError: on an unknown `scope`.
     """
     if scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global'; got {scope!r}")
@@ -87,9 +121,22 @@ def magnitude_masks(params, sparsity, scope: str = "layer", structured: bool = F
 
 def wrap(tx: optax.GradientTransformation, sparsity, scope: str = "layer", structured: bool = False,
          begin: int = 0, end: int | None = None, every: int = 100, min_ndim: int = 2) -> optax.GradientTransformation:
-    """`tx` followed by magnitude pruning; see the module docstring. `sparsity`: a float or a
-    schedule `step -> fraction`; masks are recomputed at `begin + i * every` until `end`
-    (default: only at `begin`, i.e. one-shot).
+    """Follow `tx` by magnitude pruning; see the module docstring.
+
+    Args:
+        tx: the optimizer to wrap.
+        sparsity: a float or a schedule `step -> fraction`.
+        scope: `"layer"` or `"global"` (see `magnitude_masks`).
+        structured: prune whole output units.
+        begin: the first step at which masks are computed.
+        end: masks are recomputed at `begin + i * every` until `end` (default: only at `begin`,
+            i.e. one-shot).
+        every: the steps between mask updates.
+        min_ndim: arrays with at least this many dims are prunable.
+
+    Returns:
+        A `GradientTransformation` with `PruneState`; its `update` raises `ValueError` when
+        called without `params`.
     """
     schedule = sparsity if callable(sparsity) else (lambda step: sparsity)
     end = begin if end is None else end
@@ -115,6 +162,14 @@ def wrap(tx: optax.GradientTransformation, sparsity, scope: str = "layer", struc
 
 
 def sparsity_of(params, min_ndim: int = 2) -> float:
-    """Fraction of exactly-zero weights among the prunable arrays."""
+    """Compute the fraction of exactly-zero weights among the prunable arrays.
+
+    Args:
+        params: the parameter tree.
+        min_ndim: arrays with at least this many dims count.
+
+    Returns:
+        The fraction, a float.
+    """
     arrays = [x for x in jax.tree.leaves(params) if jnp.ndim(x) >= min_ndim]
     return float(sum(jnp.sum(x == 0) for x in arrays) / sum(x.size for x in arrays))

@@ -31,24 +31,38 @@ _QUANTIZED_LAYERS = (nn.Dense, nn.Conv)
 
 
 def quantize(x, bits: int, scale):
-    """Integers `round(x / scale)` clipped to the symmetric `bits`-bit range."""
+    """Quantize to integers `round(x / scale)` clipped to the symmetric `bits`-bit range.
+
+    Returns:
+        Integer-valued floats of the shape and dtype of `x`.
+    """
     q_max = 2 ** (bits - 1) - 1
     return jnp.clip(jnp.round(x / scale), -q_max, q_max)
 
 
 def symmetric_scale(x, bits: int, axis=None):
-    """`max|x| / (2^(bits-1) - 1)` over all of `x`, or per slice along `axis` (kept dims)."""
+    """Compute the symmetric scale `max|x| / (2^(bits-1) - 1)` over all of `x`, or per slice along `axis`.
+
+    Args:
+        x: the array to quantize.
+        bits: the integer width.
+        axis: the axis with one scale per slice (the reduced dims are kept); `None` for one
+            scale over all of `x`.
+
+    Returns:
+        A scalar, or an array broadcastable to `x` with `x.shape[axis]` along `axis`.
+    """
     reduce = None if axis is None else tuple(a for a in range(x.ndim) if a != axis % x.ndim)
     return jnp.maximum(jnp.max(jnp.abs(x), axis=reduce, keepdims=axis is not None), 1e-12) / (2 ** (bits - 1) - 1)
 
 
 def fake_quant(x, bits: int, scale):
-    """`quantize(x) * scale` in the forward pass; the identity's gradient (straight-through)."""
+    """Fake-quantize: `quantize(x) * scale` in the forward pass, the identity's gradient (straight-through)."""
     return x + jax.lax.stop_gradient(quantize(x, bits, scale) * scale - x)
 
 
 def quantize_weights(params, bits: int = 8, min_ndim: int = 2):
-    """Every kernel (>= `min_ndim` dims) fake-quantized per output channel; other leaves unchanged."""
+    """Fake-quantize every kernel (>= `min_ndim` dims) per output channel; other leaves are unchanged."""
     return jax.tree.map(lambda w: fake_quant(w, bits, symmetric_scale(w, bits, axis=-1))
                         if jnp.ndim(w) >= min_ndim else w, params)
 
@@ -63,7 +77,17 @@ def _layer_inputs(transform):
 
 
 def calibrate(apply_fn, variables, batches) -> dict:
-    """`{layer path: max |input|}` over calibration `batches` (arrays fed to `apply_fn(variables, x)`)."""
+    """Record the largest input magnitude of every Dense/Conv layer over calibration batches.
+
+    Args:
+        apply_fn: `apply_fn(variables, x)`.
+        variables: the model's variables.
+        batches: an iterable of input arrays.
+
+    Returns:
+        A dict of floats,
+        `{layer path: max |input|}`.
+    """
     seen = {}
 
     def record(path, x):
@@ -77,8 +101,20 @@ def calibrate(apply_fn, variables, batches) -> dict:
 
 
 def quantized_apply(apply_fn, variables, x, ranges: dict, bits: int = 8):
-    """`apply_fn` with weights quantized per channel and each layer's input quantized with the
-    calibrated scale `ranges[path] / (2^(bits-1) - 1)` (post-training quantization).
+    """Run `apply_fn` with post-training quantization of weights and layer inputs.
+
+    Weights are quantized per channel and each layer's input with the calibrated scale
+    `ranges[path] / (2^(bits-1) - 1)`.
+
+    Args:
+        apply_fn: `apply_fn(variables, x)`.
+        variables: the model's variables, holding `{"params": ...}`.
+        x: the model's input.
+        ranges: `{layer path: max |input|}` from `calibrate`.
+        bits: the integer width.
+
+    Returns:
+        What `apply_fn` returns.
     """
     q_max = 2 ** (bits - 1) - 1
 
@@ -92,8 +128,20 @@ def quantized_apply(apply_fn, variables, x, ranges: dict, bits: int = 8):
 
 
 def fake_quant_apply(apply_fn, variables, x, bits: int, **kwargs):
-    """`apply_fn` with weights and every layer input fake-quantized to `bits` (per-batch input
-    scales), differentiable by the straight-through estimator: use it in a QAT loss.
+    """Run `apply_fn` with weights and every layer input fake-quantized to `bits`, for QAT.
+
+    Input scales are per batch; the result is differentiable by the straight-through estimator,
+    so use it in a quantization-aware training loss.
+
+    Args:
+        apply_fn: `apply_fn(variables, x, **kwargs)`.
+        variables: the model's variables, holding `{"params": ...}`.
+        x: the model's input.
+        bits: the integer width.
+        **kwargs: passed to `apply_fn`.
+
+    Returns:
+        What `apply_fn` returns.
     """
     variables = dict(variables, params=quantize_weights(variables["params"], bits))
     with nn.intercept_methods(_layer_inputs(lambda path, x: fake_quant(x, bits, symmetric_scale(x, bits)))):
@@ -101,8 +149,19 @@ def fake_quant_apply(apply_fn, variables, x, bits: int, **kwargs):
 
 
 def int8_matmul(x, w, x_scale, w_scale):
-    """`x @ w` computed in integers: `x: (..., k)` quantized with the scalar `x_scale`, `w: (k, n)`
-    with per-column `w_scale: (1, n)`, int8 operands, int32 accumulation; float32 `(..., n)`.
+    """Compute `x @ w` in integers: int8 operands, int32 accumulation.
+
+    Args:
+        x: `(..., k)` activations, quantized with `x_scale`.
+        w: `(k, n)` weights, quantized with `w_scale`.
+        x_scale: the scalar scale of `x`.
+        w_scale: `(1, n)` per-column scales of `w`.
+
+    Returns:
+        `(..., n)` float32: the int32 sum times the two scales.
+
+    Raises:
+        ValueError: on shapes other than these, naming the argument.
     """
     with argument("w", "a (k, n) weight matrix", w):
         chex.assert_rank(w, 2)
@@ -120,9 +179,20 @@ def int8_matmul(x, w, x_scale, w_scale):
 
 
 def integer_apply(apply_fn, variables, x, ranges: dict):
-    """Post-training int8 `apply_fn` with every `nn.Dense` as an `int8_matmul` (calibrated input
-    scale `ranges[path] / 127`, per-channel weight scales) and every `nn.Conv` fake-quantized as
-    in `quantized_apply`. Equal to `quantized_apply(..., bits=8)` up to float summation order.
+    """Run `apply_fn` post-training quantized to int8, every `nn.Dense` as an `int8_matmul`.
+
+    Dense layers take the calibrated input scale `ranges[path] / 127` and per-channel weight
+    scales; every `nn.Conv` is fake-quantized as in `quantized_apply`. Equal to
+    `quantized_apply(..., bits=8)` up to float summation order.
+
+    Args:
+        apply_fn: `apply_fn(variables, x)`.
+        variables: the model's variables, holding `{"params": ...}`.
+        x: the model's input.
+        ranges: `{layer path: max |input|}` from `calibrate`.
+
+    Returns:
+        What `apply_fn` returns.
     """
     def interceptor(next_fun, args, kwargs, context):
         module = context.module

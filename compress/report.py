@@ -27,8 +27,11 @@ STAGES = ("dense", "sparse", "shared", "huffman")
 
 
 class Gaps(NamedTuple):
-    """Relative positions of the stored entries: `gaps[i]` zeros precede entry `i`; filler
-    entries (value zero) are marked in `filler`.
+    """Relative positions of the stored entries.
+
+    Attributes:
+        gaps: `(entries,)` int64: `gaps[i]` zeros precede entry `i`.
+        filler: `(entries,)` bool, marking the filler entries (value zero).
     """
 
     gaps: np.ndarray
@@ -36,8 +39,15 @@ class Gaps(NamedTuple):
 
 
 def relative_index(flat, index_bits: int) -> tuple[Gaps, np.ndarray]:
-    """`(gaps, positions)` of the nonzeros of `flat: (n,)`, with fillers for long gaps;
-    `positions` indexes `flat` per stored entry (-1 for fillers).
+    """Encode the positions of the nonzeros of `flat` as gaps, with fillers for long gaps.
+
+    Args:
+        flat: an `(n,)` array.
+        index_bits: the width of a gap; longer gaps insert filler entries.
+
+    Returns:
+        `(gaps, positions)`: the `Gaps`, and `(entries,)` int64 `positions` indexing `flat` per
+        stored entry (-1 for fillers).
     """
     top = (1 << index_bits) - 1
     gaps, positions, last = [], [], -1
@@ -55,7 +65,11 @@ def relative_index(flat, index_bits: int) -> tuple[Gaps, np.ndarray]:
 
 
 def expand(gaps: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Inverse of `relative_index`: a flat `(n,)` array with `values` at the encoded positions."""
+    """Invert `relative_index`: a flat `(n,)` array with `values` at the encoded positions.
+
+    Raises:
+        ValueError: if the gaps point past the end of the array (a damaged encoding).
+    """
     positions = np.cumsum(gaps + 1) - 1
     if positions.size and positions[-1] >= n:
         raise ValueError(f"the gaps point to position {positions[-1]} of an array of {n}: the encoding is damaged")
@@ -65,8 +79,9 @@ def expand(gaps: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 
 
 def _encode_layer(w: np.ndarray, shared: Shared | None, index_bits: int, bits: int) -> tuple[dict, np.ndarray]:
-    """Encoded bytes of one array at each stage, each decoded and checked against the weights,
-    and the array decoded from the last stage's bytes (`w`'s shape).
+    """Encode one array at each stage, decode each and check it against the weights.
+
+    Returns the encoded bytes per stage, and the array decoded from the last stage's bytes (`w`'s shape).
     """
     flat = w.ravel().astype(np.float32)
     sizes = {"dense": len(flat.tobytes())}
@@ -104,19 +119,33 @@ def _check(rebuilt: np.ndarray, flat: np.ndarray, stage: str) -> None:
 
 
 def size_report(params, shared=None, index_bits: int = 5, bits: int = 5, min_ndim: int = 2) -> dict:
-    """Per-layer and total bytes of `params` at each stage (see `encode_and_decode`)."""
+    """Measure the per-layer and total bytes of `params` at each stage (see `encode_and_decode`)."""
     return encode_and_decode(params, shared, index_bits, bits, min_ndim)[0]
 
 
 def encode_and_decode(params, shared=None, index_bits: int = 5, bits: int = 5, min_ndim: int = 2):
-    """`(report, decoded)`: per-layer and total bytes of `params` at each stage (see module
-    docstring), and the parameter tree decoded from the last stage's bytes (Huffman, or sparse
-    without `shared`), for evaluating the model the compressed bytes hold.
+    """Encode `params` at each stage and decode the last stage's bytes again.
 
-    `params`: the (pruned) weights as they will be used; `shared`: the same tree from
-    `compress.share.share` (its reconstruction must equal `params`), or None to stop after
-    the sparse stage. Returns `{"layers": [{name, shape, weights, nonzero, <stage>: bytes}],
-    "total": {<stage>: bytes}, "ratio": {<stage>: dense / stage}}`.
+    The decoded tree (from Huffman, or sparse without `shared`) is for evaluating the model the
+    compressed bytes hold.
+
+    Args:
+        params: the (pruned) weights as they will be used.
+        shared: the same tree from `compress.share.share` (its reconstruction must equal
+            `params`), or None to stop after the sparse stage.
+        index_bits: the width of a gap.
+        bits: the width of a codebook index.
+        min_ndim: arrays with fewer dims are stored as float32.
+
+    Returns:
+        `(report, decoded)`: the per-layer and total bytes of `params` at each stage (see the
+        module docstring), `{"layers": [{name, shape, weights, nonzero, <stage>: bytes}],
+        "total": {<stage>: bytes}, "ratio": {<stage>: dense / stage}, "index_bits", "bits"}`,
+        and the decoded parameter tree, float32 leaves of the shapes of `params`.
+
+    Raises:
+        ValueError: if `shared` does not have the structure of `params`, or a codebook does not
+            fit `bits`-bit indices.
     """
     flat = jax.tree_util.tree_flatten_with_path(params)[0]
     shared_leaves = ([None] * len(flat) if shared is None else
@@ -144,7 +173,7 @@ def encode_and_decode(params, shared=None, index_bits: int = 5, bits: int = 5, m
 
 
 def markdown_table(report: dict) -> str:
-    """The per-layer table of `size_report` in markdown (bytes per stage, density)."""
+    """Format the per-layer table of `size_report` in markdown (bytes per stage, density)."""
     stages = [s for s in STAGES if s in report["total"]]
     head = "| layer | shape | nonzero | " + " | ".join(f"{s} (B)" for s in stages) + " |\n"
     rows = [f"| {r['name']} | {'x'.join(map(str, r['shape']))} | {r['nonzero'] / max(r['weights'], 1):.1%} | "

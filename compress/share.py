@@ -1,8 +1,8 @@
 """Weight sharing by per-layer k-means (Han et al. 2016, "Deep Compression", section 3).
 
 Each prunable array (at least `min_ndim` dims) is replaced by a codebook of `2**bits - 1` float
-centroids and one `bits`-bit integer index per weight, the last index value standing for 0. Centroids start linearly spaced between the
-layer's smallest and largest weight (the paper's best initialization: it keeps the rare large
+centroids and one `bits`-bit integer index per weight, the last index value standing for 0.
+Centroids start linearly spaced between the layer's smallest and largest weight (the paper's best initialization: it keeps the rare large
 weights) and move by Lloyd iterations in a `lax.fori_loop`. Weights that are exactly zero
 (pruned) keep that zero index, so sparsity survives sharing.
 
@@ -20,16 +20,28 @@ import jax.numpy as jnp
 
 
 class Shared(NamedTuple):
-    """One layer: `codebook: (k,)` centroids, `indices: shape` integers in `[0, k]` (k means 0)."""
+    """One shared layer.
+
+    Attributes:
+        codebook: `(k,)` float32 centroids.
+        indices: int32 integers in `[0, k]` shaped like the layer's weights (k means 0).
+    """
 
     codebook: jax.Array
     indices: jax.Array
 
 
 def kmeans_1d(values, k: int, iterations: int = 30, ignore_zeros: bool = True):
-    """`(codebook: (k,), indices: values.shape)` of Lloyd's k-means on the scalars of `values`,
-    linearly initialized over `[min, max]`. With `ignore_zeros`, exact zeros take index `k`
-    and do not move any centroid.
+    """Cluster the scalars of `values` by Lloyd's k-means, linearly initialized over `[min, max]`.
+
+    Args:
+        values: an array of any shape.
+        k: the number of centroids.
+        iterations: the Lloyd iterations.
+        ignore_zeros: exact zeros take index `k` and do not move any centroid.
+
+    Returns:
+        `(codebook, indices)`: `(k,)` float32 centroids and int32 indices shaped like `values`.
     """
     x = values.ravel().astype(jnp.float32)
     live = (x != 0) if ignore_zeros else jnp.ones_like(x, bool)
@@ -53,8 +65,17 @@ def kmeans_1d(values, k: int, iterations: int = 30, ignore_zeros: bool = True):
 
 
 def share(params, bits: int = 4, min_ndim: int = 2, iterations: int = 30):
-    """`params` with every prunable array replaced by a `Shared` of `2**bits - 1` centroids and
-    `bits`-bit indices (index `2**bits - 1` is zero).
+    """Replace every prunable array of `params` by a `Shared` of per-layer k-means centroids.
+
+    Args:
+        params: the parameter tree.
+        bits: each layer gets `2**bits - 1` centroids and `bits`-bit indices (index `2**bits - 1`
+            is zero).
+        min_ndim: arrays with at least this many dims are shared.
+        iterations: the Lloyd iterations.
+
+    Returns:
+        The tree with `Shared` leaves in place of the prunable arrays.
     """
     def leaf(w):
         if jnp.ndim(w) < min_ndim:
@@ -68,7 +89,7 @@ def _is_shared(x) -> bool:
 
 
 def reconstruct(shared):
-    """The dense parameter tree: `codebook[indices]` per shared layer (index k gives 0)."""
+    """Rebuild the dense parameter tree: `codebook[indices]` per shared layer (index k gives 0)."""
     def leaf(x):
         if not _is_shared(x):
             return x
@@ -78,9 +99,17 @@ def reconstruct(shared):
 
 
 def codebook_gradients(grads, shared):
-    """Per-layer centroid gradients from dense weight gradients: for centroid `j`, the sum of
-    `grads` over the weights whose index is `j` (pruned weights excluded). Non-shared leaves
-    keep their gradient.
+    """Compute per-layer centroid gradients from dense weight gradients.
+
+    For centroid `j`, the sum of `grads` over the weights whose index is `j` (pruned weights
+    excluded). Non-shared leaves keep their gradient.
+
+    Args:
+        grads: dense gradients, a tree like `reconstruct(shared)`.
+        shared: the tree from `share`.
+
+    Returns:
+        A tree like `trainable(shared)`: `(k,)` gradients per shared layer.
     """
     def leaf(g, x):
         if not _is_shared(x):
@@ -91,11 +120,11 @@ def codebook_gradients(grads, shared):
 
 
 def trainable(shared):
-    """The tree an optimizer fine-tunes: codebooks of shared layers, the other leaves as they are."""
+    """Extract the tree an optimizer fine-tunes: codebooks of shared layers, the other leaves as they are."""
     return jax.tree.map(lambda x: x.codebook if _is_shared(x) else x, shared, is_leaf=_is_shared)
 
 
 def with_trainable(shared, values):
-    """`shared` with its codebooks (and unshared leaves) replaced by `values` (from `trainable`)."""
+    """Replace the codebooks (and unshared leaves) of `shared` by `values` (from `trainable`)."""
     return jax.tree.map(lambda x, v: x._replace(codebook=v) if _is_shared(x) else v, shared, values,
                         is_leaf=_is_shared)

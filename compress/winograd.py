@@ -1,5 +1,6 @@
-"""Winograd minimal filtering for stride-1 3x3 convolutions (Lavin & Gray 2016, "Fast
-Algorithms for Convolutional Neural Networks"), F(2x2, 3x3) and F(4x4, 3x3).
+"""Winograd minimal filtering for stride-1 3x3 convolutions, F(2x2, 3x3) and F(4x4, 3x3).
+
+After Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks".
 
 The output is cut into m x m tiles; each tile needs an (m + 2) x (m + 2) input patch `d`, and
 `Y = A^T [(G g G^T) * (B^T d B)] A` (`*` elementwise), so a tile costs (m + 2)^2 multiplications
@@ -29,15 +30,27 @@ _MATRICES = {
 
 
 def winograd_matrices(m: int):
-    """`(B^T: (m+2, m+2), G: (m+2, 3), A^T: (m, m+2))` as float64 numpy arrays."""
+    """Return the transforms of F(m x m, 3 x 3).
+
+    Args:
+        m: the output tile size, 2 or 4.
+
+    Returns:
+        Three float64 numpy arrays,
+        `(B^T: (m+2, m+2), G: (m+2, 3), A^T: (m, m+2))`.
+
+    Raises:
+        ValueError: on another `m`.
+    """
     if m not in _MATRICES:
         raise ValueError(f"tile size m must be one of {sorted(_MATRICES)}; got {m}")
     return tuple(np.array(a, np.float64) for a in _MATRICES[m])
 
 
 def multiplications_per_output(m: int) -> float:
-    """Multiplications per output value per (input, output) channel pair, read off the
-    transforms: a tile multiplies `(B^T d B) * U` elementwise ((rows of B^T)^2 products) and
+    """Count multiplications per output value per (input, output) channel pair, read off the transforms.
+
+    A tile multiplies `(B^T d B) * U` elementwise ((rows of B^T)^2 products) and
     yields (rows of A^T)^2 outputs, (m + 2)^2 / m^2 in all, against 9 for the direct 3x3
     convolution.
     """
@@ -46,8 +59,16 @@ def multiplications_per_output(m: int) -> float:
 
 
 def transform_kernel(w, m: int):
-    """`U = G w G^T` for every channel pair: `(3, 3, C, K) -> (m+2, m+2, C, K)`. Computed once
-    per kernel, so inference can store it instead of `w`.
+    """Transform a kernel to `U = G w G^T` for every channel pair.
+
+    Computed once per kernel, so inference can store it instead of `w`.
+
+    Args:
+        w: a `(3, 3, C, K)` kernel.
+        m: the output tile size, 2 or 4.
+
+    Returns:
+        `(m+2, m+2, C, K)` in the dtype of `w`.
     """
     _, G, _ = winograd_matrices(m)
     G = jnp.asarray(G, w.dtype)
@@ -56,11 +77,23 @@ def transform_kernel(w, m: int):
 
 @functools.partial(jax.jit, static_argnames=("m", "padding"))
 def winograd_conv2d(x, w, m: int = 2, padding: str = "SAME"):
-    """Stride-1 3x3 convolution of `x: (N, H, W, C)` with `w: (3, 3, C, K)` by F(m x m, 3 x 3).
+    """Convolve `x: (N, H, W, C)` with `w: (3, 3, C, K)`, stride 1, by F(m x m, 3 x 3).
 
-    `padding` is "SAME" (output `(N, H, W, K)`) or "VALID" (`(N, H - 2, W - 2, K)`); equal to
+    Equal to
     `lax.conv_general_dilated(x, w, (1, 1), padding, dimension_numbers=("NHWC", "HWIO", "NHWC"))`
     up to rounding.
+
+    Args:
+        x: `(N, H, W, C)` images.
+        w: `(3, 3, C, K)` kernel.
+        m: the output tile size, 2 or 4.
+        padding: "SAME" (output `(N, H, W, K)`) or "VALID" (`(N, H - 2, W - 2, K)`).
+
+    Returns:
+        The output, in the dtype of `x`.
+
+    Raises:
+        ValueError: on other shapes, `padding` or `m`.
     """
     if w.shape[:2] != (3, 3) or x.ndim != 4 or w.shape[2] != x.shape[3]:
         raise ValueError(f"expected x (N, H, W, C) and w (3, 3, C, K); got {x.shape} and {w.shape}")

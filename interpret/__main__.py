@@ -1,3 +1,5 @@
+"""Entry point for `python -m interpret`: runs `interpret.cli.main`."""
+
 import sys
 
 from interpret.cli import main

@@ -51,8 +51,20 @@ def _checked_budget(fn):
 
 
 def input_gradients(apply_fn, params, x, labels, targeted: bool = False):
-    """`(B, ...)` gradient w.r.t. each input of its ascent objective: the cross-entropy of its
-    label on the logits (untargeted, to be increased) or minus that of its target (targeted).
+    """Compute the per-example gradient of the attack's ascent objective with respect to each input.
+
+    The objective is the cross-entropy of the example's label on the logits (untargeted, to be
+    increased) or minus that of its target (targeted).
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, ...)` inputs.
+        labels: `(B,)` integer labels, or targets when `targeted`.
+        targeted: whether `labels` are targets.
+
+    Returns:
+        `(B, ...)` gradients, the shape and dtype of `x`.
     """
     sign = -1.0 if targeted else 1.0
 
@@ -73,15 +85,34 @@ def _steepest(g, norm: str):
 
 
 def project(delta, eps, norm: str):
-    """Project perturbations `delta: (B, ...)` onto the `norm` ball of radius `eps`."""
+    """Project perturbations onto the `norm` ball of radius `eps`.
+
+    Args:
+        delta: `(B, ...)` perturbations.
+        eps: the radius of the ball.
+        norm: `"linf"` or `"l2"` (per example, over all non-batch axes).
+
+    Returns:
+        `(B, ...)` projected perturbations, the shape of `delta`.
+    """
     if norm == "linf":
         return jnp.clip(delta, -eps, eps)
     return delta * jnp.minimum(1.0, eps / jnp.maximum(_flat_norm(delta), 1e-12))
 
 
 def success_flags(apply_fn, params, x_adv, labels, targeted: bool = False):
-    """`(B,)` bool: the model's prediction on `x_adv` differs from `labels` (untargeted) or
-    equals them (targeted, `labels` = targets).
+    """Tell, per example, whether an attack succeeded.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`.
+        params: the model's parameters.
+        x_adv: `(B, ...)` adversarial inputs.
+        labels: `(B,)` integer labels, or targets when `targeted`.
+        targeted: whether `labels` are targets.
+
+    Returns:
+        `(B,)` bool: the model's prediction on `x_adv` differs from `labels` (untargeted) or
+        equals them (targeted, `labels` = targets).
     """
     pred = jnp.argmax(apply_fn(params, x_adv), axis=-1)
     return pred == labels if targeted else pred != labels
@@ -92,9 +123,29 @@ def success_flags(apply_fn, params, x_adv, labels, targeted: bool = False):
 @keyed_jit("apply_fn", static_argnames=("norm", "targeted", "lo", "hi"))
 def fgsm(apply_fn: Callable, params, x, labels, eps, norm: str = "linf", targeted: bool = False,
          lo: float = 0.0, hi: float = 1.0):
-    """One gradient step of size `eps`: the sign of the gradient for L-infinity (FGSM), the
-    normalized gradient for L2 (fast gradient method). `labels` are the true labels, or the
-    targets when `targeted`. Returns `(x_adv, success)`, `x_adv` clipped to `[lo, hi]`.
+    """Take one gradient step of size `eps` (FGSM, Goodfellow et al. 2015).
+
+    The step follows the sign of the gradient for L-infinity (FGSM), the normalized gradient for
+    L2 (fast gradient method).
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, ...)` float inputs in `[lo, hi]`.
+        labels: `(B,)` integer true labels, or the targets when `targeted`.
+        eps: the step size, the radius of the perturbation (>= 0).
+        norm: `"linf"` or `"l2"`.
+        targeted: whether to move towards `labels` instead of away from them.
+        lo: the lowest valid input value.
+        hi: the highest valid input value.
+
+    Returns:
+        `(x_adv, success)`: `(B, ...)` adversarial inputs clipped to `[lo, hi]`, and `(B,)` bool
+        flags (see `success_flags`).
+
+    Raises:
+        ValueError: on an unknown `norm`, a negative `eps`, a bad rank of `x`, bad `labels` or
+            non-finite `x`.
     """
     g = input_gradients(apply_fn, params, x, labels, targeted)
     x_adv = jnp.clip(x + eps * _steepest(g, norm), lo, hi)
@@ -107,15 +158,41 @@ def fgsm(apply_fn: Callable, params, x, labels, eps, norm: str = "linf", targete
 def pgd(apply_fn: Callable, params, x, labels, eps, step_size, steps: int, rng, restarts: int = 1,
         norm: str = "linf", targeted: bool = False, random_start: bool = True, lo: float = 0.0, hi: float = 1.0,
         unroll: int | bool = True):
-    """Projected gradient descent: `steps` steepest-ascent steps of `step_size` in `norm`,
-    each followed by projection onto the `eps` ball around `x` and clipping to `[lo, hi]`,
-    from a uniform random start in the ball (`random_start`). The `restarts` independent runs
-    are vmapped; each example keeps a successful one if any (else the one of highest loss).
-    Returns `(x_adv, success)`.
+    """Attack with projected gradient descent (PGD, Madry et al. 2018).
+
+    Takes `steps` steepest-ascent steps of `step_size` in `norm`, each followed by projection
+    onto the `eps` ball around `x` and clipping to `[lo, hi]`, from a uniform random start in
+    the ball (`random_start`). The `restarts` independent runs are vmapped; each example keeps a
+    successful one if any (else the one of highest loss).
 
     The steps are a `lax.scan`, fully unrolled by default: XLA's CPU backend runs a
-    convolution inside a loop body about 4x slower than unrolled. Pass `unroll=1` to bound
+    convolution inside a loop body slower than unrolled. Pass `unroll=1` to bound
     compile time for hundreds of steps.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, ...)` float inputs in `[lo, hi]`.
+        labels: `(B,)` integer true labels, or the targets when `targeted`.
+        eps: the radius of the `norm` ball (>= 0).
+        step_size: the length of each ascent step.
+        steps: the number of steps.
+        rng: a PRNG key for the random starts.
+        restarts: the number of independent runs.
+        norm: `"linf"` or `"l2"`.
+        targeted: whether to move towards `labels` instead of away from them.
+        random_start: start from a uniform random point in the ball instead of `x`.
+        lo: the lowest valid input value.
+        hi: the highest valid input value.
+        unroll: the `lax.scan` unroll of the steps.
+
+    Returns:
+        `(x_adv, success)`: `(B, ...)` adversarial inputs, and `(B,)` bool flags (see
+        `success_flags`).
+
+    Raises:
+        ValueError: on an unknown `norm`, a negative `eps`, a bad rank of `x`, bad `labels` or
+            non-finite `x`.
     """
     sign = -1.0 if targeted else 1.0
 

@@ -40,32 +40,91 @@ def _per_example(fn: Callable, *arrays, batch_size: int | None = None):
 
 
 def class_score(apply_fn: Callable, params) -> Callable:
-    """`score(x: (H, W, C), label) -> scalar`: the unnormalized score (logit) of `label`."""
+    """Make the class-score function of one example.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`.
+        params: the model's parameters.
+
+    Returns:
+        The function
+        `score(x: (H, W, C), label) -> scalar`: the unnormalized score (logit) of `label`.
+    """
     return lambda x, label: apply_fn(params, x[None])[0, label]
 
 
 @keyed_jit(["apply_fn"], static_argnames=("batch_size"))
 def input_gradient(apply_fn, params, x, labels, batch_size=None):
-    """`(B, H, W, C)` gradients of each example's class score with respect to its pixels."""
+    """Compute the gradient of each example's class score with respect to its pixels.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, H, W, C)` float images.
+        labels: `(B,)` integer classes whose score is attributed.
+        batch_size: examples per `lax.map` chunk; `None` vmaps the whole batch at once.
+
+    Returns:
+        `(B, H, W, C)` gradients.
+    """
     return _per_example(jax.grad(class_score(apply_fn, params)), x, labels, batch_size=batch_size)
 
 
 def to_map(attributions):
-    """`(B, H, W)` map: the largest absolute attribution over channels."""
+    """Reduce attributions to a map: the largest absolute attribution over channels.
+
+    Args:
+        attributions: `(B, H, W, C)` attributions.
+
+    Returns:
+        `(B, H, W)` maps.
+    """
     return jnp.max(jnp.abs(attributions), axis=-1)
 
 
 @checked_batch()
 @keyed_jit(["apply_fn"], static_argnames=("batch_size"))
 def saliency(apply_fn, params, x, labels, batch_size=None):
-    """`(B, H, W)` saliency maps `max_c |dS_label / dx|`."""
+    """Compute saliency maps `max_c |dS_label / dx|` (Simonyan et al. 2014).
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, H, W, C)` float images.
+        labels: `(B,)` integer classes whose score is attributed.
+        batch_size: examples per `lax.map` chunk; `None` vmaps the whole batch at once.
+
+    Returns:
+        `(B, H, W)` saliency maps.
+
+    Raises:
+        ValueError: on a bad rank of `x`, bad `labels` or non-finite `x`.
+    """
     return to_map(input_gradient(apply_fn, params, x, labels, batch_size))
 
 
 @checked_batch()
 @keyed_jit(["apply_fn"], static_argnames=("samples", "batch_size"))
 def smoothgrad(apply_fn, params, x, labels, rng, samples: int = 25, sigma: float = 0.15, batch_size=None):
-    """`(B, H, W, C)` gradients averaged over `samples` copies with N(0, sigma^2 (max - min)^2) noise."""
+    """Average gradients over noisy copies of each image (SmoothGrad, Smilkov et al. 2017).
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, H, W, C)` float images.
+        labels: `(B,)` integer classes whose score is attributed.
+        rng: a PRNG key for the noise.
+        samples: the number of noisy copies per image.
+        sigma: the noise level: the noise is N(0, sigma^2 (max - min)^2), `max - min` the
+            image's range.
+        batch_size: examples per `lax.map` chunk; `None` vmaps the whole batch at once.
+
+    Returns:
+        `(B, H, W, C)` averaged gradients.
+
+    Raises:
+        ValueError: on a bad rank of `x`, bad `labels` or non-finite `x`.
+    """
     grad = jax.grad(class_score(apply_fn, params))
 
     def one(x, label, key):
@@ -79,7 +138,25 @@ def smoothgrad(apply_fn, params, x, labels, rng, samples: int = 25, sigma: float
 @checked_batch()
 @keyed_jit(["apply_fn"], static_argnames=("steps", "batch_size"))
 def integrated_gradients(apply_fn, params, x, labels, baseline=None, steps: int = 64, batch_size=None):
-    """`(B, H, W, C)` attributions along the straight path from `baseline` (default: black) to `x`."""
+    """Integrate gradients along the straight path from `baseline` to `x` (Sundararajan et al. 2017).
+
+    The integral is a midpoint Riemann sum; attributions sum to about `S(x) - S(baseline)`.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, H, W, C)` float images.
+        labels: `(B,)` integer classes whose score is attributed.
+        baseline: the path's start, broadcast to `x`; `None` is black (zeros).
+        steps: the number of points of the Riemann sum.
+        batch_size: examples per `lax.map` chunk; `None` vmaps the whole batch at once.
+
+    Returns:
+        `(B, H, W, C)` attributions.
+
+    Raises:
+        ValueError: on a bad rank of `x`, bad `labels` or non-finite `x`.
+    """
     baseline = jnp.zeros_like(x) if baseline is None else jnp.broadcast_to(baseline, x.shape)
     grad = jax.grad(class_score(apply_fn, params))
     alphas = (jnp.arange(steps) + 0.5) / steps  # midpoints
@@ -110,8 +187,23 @@ guided_relu.defvjp(_guided_fwd, _guided_bwd)
 
 @checked_batch()
 def guided_backprop(model: nn.Module, variables, x, labels, batch_size=None, **apply_kwargs):
-    """`(B, H, W, C)` guided-backpropagation gradients of `model` (a Flax module with an `act`
-    field), computed on a clone whose `act` is `guided_relu`.
+    """Compute guided-backpropagation gradients (Springenberg et al. 2015).
+
+    They are computed on a clone of `model` whose `act` is `guided_relu`.
+
+    Args:
+        model: a Flax module with an `act` field.
+        variables: the model's variables.
+        x: `(B, H, W, C)` float images.
+        labels: `(B,)` integer classes whose score is attributed.
+        batch_size: examples per `lax.map` chunk; `None` vmaps the whole batch at once.
+        **apply_kwargs: passed to `model.apply`.
+
+    Returns:
+        `(B, H, W, C)` gradients.
+
+    Raises:
+        ValueError: on a bad rank of `x`, bad `labels` or non-finite `x`.
     """
     return _guided_gradient(model.clone(act=guided_relu), variables, x, labels, batch_size,
                             tuple(sorted(apply_kwargs.items())))
@@ -123,8 +215,9 @@ def _guided_gradient(model, variables, x, labels, batch_size, apply_kwargs):
 
 
 def _at_layer(path: str, transform: Callable):
-    """Interceptor applying `transform(output)` to the output of the submodule at `path`
-    (names joined by "/", e.g. "conv1_1").
+    """Make an interceptor applying `transform(output)` to the output of the submodule at `path`.
+
+    `path` is the submodule's names joined by "/", e.g. "conv1_1".
     """
     def interceptor(next_fun, args, kwargs, context):
         out = next_fun(*args, **kwargs)
@@ -137,8 +230,23 @@ def _at_layer(path: str, transform: Callable):
 @checked_batch()
 @keyed_jit(["apply_fn"], static_argnames=("layer"))
 def layer_gradient(apply_fn, params, x, labels, layer: str):
-    """`(activations, gradients)` of the class score at the output of layer `layer`, both shaped
-    like that output `(B, ...)`, by adding a zero perturbation there and differentiating.
+    """Compute the activations of layer `layer` and the class score's gradient there.
+
+    The gradient is taken by adding a zero perturbation to the layer's output and differentiating.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, H, W, C)` float images.
+        labels: `(B,)` integer classes whose score is attributed.
+        layer: the submodule path, names joined by "/" (e.g. "conv1_1").
+
+    Returns:
+        `(activations, gradients)`, both shaped like that layer's output `(B, ...)`.
+
+    Raises:
+        ValueError: if no layer `layer` is called, or on a bad rank of `x`, bad `labels` or
+            non-finite `x`.
     """
     seen = {}
 
@@ -169,9 +277,24 @@ def layer_gradient(apply_fn, params, x, labels, layer: str):
 @checked_batch(IMAGES)
 @keyed_jit(["apply_fn"], static_argnames=("layer"))
 def grad_cam(apply_fn, params, x, labels, layer: str):
-    """`(B, H, W)` Grad-CAM maps: `relu(sum_k w_k A_k)` with `w_k` the spatial mean of the
-    score's gradient at channel `k` of layer `layer` (a conv output `(B, h, w, K)`), resized to
-    the image.
+    """Compute Grad-CAM maps (Selvaraju et al. 2017), resized to the image.
+
+    The map is `relu(sum_k w_k A_k)` with `w_k` the spatial mean of the score's gradient at
+    channel `k` of layer `layer`.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, H, W, C)` float images.
+        labels: `(B,)` integer classes whose score is attributed.
+        layer: the submodule path of a conv output `(B, h, w, K)`, names joined by "/".
+
+    Returns:
+        `(B, H, W)` maps.
+
+    Raises:
+        ValueError: if no layer `layer` is called, or on a bad rank of `x`, bad `labels` or
+            non-finite `x`.
     """
     acts, grads = layer_gradient(apply_fn, params, x, labels, layer)
     cam = jax.nn.relu(jnp.sum(jnp.mean(grads, axis=(1, 2), keepdims=True) * acts, axis=-1))
@@ -181,8 +304,20 @@ def grad_cam(apply_fn, params, x, labels, layer: str):
 @checked_batch(labels=None)
 @keyed_jit(["apply_fn"], static_argnames=("layer", "index"))
 def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
-    """`(B, H, W, C)` gradient of one unit of layer `layer` (`index` into its per-example
-    output, e.g. `(row, col, channel)`) with respect to each image.
+    """Compute the gradient of one unit of layer `layer` with respect to each image.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, H, W, C)` float images.
+        layer: the submodule path, names joined by "/".
+        index: the unit's index into the layer's per-example output, e.g. `(row, col, channel)`.
+
+    Returns:
+        `(B, H, W, C)` gradients.
+
+    Raises:
+        ValueError: if no layer `layer` is called, or on a bad rank of `x` or non-finite `x`.
     """
     def unit(x):
         value = {}
@@ -204,8 +339,26 @@ def neuron_gradient(apply_fn, params, x, layer: str, index: tuple):
 @keyed_jit(["apply_fn"], static_argnames=("size", "stride", "batch_size"))
 def occlusion(apply_fn, params, x, labels, size: int = 3, stride: int = 1, value: float = 0.0,
               batch_size: int | None = None):
-    """`(B, H, W)` mean drop of the class score when a `size x size` patch set to `value` covers
-    each pixel, the occluder sliding with `stride` (positions mapped with `lax.map`).
+    """Compute the mean drop of the class score when an occluding patch covers each pixel.
+
+    Occlusion after Zeiler & Fergus 2014: a `size x size` patch set to `value` slides with
+    `stride` (positions mapped with `lax.map`).
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, H, W, C)` float images.
+        labels: `(B,)` integer classes whose score is attributed.
+        size: the patch side, in `[1, min(H, W)]`.
+        stride: the step between patch positions (>= 1).
+        value: the value of the occluded pixels.
+        batch_size: positions per `lax.map` chunk; `None` maps them one at a time.
+
+    Returns:
+        `(B, H, W)` mean score drops.
+
+    Raises:
+        ValueError: on a bad `size` or `stride`, a bad rank of `x`, bad `labels` or non-finite `x`.
     """
     b, h, w, _ = x.shape
     if size > min(h, w) or size < 1 or stride < 1:

@@ -1,5 +1,6 @@
-"""`python -m interpret METHOD --workdir DIR [...]`: run an interpretation method on a trained
-run (or, for texture and style, on bundled images); figures go to `DIR/figures/`, numbers into
+"""`python -m interpret METHOD --workdir DIR [...]`: run an interpretation method on a trained run.
+
+Texture and style run on bundled images instead; figures go to `DIR/figures/`, numbers into
 `DIR/summary.json` under `"interpret"`.
 
 `python -m interpret --list` lists the methods; `python -m interpret METHOD --help` their options.
@@ -16,6 +17,14 @@ METHODS = {name: module for module in (attribution, network, synthesis) for name
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line `python -m interpret`.
+
+    Args:
+        argv: the arguments after the program name; `sys.argv[1:]` when `None`.
+
+    Returns:
+        The process exit status, 0 on success, the `UserError`'s exit code on a user error.
+    """
     argv = compile_cache.from_argv(sys.argv[1:] if argv is None else argv)
     try:
         if not argv or argv[0] in ("-h", "--help"):

@@ -24,8 +24,19 @@ from train import draws
 
 
 def layer_features(apply_fn: Callable, params, layers: Sequence[str]) -> Callable:
-    """`features(x) -> {layer: output}` for submodules at the paths in `layers` (e.g.
-    `"conv1_1"`); raises `ValueError` on the first call if one of them is never called.
+    """Make a feature function returning the outputs of the named submodules of a Flax model.
+
+    The model's own output is discarded.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits` of a Flax model.
+        params: the model's parameters.
+        layers: submodule paths, names joined by "/" (e.g. `"conv1_1"`).
+
+    Returns:
+        The feature function
+        `features(x) -> {layer: output}`, `x: (B, H, W, C)`; it raises `ValueError` on the first
+        call if one of the layers is never called.
     """
     layers = tuple(layers)
 
@@ -65,9 +76,22 @@ class _nested:
 
 
 def random_multiscale(rng, sizes: Sequence[int] = (3, 5, 7, 11), channels: int = 64, in_channels: int = 3) -> Callable:
-    """`features(x) -> {"k{size}": relu(conv(x - 0.5, W_size) + b)}` with He-normal random
-    filters `W_size: (size, size, in_channels, channels)` and small random biases; 'SAME'
-    padding keeps every map `(B, H, W, channels)`.
+    """Make a feature function of one layer of random convolutions of several sizes.
+
+    Each map is `relu(conv(x - 0.5, W_size) + b)` with He-normal random filters
+    `W_size: (size, size, in_channels, channels)` and small random biases (Ustyuzhaninov et al. 2017).
+
+    Args:
+        rng: a PRNG key for the filters and biases.
+        sizes: the filter sizes, one "layer" `k{size}` each.
+        channels: the output channels of each size.
+        in_channels: the channels `C` of the images the features take.
+
+    Returns:
+        The feature function
+        `features(x) -> {"k{size}": (B, H, W, channels)}` for `x: (B, H, W, in_channels)` in
+        `[0, 1]` ('SAME' padding keeps the spatial size); it raises `ValueError` on images of
+        another channel count.
     """
     keys = jax.random.split(rng, len(sizes))
     filters = {}
@@ -90,7 +114,14 @@ def random_multiscale(rng, sizes: Sequence[int] = (3, 5, 7, 11), channels: int =
 
 
 def gram(features):
-    """`(B, h, w, c) -> (B, c, c)`: `F^T F / (h w)`, the channel correlations of a feature map."""
+    """Compute Gram matrices `F^T F / (h w)`, the channel correlations of a feature map.
+
+    Args:
+        features: `(B, h, w, c)` feature maps.
+
+    Returns:
+        `(B, c, c)` Gram matrices.
+    """
     b, h, w, c = features.shape
     flat = features.reshape(b, h * w, c)
     return jnp.einsum("bnc,bnd->bcd", flat, flat) / (h * w)

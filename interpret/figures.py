@@ -4,8 +4,20 @@ from train.figures import save_figure
 
 
 def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
-    """Originals (top row, true label) over their adversarial versions (bottom row, predicted
-    label, red when wrong) for the first `count` images `(N, H, W, C)` in [0, 1].
+    """Plot originals (top row, true label) over their adversarial versions (bottom row).
+
+    The bottom row is titled with the predicted label, red when wrong.
+
+    Args:
+        x: `(N, H, W, C)` original images in [0, 1].
+        x_adv: `(N, H, W, C)` adversarial images in [0, 1].
+        labels: `(N,)` true labels.
+        pred: `(N,)` predicted labels on `x_adv`.
+        path: where to save the figure.
+        count: how many of the first images to show.
+
+    Returns:
+        The path of the saved figure.
     """
     import matplotlib.pyplot as plt
 
@@ -24,8 +36,16 @@ def plot_examples(x, x_adv, labels, pred, path: str, count: int = 8) -> str:
 
 
 def plot_maps(x, maps: dict, labels, path: str) -> str:
-    """Images `(N, H, W, C)` (top row) over one row per `{method: (N, H, W) map}`, each map
-    scaled to its own maximum.
+    """Plot images (top row) over one row of maps per method, each map scaled to its own maximum.
+
+    Args:
+        x: `(N, H, W, C)` images in [0, 1].
+        maps: `{method: (N, H, W) map}`.
+        labels: `(N,)` labels, shown as titles.
+        path: where to save the figure.
+
+    Returns:
+        The path of the saved figure.
     """
     import matplotlib.pyplot as plt
 
@@ -53,8 +73,16 @@ def _show(ax, image, **kwargs):
 
 
 def plot_rows(rows: dict, path: str, cell: float = 1.2, cmap: str | None = None) -> str:
-    """One labelled row per `{label: images (n, H, W[, C])}` (rows may differ in length);
-    single-channel images are drawn with `cmap` (default: ink on paper), each scaled to [0, 1].
+    """Plot one labelled row of images per entry of `rows`; rows may differ in length.
+
+    Args:
+        rows: `{label: images (n, H, W[, C])}` in [0, 1].
+        path: where to save the figure.
+        cell: the size of one image, in inches.
+        cmap: the colormap of single-channel images (default: ink on paper).
+
+    Returns:
+        The path of the saved figure.
     """
     import matplotlib.pyplot as plt
 
@@ -72,7 +100,11 @@ def plot_rows(rows: dict, path: str, cell: float = 1.2, cmap: str | None = None)
 
 
 def plot_embedding(coords: dict, labels, path: str) -> str:
-    """One scatter per `{method: (N, 2) coordinates}`, points coloured by integer `labels`."""
+    """Plot one scatter per `{method: (N, 2) coordinates}`, points coloured by integer `labels`.
+
+    Returns:
+        The path of the saved figure.
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(coords), figsize=(4.2 * len(coords), 4), squeeze=False)

@@ -22,8 +22,17 @@ from train.unsupervised import pca_fit, pca_transform
 
 
 def filter_images(kernel):
-    """`(kh, kw, in, out)` conv kernel -> `(out, kh, kw, c)` images, each scaled to [0, 1] on its
-    own; `c = in` for 1 or 3 input channels, else the mean over input channels (`c = 1`).
+    """Turn a conv kernel into one image per output channel, each scaled to [0, 1] on its own.
+
+    Args:
+        kernel: a `(kh, kw, in, out)` conv kernel.
+
+    Returns:
+        `(out, kh, kw, c)` float images; `c = in` for 1 or 3 input channels, else the mean over
+        input channels (`c = 1`).
+
+    Raises:
+        ValueError: if `kernel` is not 4-d.
     """
     kernel = jnp.asarray(kernel)
     if kernel.ndim != 4:
@@ -37,8 +46,18 @@ def filter_images(kernel):
 
 
 def nearest_neighbours(queries, bank, k: int = 5):
-    """`(Q, k)` indices into `bank: (N, ...)` of the `k` nearest rows to each of `queries: (Q, ...)`
-    by Euclidean distance on the flattened arrays, closest first.
+    """Find the `k` nearest rows of `bank` to each query by Euclidean distance on the flattened arrays.
+
+    Args:
+        queries: `(Q, ...)` queries.
+        bank: `(N, ...)` examples of the same example shape.
+        k: the number of neighbours, in `[1, N]`.
+
+    Returns:
+        `(Q, k)` int indices into `bank`, closest first.
+
+    Raises:
+        ValueError: on different example shapes or `k` out of range.
     """
     q = jnp.reshape(queries, (queries.shape[0], -1)).astype(jnp.float32)
     b = jnp.reshape(bank, (bank.shape[0], -1)).astype(jnp.float32)
@@ -50,8 +69,18 @@ def nearest_neighbours(queries, bank, k: int = 5):
 
 
 def embed_2d(features, method: str = "pca", seed: int = 0) -> np.ndarray:
-    """`(N, 2)` coordinates of `features: (N, ...)` by `"pca"` or `"tsne"` (perplexity
-    `min(30, (N - 1) / 3)`, PCA initialization).
+    """Embed features in 2-d by PCA (in JAX) or t-SNE (scikit-learn).
+
+    Args:
+        features: `(N, ...)` features, flattened per example.
+        method: `"pca"` or `"tsne"` (perplexity `min(30, (N - 1) / 3)`, PCA initialization).
+        seed: the t-SNE random state.
+
+    Returns:
+        `(N, 2)` coordinates.
+
+    Raises:
+        ValueError: on an unknown `method`.
     """
     x = np.asarray(features, np.float32).reshape(len(features), -1)
     if method == "pca":
@@ -65,8 +94,15 @@ def embed_2d(features, method: str = "pca", seed: int = 0) -> np.ndarray:
 
 
 class ReceptiveField(NamedTuple):
-    """Unit `(i, j)` of the layer sees input rows `offset[0] + stride[0] i` to that plus
+    """The input box each unit of a layer sees.
+
+    Unit `(i, j)` of the layer sees input rows `offset[0] + stride[0] i` to that plus
     `size[0] - 1` (columns likewise); offsets may be negative (the box reaches into padding).
+
+    Attributes:
+        size: `(rows, columns)` of the box.
+        stride: `(rows, columns)` the box moves per unit.
+        offset: `(row, column)` of the box of unit `(0, 0)`.
     """
 
     size: tuple
@@ -76,13 +112,27 @@ class ReceptiveField(NamedTuple):
 
 def receptive_field(layer_fn: Callable, channels: int, canvas: int = 64, samples: int = 32,
                     seed: int = 0) -> ReceptiveField:
-    """The receptive field of the `(B, h, w, K)` map `layer_fn(x)` for inputs `(B, H, W, channels)`.
+    """Measure the receptive field of the `(B, h, w, K)` map `layer_fn(x)` for inputs `(B, H, W, channels)`.
 
     On a `canvas x canvas` input (large enough that the field of a central unit is not cut by
     the border; the layer must accept that size, as convolutional layers do), the input
     gradient of the central unit and of its lower-right neighbour is taken at `samples` random
     inputs; the union of their non-zero supports is the field (one input could leave out pixels
     that a max pool or a dead ReLU ignores there). Their offset gives the stride.
+
+    Args:
+        layer_fn: maps `(B, H, W, channels)` inputs to a `(B, h, w, K)` feature map.
+        channels: the input channels.
+        canvas: the side of the square probe input.
+        samples: the number of random probe inputs.
+        seed: the seed of the probe inputs.
+
+    Returns:
+        The `ReceptiveField` of the layer's units.
+
+    Raises:
+        ValueError: if the output is not a feature map, the canvas is too small, or the unit's
+            input gradient is zero everywhere.
     """
     x = draws.normal(jax.random.key(seed), (samples, canvas, canvas, channels))
     out_shape = jax.eval_shape(layer_fn, x[:1]).shape
@@ -110,8 +160,12 @@ def receptive_field(layer_fn: Callable, channels: int, canvas: int = 64, samples
 
 
 class Patches(NamedTuple):
-    """`patches: (k, size_h, size_w, C)` crops (zero outside the image), `values: (k,)` the
-    channel's activation, `where: (k, 3)` rows of (image index, unit row, unit column).
+    """The crops of images that excite one channel of a layer most.
+
+    Attributes:
+        patches: `(k, size_h, size_w, C)` crops (zero outside the image).
+        values: `(k,)` the channel's activation.
+        where: `(k, 3)` int rows of (image index, unit row, unit column).
     """
 
     patches: jax.Array
@@ -122,9 +176,20 @@ class Patches(NamedTuple):
 @keyed_jit("layer_fn", static_argnames=("channel", "field", "k", "batch_size"))
 def max_activating_patches(layer_fn: Callable, images, channel: int, field: ReceptiveField, k: int = 16,
                            batch_size: int = 64) -> Patches:
-    """The `k` receptive-field crops of `images: (N, H, W, C)` where channel `channel` of
-    `layer_fn`'s map is largest (activations computed in `lax.map` chunks of `batch_size`). One
-    `jax.jit` program; `layer_fn` is keyed by what it computes (`train.keyed_jit`).
+    """Find the `k` receptive-field crops of `images` where channel `channel` of `layer_fn`'s map is largest.
+
+    One `jax.jit` program; `layer_fn` is keyed by what it computes (`train.keyed_jit`).
+
+    Args:
+        layer_fn: maps `(B, H, W, C)` images to a `(B, h, w, K)` feature map.
+        images: `(N, H, W, C)` images.
+        channel: the channel of the map to maximize.
+        field: the layer's `ReceptiveField` (see `receptive_field`).
+        k: the number of crops.
+        batch_size: images per `lax.map` chunk of the activations.
+
+    Returns:
+        `Patches` of the `k` largest activations, largest first.
     """
     acts = jax.lax.map(lambda x: layer_fn(x[None])[0, ..., channel], images, batch_size=batch_size)
     n, h, w = acts.shape

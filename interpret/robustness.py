@@ -1,6 +1,8 @@
-"""Measuring robustness: accuracy and confidence under attack across epsilons, transfer
-between models, the linearity experiment of Goodfellow et al. (2015), and the
-`robustness_digits` study that trains and compares several models.
+"""Measuring robustness: accuracy and confidence under attack, transfer, linearity, and a study.
+
+Accuracy and confidence under attack across epsilons, transfer between models, the linearity
+experiment of Goodfellow et al. (2015), and the `robustness_digits` study that trains and
+compares several models.
 
 Models are `(apply_fn, params)` pairs with `apply_fn(params, x) -> logits`.
 """
@@ -23,8 +25,18 @@ def _probabilities(apply_fn, params, x):
 
 
 def accuracy_and_confidence(apply_fn, params, x, labels) -> dict:
-    """Accuracy, and the mean softmax probability of the predicted class on the mistakes
-    (NaN when there are none).
+    """Measure accuracy, and the mean softmax probability of the predicted class on the mistakes.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(N, K)`.
+        params: the model's parameters.
+        x: `(N, ...)` inputs.
+        labels: `(N,)` integer labels.
+
+    Returns:
+        A dict of two floats,
+        `{"accuracy": float, "confidence_on_mistakes": float}`, the confidence NaN when there
+        are no mistakes.
     """
     probs = _probabilities(apply_fn, params, x)
     pred = np.asarray(jnp.argmax(probs, -1))
@@ -36,13 +48,37 @@ def accuracy_and_confidence(apply_fn, params, x, labels) -> dict:
 
 @keyed_jit("apply_fn", static_argnames=("lo", "hi"))
 def random_sign(apply_fn, params, x, labels, eps, rng, lo=0.0, hi=1.0):
-    """Uniformly random +-eps on every pixel: the same L-infinity norm as FGSM, no gradient."""
+    """Add uniformly random +-eps to every pixel: the same L-infinity norm as FGSM, no gradient.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(N, K)`.
+        params: the model's parameters.
+        x: `(N, ...)` inputs in `[lo, hi]`.
+        labels: unused (the signature of an attack).
+        eps: the perturbation size.
+        rng: a PRNG key for the signs.
+        lo: the lowest valid input value.
+        hi: the highest valid input value.
+
+    Returns:
+        `(N, ...)` perturbed inputs clipped to `[lo, hi]`.
+    """
     return jnp.clip(x + eps * jax.random.rademacher(rng, x.shape, x.dtype), lo, hi)
 
 
 def attack_suite(pgd_steps: int = 40, pgd_restarts: int = 5) -> dict:
-    """`{name: attack(apply_fn, params, x, labels, eps, rng) -> x_adv}`: FGSM, PGD with
-    restarts (step size 2.5 eps / steps, Madry et al.), and random signs, all L-infinity.
+    """Build the study's L-infinity attacks: FGSM, PGD with restarts, and random signs.
+
+    PGD takes a step size of 2.5 eps / steps (Madry et al.).
+
+    Args:
+        pgd_steps: PGD's steps.
+        pgd_restarts: PGD's random restarts.
+
+    Returns:
+        A dict of attacks,
+        `{name: attack(apply_fn, params, x, labels, eps, rng) -> x_adv}`, names `"fgsm"`,
+        `"pgd{steps}x{restarts}"` and `"random_sign"`.
     """
     def fgsm_attack(apply_fn, params, x, labels, eps, rng):
         return fgsm(apply_fn, params, x, labels, eps)[0]
@@ -54,8 +90,20 @@ def attack_suite(pgd_steps: int = 40, pgd_restarts: int = 5) -> dict:
 
 
 def robustness_table(models: dict, x, labels, epsilons, attacks: dict, rng) -> list[dict]:
-    """One row per model x attack x epsilon (epsilon 0: clean) with accuracy and confidence on
-    mistakes.
+    """Evaluate every model under every attack and epsilon.
+
+    Args:
+        models: `{name: (apply_fn, params)}`.
+        x: `(N, ...)` inputs.
+        labels: `(N,)` integer labels.
+        epsilons: the attack sizes.
+        attacks: `{name: attack}` (see `attack_suite`).
+        rng: a PRNG key passed to every attack.
+
+    Returns:
+        A list of dicts of `model`, `attack`, `eps` and the `accuracy_and_confidence` keys,
+        one row per model x attack x epsilon, plus a clean row per model (`"attack": "clean"`,
+        `"eps": 0.0`).
     """
     rows = []
     for name, (apply_fn, params) in models.items():
@@ -69,7 +117,20 @@ def robustness_table(models: dict, x, labels, epsilons, attacks: dict, rng) -> l
 
 
 def transfer_matrix(models: dict, x, labels, eps: float, attack, rng) -> dict:
-    """`{source: {target: accuracy of target on examples crafted on source}}`."""
+    """Measure how adversarial examples crafted on each model transfer to the others.
+
+    Args:
+        models: `{name: (apply_fn, params)}`.
+        x: `(N, ...)` inputs.
+        labels: `(N,)` integer labels.
+        eps: the attack size.
+        attack: `attack(apply_fn, params, x, labels, eps, rng) -> x_adv`.
+        rng: a PRNG key passed to the attack.
+
+    Returns:
+        A dict of dicts of floats,
+        `{source: {target: accuracy of target on examples crafted on source}}`.
+    """
     out = {}
     for source, (apply_fn, params) in models.items():
         x_adv = attack(apply_fn, params, x, labels, eps, rng)
@@ -94,10 +155,23 @@ def _linearity_fits(apply_fn, params, x, labels, eps_max, num: int):
 
 
 def linearity(apply_fn, params, x, labels, eps_max: float = 0.25, num: int = 41) -> dict:
-    """Logits along each example's FGSM direction `x + eps sign(grad)`, eps in
-    `[-eps_max, eps_max]` (unclipped, as in Goodfellow et al.'s figure), and the R^2 of a
-    straight-line fit per example and class. Returns the eps grid, the mean R^2 per class,
-    and the logit curves `(num, classes)` of the first example.
+    """Measure how linear the logits are along each example's FGSM direction (Goodfellow et al. 2015).
+
+    The logits are taken at `x + eps sign(grad)`, eps in `[-eps_max, eps_max]` (unclipped, as in
+    Goodfellow et al.'s figure), and fitted with a straight line per example and class.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(N, K)`.
+        params: the model's parameters.
+        x: `(N, ...)` inputs.
+        labels: `(N,)` integer labels.
+        eps_max: the largest step along the direction.
+        num: the number of points of the eps grid.
+
+    Returns:
+        A dict of `eps` (the grid, `num` floats), `r2_per_class` (the mean R^2 per class),
+        `mean_r2` (float) and `example_logits` (the logit curves `(num, classes)` of the first
+        example), as lists.
     """
     eps, logits, r2 = _linearity_fits(apply_fn, params, x, labels, eps_max, num)
     return {"eps": np.asarray(eps).tolist(), "r2_per_class": np.asarray(r2.mean(0)).tolist(),
@@ -105,6 +179,15 @@ def linearity(apply_fn, params, x, labels, eps_max: float = 0.25, num: int = 41)
 
 
 def plot_robustness(rows: list[dict], path: str) -> str:
+    """Plot accuracy against epsilon, one panel per attack and one line per model.
+
+    Args:
+        rows: the rows of `robustness_table`.
+        path: where to save the figure.
+
+    Returns:
+        The path of the saved figure.
+    """
     import matplotlib.pyplot as plt
 
     attacks = [a for a in dict.fromkeys(r["attack"] for r in rows) if a != "clean"]
@@ -123,6 +206,15 @@ def plot_robustness(rows: list[dict], path: str) -> str:
 
 
 def plot_linearity(curves: dict, path: str) -> str:
+    """Plot the logit curves of the first example, one panel per model.
+
+    Args:
+        curves: `{model: linearity(...) result}`.
+        path: where to save the figure.
+
+    Returns:
+        The path of the saved figure.
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.6), squeeze=False)
@@ -136,7 +228,10 @@ def plot_linearity(curves: dict, path: str) -> str:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """Models x (attack, eps) accuracy table, with confidence on mistakes in brackets."""
+    """Format the rows of `robustness_table` as a Markdown table of models x (attack, eps) accuracy.
+
+    Confidence on mistakes is in brackets.
+    """
     columns = list(dict.fromkeys((r["attack"], r["eps"]) for r in rows))
     header = "| model | " + " | ".join("clean" if a == "clean" else f"{a} {e:g}" for a, e in columns) + " |"
     lines = [header, "|" + " --- |" * (len(columns) + 1)]
@@ -148,7 +243,14 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def model_configs(config) -> dict:
-    """Recipe configs of the trained models of the study, from `classify_digits`."""
+    """Build the recipe configs of the trained models of the study, from `classify_digits`.
+
+    Args:
+        config: the study's config (dataset, training settings, `adv_*`, `rbf_*`).
+
+    Returns:
+        A dict of `ConfigDict` for `softmax_regression`, `cnn`, `cnn_adversarial` and `rbf`.
+    """
     import ml_collections
 
     from train import configs
@@ -175,8 +277,9 @@ def model_configs(config) -> dict:
 
 
 def _shipped(name: str, model_config):
-    """`(task, state)` of the study's model shipped as `name`, which must have been trained with
-    `model_config` (the study's training settings as given).
+    """Load `(task, state)` of the study's model shipped as `name`.
+
+    It must have been trained with `model_config` (the study's training settings as given).
     """
     from train.errors import UserError
     from train.restore import config_text, load_pretrained
@@ -190,9 +293,24 @@ def _shipped(name: str, model_config):
 
 
 def run_study(recipe: str, config, workdir: str, progress: bool = True) -> dict:
-    """Train the study's models (each in `workdir/models/NAME`, resumable), or with
-    `config.pretrained` load the shipped `RECIPE_NAME` ones, add the Parzen classifier, and
-    evaluate them all: `summary.json`, `robustness.md`, figures.
+    """Run the robustness study: train or load the models, add the Parzen classifier, evaluate them all.
+
+    Trains the study's models (each in `workdir/models/NAME`, resumable), or with
+    `config.pretrained` loads the shipped `RECIPE_NAME` ones, and writes `summary.json`,
+    `robustness.md` and figures.
+
+    Args:
+        recipe: the recipe name, the prefix of the shipped models.
+        config: the study's config.
+        workdir: the run directory.
+        progress: whether to show progress bars while training.
+
+    Returns:
+        The summary written to `summary.json`, with a `headline` string.
+
+    Raises:
+        UserError: if `config.transfer_eps` is not one of `config.epsilons`, or a shipped model
+            was trained with other settings.
     """
     from train import data
     from train.files import write_json_atomic

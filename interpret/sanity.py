@@ -18,7 +18,15 @@ from train import draws
 
 
 def spearman(a, b):
-    """`(B,)` Spearman rank correlations between maps `a` and `b` `(B, ...)` (ties broken by order)."""
+    """Compute the Spearman rank correlation between maps, per example (ties broken by order).
+
+    Args:
+        a: `(B, ...)` maps.
+        b: `(B, ...)` maps of the same shape.
+
+    Returns:
+        `(B,)` float32 correlations.
+    """
     def ranks(m):
         flat = m.reshape(m.shape[0], -1)
         return jnp.argsort(jnp.argsort(flat, axis=1), axis=1).astype(jnp.float32)
@@ -29,8 +37,16 @@ def spearman(a, b):
 
 
 def reinitialize(layer_params, rng):
-    """Every array of one layer re-drawn from a normal with that array's own standard deviation
-    (biases, with zero spread, are set to zero).
+    """Re-draw every array of one layer from a normal with that array's own standard deviation.
+
+    Biases, with zero spread, are set to zero.
+
+    Args:
+        layer_params: the layer's pytree of arrays.
+        rng: a PRNG key.
+
+    Returns:
+        A pytree of the structure, shapes and dtypes of `layer_params`.
     """
     leaves, treedef = jax.tree.flatten(layer_params)
     keys = jax.random.split(rng, len(leaves))
@@ -39,8 +55,24 @@ def reinitialize(layer_params, rng):
 
 
 def model_randomization_test(method, apply_fn, variables, x, labels, layers, rng) -> dict:
-    """`{layer: mean Spearman correlation}` of `|maps|` after re-initializing `layers` (top-level
-    parameter names, given top first) cumulatively; `variables` holds `{"params": ...}`.
+    """Run the cascading model randomization test: re-initialize `layers` cumulatively, compare maps.
+
+    Args:
+        method: `method(apply_fn, variables, x, labels) -> (B, H, W)` maps, e.g. `interpret.saliency`.
+        apply_fn: `apply_fn(variables, x) -> logits`.
+        variables: the model's variables, holding `{"params": ...}`.
+        x: `(B, H, W, C)` images.
+        labels: `(B,)` integer labels.
+        layers: top-level parameter names, given top first.
+        rng: a PRNG key for the re-initialization.
+
+    Returns:
+        A dict of floats,
+        `{layer: mean Spearman correlation}` of `|maps|` with the original ones after
+        re-initializing that layer and all before it.
+
+    Raises:
+        ValueError: if a name in `layers` is not a top-level parameter name.
     """
     original = jnp.abs(method(apply_fn, variables, x, labels))
     params = dict(variables["params"])
@@ -56,8 +88,18 @@ def model_randomization_test(method, apply_fn, variables, x, labels, layers, rng
 
 
 def data_randomization_test(method, apply_fn, variables, random_label_variables, x, labels) -> float:
-    """Mean Spearman correlation of `|maps|` between a model trained on true labels and one
-    trained on randomly permuted labels.
+    """Run the data randomization test: compare maps of models trained on true and permuted labels.
+
+    Args:
+        method: `method(apply_fn, variables, x, labels) -> (B, H, W)` maps, e.g. `interpret.saliency`.
+        apply_fn: `apply_fn(variables, x) -> logits`.
+        variables: the variables of the model trained on true labels.
+        random_label_variables: the variables of the model trained on randomly permuted labels.
+        x: `(B, H, W, C)` images.
+        labels: `(B,)` integer labels.
+
+    Returns:
+        The mean Spearman correlation of `|maps|` between the two models.
     """
     a = jnp.abs(method(apply_fn, variables, x, labels))
     b = jnp.abs(method(apply_fn, random_label_variables, x, labels))

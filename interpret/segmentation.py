@@ -13,13 +13,27 @@ import numpy as np
 
 def saliency_segmentation(images, maps, sigma: float = 2.0, foreground: float = 0.99, background: float = 0.85,
                           beta: float = 130.0) -> np.ndarray:
-    """`(N, H, W)` bool foreground masks of `images: (N, H, W, C)` from saliency `maps: (N, H, W)`.
+    """Segment images into foreground masks grown from the seeds of their saliency maps.
 
     Per image: blur the map (Gaussian, `sigma` pixels), seed the foreground at its `foreground`
     quantile and above and the background at its `background` quantile and below, then label
     the rest by random walks on the image with edge weight `exp(-beta |dI|^2)`. scikit-image
     works on one image at a time on the host, so this is the one method here that loops over
     examples in Python. Defaults were picked by a small sweep on `shapes_captions/single` scenes.
+
+    Args:
+        images: `(N, H, W, C)` images.
+        maps: `(N, H, W)` saliency maps.
+        sigma: the blur of the maps, in pixels.
+        foreground: the quantile of the blurred map at and above which pixels seed the foreground.
+        background: the quantile at and below which pixels seed the background.
+        beta: the random walker's edge sharpness.
+
+    Returns:
+        `(N, H, W)` bool foreground masks.
+
+    Raises:
+        ValueError: on mismatched shapes, or unless `0 < background < foreground < 1`.
     """
     from skimage.filters import gaussian
     from skimage.segmentation import random_walker
@@ -42,14 +56,30 @@ def saliency_segmentation(images, maps, sigma: float = 2.0, foreground: float = 
 
 
 def mask_iou(predicted, true) -> np.ndarray:
-    """`(N,)` intersection over union of boolean masks `(N, H, W)` (1 where both are empty)."""
+    """Compute the intersection over union of boolean masks, per example.
+
+    Args:
+        predicted: `(N, H, W)` masks.
+        true: `(N, H, W)` masks.
+
+    Returns:
+        `(N,)` IoU, 1 where both masks are empty.
+    """
     predicted, true = np.asarray(predicted, bool), np.asarray(true, bool)
     union = (predicted | true).sum(axis=(1, 2))
     return np.where(union > 0, (predicted & true).sum(axis=(1, 2)) / np.maximum(union, 1), 1.0)
 
 
 def centre_box(shape: tuple, half: int) -> np.ndarray:
-    """`(H, W)` bool mask of the square of side `2 half` centred in the image."""
+    """Make the bool mask of the square of side `2 half` centred in the image.
+
+    Args:
+        shape: `(H, W)`.
+        half: the half-side of the square.
+
+    Returns:
+        `(H, W)` bool mask.
+    """
     h, w = shape
     box = np.zeros(shape, bool)
     box[max(h // 2 - half, 0):h // 2 + half, max(w // 2 - half, 0):w // 2 + half] = True
@@ -57,8 +87,9 @@ def centre_box(shape: tuple, half: int) -> np.ndarray:
 
 
 def fit_centre_box(masks) -> int:
-    """The half-side of the centred square with the best mean IoU against `masks: (N, H, W)`
-    (fit on training masks, then scored on test masks, so the baseline is as strong as it can be).
+    """Find the half-side of the centred square with the best mean IoU against `masks: (N, H, W)`.
+
+    Fit it on training masks, then score it on test masks, so the baseline is as strong as it can be.
     """
     masks = np.asarray(masks, bool)
     halves = range(1, min(masks.shape[1:]) // 2 + 1)

@@ -28,8 +28,11 @@ from train.keyed_jit import keyed_jit
 
 
 class Optimized(NamedTuple):
-    """`image: (B, H, W, C)` in [0, 1]; `losses: (steps + 1,)` the objective before every step
-    and after the last.
+    """An optimized image and its loss history.
+
+    Attributes:
+        image: `(B, H, W, C)` in [0, 1].
+        losses: `(steps + 1,)` the objective before every step and after the last.
     """
 
     image: jax.Array
@@ -37,7 +40,14 @@ class Optimized(NamedTuple):
 
 
 def total_variation(x):
-    """Mean squared difference of vertically and horizontally adjacent pixels of `(B, H, W, C)`."""
+    """Compute the mean squared difference of vertically and horizontally adjacent pixels.
+
+    Args:
+        x: `(B, H, W, C)` images.
+
+    Returns:
+        A scalar, the vertical mean plus the horizontal mean.
+    """
     return jnp.mean((x[:, 1:] - x[:, :-1]) ** 2) + jnp.mean((x[:, :, 1:] - x[:, :, :-1]) ** 2)
 
 
@@ -65,19 +75,53 @@ def _noise(rng, shape):
 
 
 def content_loss(features: dict, target: dict, layers: Sequence[str]):
-    """Mean over `layers` of the mean squared feature difference."""
+    """Compute the mean over `layers` of the mean squared feature difference.
+
+    Args:
+        features: `{name: (B, h, w, c)}` features of the image.
+        target: `{name: (B, h, w, c)}` features to match.
+        layers: the names to compare.
+
+    Returns:
+        A scalar loss.
+    """
     return sum(jnp.mean((features[k] - target[k]) ** 2) for k in layers) / len(layers)
 
 
 def style_loss(features: dict, target_grams: dict, layers: Sequence[str]):
-    """Mean over `layers` of the mean squared Gram-matrix difference (`target_grams` from `gram`)."""
+    """Compute the mean over `layers` of the mean squared Gram-matrix difference.
+
+    Args:
+        features: `{name: (B, h, w, c)}` features of the image.
+        target_grams: `{name: (B, c, c)}` Gram matrices to match, from `gram`.
+        layers: the names to compare.
+
+    Returns:
+        A scalar loss.
+    """
     return sum(jnp.mean((gram(features[k]) - target_grams[k]) ** 2) for k in layers) / len(layers)
 
 
 def invert_features(feature_fn: Callable, image, layer: str, rng, steps: int = 300, learning_rate: float = 0.05,
                     tv_weight: float = 1e-2) -> Optimized:
-    """Reconstruct `image: (B, H, W, C)` from its features at `layer` alone: minimize
-    `||phi(x) - phi(image)||^2 / ||phi(image)||^2 + tv_weight TV(x)` from noise.
+    """Reconstruct an image from its features at `layer` alone (Mahendran & Vedaldi 2015).
+
+    Minimizes `||phi(x) - phi(image)||^2 / ||phi(image)||^2 + tv_weight TV(x)` from noise.
+
+    Args:
+        feature_fn: `features(x) -> {name: (B, h, w, c)}` (see `interpret.features`).
+        image: `(B, H, W, C)` target images in [0, 1].
+        layer: the feature name to match.
+        rng: a PRNG key for the starting noise.
+        steps: the number of Adam steps.
+        learning_rate: Adam's learning rate.
+        tv_weight: the weight of the total-variation prior.
+
+    Returns:
+        The `Optimized` reconstruction, the shape of `image`.
+
+    Raises:
+        ValueError: if `image` is not 4-d.
     """
     _check_image("image", image)
     return _invert(feature_fn, image, layer, rng, steps, learning_rate, tv_weight)
@@ -96,8 +140,24 @@ def _invert(feature_fn, image, layer, rng, steps, learning_rate, tv_weight):
 
 def synthesize_texture(feature_fn: Callable, texture, shape: tuple, rng, layers: Sequence[str] | None = None,
                        steps: int = 300, learning_rate: float = 0.05) -> Optimized:
-    """A new `(1, *shape)` image whose Gram matrices at `layers` (default: all the feature
-    function's maps) match those of `texture: (1, H, W, C)`; starts from noise.
+    """Synthesize a new texture image whose Gram matrices match those of `texture` (Gatys et al. 2015).
+
+    Starts from noise.
+
+    Args:
+        feature_fn: `features(x) -> {name: (B, h, w, c)}` (see `interpret.features`).
+        texture: `(1, H, W, C)` texture image in [0, 1].
+        shape: `(H', W', C)`, the shape of the new image.
+        rng: a PRNG key for the starting noise.
+        layers: the feature names to match; `None` is all the feature function's maps.
+        steps: the number of Adam steps.
+        learning_rate: Adam's learning rate.
+
+    Returns:
+        The `Optimized` image, `(1, *shape)`.
+
+    Raises:
+        ValueError: if `texture` is not 4-d.
     """
     _check_image("texture", texture)
     return _texture(feature_fn, texture, tuple(shape), rng, None if layers is None else tuple(layers), steps,
@@ -115,9 +175,28 @@ def _texture(feature_fn, texture, shape, rng, layers, steps, learning_rate):
 def style_transfer(feature_fn: Callable, content, style, content_layers: Sequence[str], style_layers: Sequence[str],
                    style_weight: float = 1e3, tv_weight: float = 1e-1, steps: int = 300,
                    learning_rate: float = 0.02) -> Optimized:
-    """An image with the features of `content: (1, H, W, C)` at `content_layers` and the Gram
-    matrices of `style: (1, H', W', C)` at `style_layers`: minimize
-    `content + style_weight * style + tv_weight * TV`, starting from the content image.
+    """Paint `content` in the style of `style` (Gatys et al. 2016).
+
+    Matches the features of `content` at `content_layers` and the Gram matrices of `style` at
+    `style_layers`: minimizes `content + style_weight * style + tv_weight * TV`, starting from
+    the content image.
+
+    Args:
+        feature_fn: `features(x) -> {name: (B, h, w, c)}` (see `interpret.features`).
+        content: `(1, H, W, C)` content image in [0, 1].
+        style: `(1, H', W', C)` style image in [0, 1].
+        content_layers: the feature names of the content loss.
+        style_layers: the feature names of the style loss.
+        style_weight: the weight of the style loss.
+        tv_weight: the weight of the total-variation prior.
+        steps: the number of Adam steps.
+        learning_rate: Adam's learning rate.
+
+    Returns:
+        The `Optimized` image, `(1, H, W, C)`.
+
+    Raises:
+        ValueError: if `content` or `style` is not 4-d.
     """
     _check_image("content", content)
     _check_image("style", style)
@@ -141,11 +220,29 @@ def _transfer(feature_fn, content, style, content_layers, style_layers, style_we
 
 def deepdream(feature_fn: Callable, image, layer: str, rng, steps: int = 20, learning_rate: float = 0.02,
               octaves: int = 3, octave_scale: float = 1.4, jitter: int = 4) -> Optimized:
-    """Amplify what `layer` sees in `image: (B, H, W, C)`. For each octave, from the smallest
-    (`octave_scale ** -(octaves - 1)` of the size) to the full image: resize the current image,
-    take `steps` jittered ascent steps on `mean(A^2) / 2` normalized by the mean absolute
-    gradient, then carry the change up to the next octave. `losses` holds the objective at the
-    full size before and after.
+    """Amplify what `layer` sees in `image` (DeepDream, Mordvintsev et al. 2015).
+
+    For each octave, from the smallest (`octave_scale ** -(octaves - 1)` of the size) to the
+    full image: resize the current image, take `steps` jittered ascent steps on `mean(A^2) / 2`
+    normalized by the mean absolute gradient, then carry the change up to the next octave.
+
+    Args:
+        feature_fn: `features(x) -> {name: (B, h, w, c)}` (see `interpret.features`).
+        image: `(B, H, W, C)` images in [0, 1].
+        layer: the feature name to amplify.
+        rng: a PRNG key for the jitter.
+        steps: ascent steps per octave.
+        learning_rate: the size of each normalized ascent step.
+        octaves: the number of resolutions.
+        octave_scale: the size ratio between successive octaves.
+        jitter: the largest random shift, in pixels (0: none).
+
+    Returns:
+        The `Optimized` image, the shape of `image`; `losses` holds the objective at the full
+        size before and after, `(2,)`.
+
+    Raises:
+        ValueError: if `image` is not 4-d.
     """
     _check_image("image", image)
     return _dream(feature_fn, image, layer, rng, steps, learning_rate, octaves, octave_scale, jitter)

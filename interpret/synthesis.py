@@ -27,9 +27,15 @@ from train.keyed_jit import keyed_jit
 
 
 class Fooled(NamedTuple):
-    """`images: (B, H, W, C)`, `steps: (B,)` taken by each example (`max_steps` + 1 where it
-    failed), `fooled: (B,)` bool, `l2: (B,)` perturbation norms, `scores: (max_steps + 1, B)`
-    target scores at every step (the initial one first; NaN once an example has stopped).
+    """The result of `fooling_images`.
+
+    Attributes:
+        images: `(B, H, W, C)` the fooling images.
+        steps: `(B,)` int steps taken by each example (`max_steps` + 1 where it failed).
+        fooled: `(B,)` bool.
+        l2: `(B,)` perturbation norms.
+        scores: `(max_steps + 1, B)` target scores at every step (the initial one first; NaN once
+            an example has stopped).
     """
 
     images: jax.Array
@@ -42,8 +48,23 @@ class Fooled(NamedTuple):
 @checked_batch(IMAGES, labels="targets")
 @keyed_jit("apply_fn", static_argnames="max_steps")
 def fooling_images(apply_fn, params, x, targets, step_size: float = 0.1, max_steps: int = 100) -> Fooled:
-    """Move each image of `x` along its normalized target-score gradient until the prediction is
-    its target (`targets: (B,)`), or for at most `max_steps` steps.
+    """Make fooling images: move each image along its normalized target-score gradient until fooled.
+
+    Each image moves until the prediction is its target, or for at most `max_steps` steps.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        x: `(B, H, W, C)` images in [0, 1].
+        targets: `(B,)` integer target classes.
+        step_size: the length of each normalized step.
+        max_steps: the most steps.
+
+    Returns:
+        A `Fooled`.
+
+    Raises:
+        ValueError: on a bad rank of `x`, bad `targets` or non-finite `x`.
     """
     score = class_score(apply_fn, params)
     grad = jax.vmap(jax.grad(score))
@@ -85,8 +106,10 @@ def _gaussian_blur(images, sigma: float):
 
 
 def _centre_window(shape, progress):
-    """`(1, H, W, 1)` Gaussian window on the image centre whose width grows from 0.15 to 2.15
-    image sizes as `progress` goes from 0 to 1 (Nguyen et al. 2016's centre bias).
+    """Make a `(1, H, W, 1)` Gaussian window on the image centre that widens with `progress`.
+
+    Its width grows from 0.15 to 2.15 image sizes as `progress` goes from 0 to 1 (Nguyen et al.
+    2016's centre bias).
     """
     h, w = shape[:2]
     rows = (jnp.arange(h) - (h - 1) / 2) / h
@@ -101,8 +124,7 @@ def class_visualization(apply_fn, params, targets, shape, rng, steps: int = 200,
                         l2: float = 1e-2, jitter: int = 1, blur_every: int = 10, blur_sigma: float = 0.5,
                         value_percentile: float = 0.0, contribution_percentile: float = 0.0, init=None,
                         centre_bias: bool = False):
-    """`(B, H, W, C)` images that maximize `S_target(I) - l2 ||I||^2`, from a zero image or from
-    `init: (B, H, W, C)`.
+    """Make images that maximize `S_target(I) - l2 ||I||^2`, from a zero image or from `init`.
 
     Each step: shift the image by a random offset in `[-jitter, jitter]` pixels, take a
     normalized gradient step, shift back, clip to [0, 1]; every `blur_every` steps blur it;
@@ -110,6 +132,29 @@ def class_visualization(apply_fn, params, targets, shape, rng, steps: int = 200,
     `contribution_percentile` of `|I * dS/dI|` (Yosinski et al. 2015). 0 turns an option off.
     `centre_bias` weights the step by a centred Gaussian window that widens over the run, so
     one object grows from the middle (Nguyen et al. 2016).
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        targets: `(B,)` integer target classes.
+        shape: `(H, W, C)` of the images.
+        rng: a PRNG key for the jitter.
+        steps: the number of steps.
+        learning_rate: the length of each normalized step.
+        l2: the weight of the L2 penalty.
+        jitter: the largest random shift, in pixels.
+        blur_every: blur every this many steps.
+        blur_sigma: the blur's standard deviation, in pixels.
+        value_percentile: the magnitude percentile below which pixels are zeroed.
+        contribution_percentile: the `|I * dS/dI|` percentile below which pixels are zeroed.
+        init: `(B, H, W, C)` starting images; `None` starts from zeros.
+        centre_bias: whether to weight the steps by the widening centred window.
+
+    Returns:
+        `(B, H, W, C)` float32 images in [0, 1].
+
+    Raises:
+        ValueError: if `init` is not `(B, H, W, C)`.
     """
     grad = jax.vmap(jax.grad(lambda image, y: class_score(apply_fn, params)(image, y) - l2 * jnp.sum(image ** 2)))
     start = jnp.zeros((targets.shape[0], *shape), jnp.float32) if init is None else jnp.asarray(init, jnp.float32)
@@ -140,8 +185,12 @@ def class_visualization(apply_fn, params, targets, shape, rng, steps: int = 200,
 
 
 class LatentVisualization(NamedTuple):
-    """`images: (B, ...)` the decoded latents, `latents: (B, latent_dim)`, `scores: (steps + 1, B)`
-    the target scores before every step and after the last.
+    """The result of `latent_visualization`.
+
+    Attributes:
+        images: `(B, ...)` the decoded latents.
+        latents: `(B, latent_dim)`.
+        scores: `(steps + 1, B)` the target scores before every step and after the last.
     """
 
     images: jax.Array
@@ -152,11 +201,27 @@ class LatentVisualization(NamedTuple):
 @keyed_jit(("apply_fn", "decode"), static_argnames=("latent_dim", "steps"))
 def latent_visualization(apply_fn, params, decode, targets, latent_dim: int, rng, steps: int = 200,
                          learning_rate: float = 0.1, l2: float = 1e-3) -> LatentVisualization:
-    """Activation maximization in a generator's latent space (Nguyen et al. 2016, "Synthesizing
-    the preferred inputs"): ascend `S_target(decode(z)) - l2 ||z||^2` over `z`, from `N(0, I)`
-    draws, by normalized gradient steps in one `lax.scan`. `decode(z: (B, latent_dim)) -> (B, H,
-    W, C)` images in [0, 1] (e.g. a VAE's or GAN's decoder with its parameters bound); the
-    decoder keeps the images on the manifold it learned, instead of pixel-space regularizers.
+    """Maximize a class score in a generator's latent space.
+
+    Activation maximization after Nguyen et al. 2016, "Synthesizing the preferred inputs": ascend
+    `S_target(decode(z)) - l2 ||z||^2` over `z`, from `N(0, I)` draws, by normalized gradient steps
+    in one `lax.scan`. The decoder keeps the images on the manifold it learned, instead of
+    pixel-space regularizers.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        decode: `decode(z: (B, latent_dim)) -> (B, H, W, C)` images in [0, 1] (e.g. a VAE's or
+            GAN's decoder with its parameters bound).
+        targets: `(B,)` integer target classes.
+        latent_dim: the size of the latent code.
+        rng: a PRNG key for the starting codes.
+        steps: the number of steps.
+        learning_rate: the length of each normalized step.
+        l2: the weight of the L2 penalty on `z`.
+
+    Returns:
+        A `LatentVisualization`.
     """
     score = lambda z: jnp.take_along_axis(apply_fn(params, decode(z)), targets[:, None], 1)[:, 0]
     objective = lambda z: jnp.sum(score(z)) - l2 * jnp.sum(z ** 2)
@@ -171,8 +236,12 @@ def latent_visualization(apply_fn, params, decode, targets, latent_dim: int, rng
 
 
 class Facets(NamedTuple):
-    """`images: (facets, H, W, C)` one visualization per facet, `starts: (facets, H, W, C)` the
-    cluster-mean images they began from, `assignment: (N,)` each training image's facet.
+    """The result of `multifaceted_visualization`.
+
+    Attributes:
+        images: `(facets, H, W, C)` one visualization per facet.
+        starts: `(facets, H, W, C)` the cluster-mean images they began from.
+        assignment: `(N,)` each training image's facet.
     """
 
     images: jax.Array
@@ -182,10 +251,24 @@ class Facets(NamedTuple):
 
 def multifaceted_visualization(apply_fn, params, feature_fn, images, target: int, facets: int, rng,
                                **options) -> Facets:
-    """Multi-faceted feature visualization (Nguyen et al. 2016): cluster `images: (N, H, W, C)`
-    of class `target` by k-means on `feature_fn(images): (N, D)` (e.g. the penultimate layer),
-    and run `class_visualization` (`options` passed on) from each cluster's mean image, so each
-    facet of the class (a pose, a style of writing) gets its own image.
+    """Make one visualization per k-means cluster of a class's images (Nguyen et al. 2016).
+
+    Multi-faceted feature visualization: cluster the images of class `target` by k-means on their
+    features, and run `class_visualization` from each cluster's mean image, so each facet of the
+    class (a pose, a style of writing) gets its own image.
+
+    Args:
+        apply_fn: `apply_fn(params, x) -> logits`, logits `(B, K)`.
+        params: the model's parameters.
+        feature_fn: `feature_fn(images) -> (N, D)` (e.g. the penultimate layer).
+        images: `(N, H, W, C)` training images of class `target`, in [0, 1].
+        target: the class.
+        facets: the number of clusters.
+        rng: a PRNG key for k-means and the visualizations.
+        **options: passed on to `class_visualization`.
+
+    Returns:
+        `Facets`.
     """
     from train.unsupervised import kmeans
 

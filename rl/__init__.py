@@ -1,5 +1,7 @@
-"""Reinforcement learning: tabular MDPs (value/policy iteration, Q-learning) and deep RL on
-gymnax environments (DQN, REINFORCE, A2C, PPO). Every algorithm is a pure function of a key,
+"""Reinforcement learning: tabular MDPs and deep RL on gymnax environments.
+
+Tabular MDPs are solved by value/policy iteration and Q-learning; deep RL on gymnax environments
+uses DQN, REINFORCE, A2C and PPO. Every algorithm is a pure function of a key,
 `make_*(config) -> train(rng)`, so seeds are vmapped: `jax.jit(jax.vmap(train))(keys)`;
 `train_seeds` does that with a progress bar, `python -m rl` adds the files of a run.
 

@@ -1,3 +1,5 @@
+"""Entry point of `python -m rl`: runs `rl.cli.main`."""
+
 import sys
 
 from rl.cli import main

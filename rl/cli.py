@@ -1,7 +1,7 @@
-"""`python -m rl ALGO [--env NAME] [--seeds N] [--workdir DIR] [--config.KEY=VALUE ...]` and
-`python -m rl --list`.
+"""Command line of `rl`: trains several seeds of one algorithm in one compiled call and writes the run.
 
-Trains `--seeds` independent seeds in one compiled call (`jax.jit(jax.vmap(train))(keys)`)
+Usage: `python -m rl ALGO [--env NAME] [--seeds N] [--workdir DIR] [--config.KEY=VALUE ...]` and
+`python -m rl --list`. Trains `--seeds` independent seeds in one compiled call (`jax.jit(jax.vmap(train))(keys)`)
 and writes into the workdir: `summary.json` (final returns per seed, their mean and spread,
 greedy-policy returns, environment steps per second, compile and wall time, config),
 `metrics.jsonl` (one line per update: returns and losses averaged over seeds),
@@ -32,6 +32,11 @@ FINAL_FRACTION = 0.05  # "final return": mean episode return over the last 5% of
 
 
 def parse_args(argv: list[str]):
+    """Parses the command line (without the program name) into `(args, overrides)`.
+
+    Returns:
+        A tuple of the `argparse.Namespace` and the dict of `--config.KEY=VALUE` overrides.
+    """
     parser = ArgumentParser(prog="python -m rl", description="Train a reinforcement-learning agent on gymnax.",
                             epilog="Any config field can be overridden: --config.learning_rate=3e-4")
     parser.add_argument("algo", nargs="?", help=f"one of {', '.join(ALGOS)}")
@@ -48,7 +53,11 @@ def parse_args(argv: list[str]):
 
 
 def make_train_of(algo: str):
-    """The `make_train(config, progress=None)` of an algorithm name."""
+    """Looks up the `make_train(config, progress=None)` of an algorithm name.
+
+    Raises:
+        UserError: If `algo` is not a key of `ALGOS`.
+    """
     if algo not in ALGOS:
         raise UserError(f"unknown algorithm '{algo}'; choose one of {', '.join(ALGOS)} (python -m rl --list)")
     module, function = ALGOS[algo][0].split(":")
@@ -56,7 +65,19 @@ def make_train_of(algo: str):
 
 
 def config_of(algo: str, env: str | None = None, overrides: dict | None = None):
-    """The algorithm's default config with `env` and `--config.KEY=VALUE` overrides applied."""
+    """Builds the algorithm's default config with `env` and `--config.KEY=VALUE` overrides applied.
+
+    Args:
+        algo: A key of `ALGOS`.
+        env: gymnax environment name, or None for the config's default.
+        overrides: Dict of config overrides, as parsed from `--config.KEY=VALUE`.
+
+    Returns:
+        The `ml_collections.ConfigDict`.
+
+    Raises:
+        UserError: If `algo` is unknown.
+    """
     make_train_of(algo)  # checks the name
     config = apply_overrides(importlib.import_module(ALGOS[algo][1]).get_config(), overrides or {})
     if env is not None:
@@ -65,7 +86,7 @@ def config_of(algo: str, env: str | None = None, overrides: dict | None = None):
 
 
 def config_json(config) -> dict:
-    """The config as `summary.json` stores it (tuples become lists), for comparing runs."""
+    """Converts the config to the dict `summary.json` stores (tuples become lists), for comparing runs."""
     return json.loads(json.dumps(config.to_dict()))
 
 
@@ -81,8 +102,9 @@ def _validate(algo: str, config) -> None:
 
 
 def nanmean(x, axis=None):
-    """`np.nanmean` that returns NaN for all-NaN slices without a warning (updates in which
-    no episode ended have NaN returns).
+    """Computes `np.nanmean`, returning NaN for all-NaN slices without a warning.
+
+    Updates in which no episode ended have NaN returns.
     """
     import warnings
 
@@ -94,14 +116,30 @@ def nanmean(x, axis=None):
 
 
 def final_returns(returns):
-    """Per-seed mean of `returns: (seeds, updates)` over the last FINAL_FRACTION of updates (NaN-aware)."""
+    """Computes the per-seed mean of `returns: (seeds, updates)` over the last FINAL_FRACTION of updates.
+
+    The mean is NaN-aware; the result has shape `(seeds,)`.
+    """
     tail = max(1, int(round(returns.shape[1] * FINAL_FRACTION)))
     return nanmean(returns[:, -tail:], axis=1)
 
 
 def train_seeds(algo: str, config, seeds: int, seed: int = 0, progress: bool = True) -> dict:
-    """Train `seeds` seeds of `algo` in one jit call; returns `{"metrics", "params", "timing"}`
-    with every metric of shape `(seeds, ...)` as numpy.
+    """Trains `seeds` seeds of `algo` in one jit call.
+
+    Args:
+        algo: A key of `ALGOS`.
+        config: The algorithm's config (see `config_of`).
+        seeds: Number of independent seeds, vmapped together.
+        seed: First random key; the seeds' keys are split from it.
+        progress: Whether to show a progress bar.
+
+    Returns:
+        A dict `{"metrics", "params", "timing"}` with every metric of shape `(seeds, ...)` as numpy,
+        the parameters of every seed, and `timing` with `compile_s` and `run_s`.
+
+    Raises:
+        UserError: If `algo` or `config.env` is unknown.
     """
     import jax
     from tqdm import tqdm
@@ -133,6 +171,11 @@ def train_seeds(algo: str, config, seeds: int, seed: int = 0, progress: bool = T
 
 
 def summarize(algo: str, config, seeds: int, result: dict) -> dict:
+    """Builds the `summary.json` dict of a `train_seeds` result.
+
+    It holds the final and greedy returns per seed with their mean and spread, environment steps,
+    throughput, wall and compile time, the device kind and the config.
+    """
     import jax
     import numpy as np
 
@@ -156,9 +199,11 @@ def summarize(algo: str, config, seeds: int, result: dict) -> dict:
 
 
 def write_metrics(path: str, metrics: dict) -> None:
-    """One JSON line per update: `env_steps` (mean over seeds) and every per-update metric's
-    mean over seeds, plus the seeds' min and max return; the same scalars (those defined) as a
-    TensorBoard event file in the same folder, replacing any earlier one.
+    """Writes one JSON line per update to `path`, and the same scalars as a TensorBoard event file.
+
+    Each line has `env_steps` (mean over seeds) and every per-update metric's mean over seeds, plus
+    the seeds' min and max return. The scalars that are defined go to a TensorBoard event file in
+    the same folder, replacing any earlier one.
     """
     import numpy as np
     from tensorboardX import SummaryWriter
@@ -189,8 +234,12 @@ def write_metrics(path: str, metrics: dict) -> None:
 
 
 def plot_learning_curve(metrics: dict, title: str, out_path: str) -> str:
-    """Episode return against environment steps: each seed thin, their mean thick (both over
-    the updates in which some episode ended).
+    """Plots episode return against environment steps: each seed thin, their mean thick.
+
+    Both are drawn over the updates in which some episode ended.
+
+    Returns:
+        `out_path`, where the figure was saved.
     """
     import matplotlib.pyplot as plt
     import numpy as np
@@ -213,7 +262,16 @@ def plot_learning_curve(metrics: dict, title: str, out_path: str) -> str:
 
 
 def run(algo: str, config, seeds: int, workdir: str, seed: int = 0, progress: bool = True) -> dict:
-    """Train (or, when `workdir` holds the same finished run, reread) and write every output."""
+    """Trains (or, when `workdir` holds the same finished run, rereads) and writes every output.
+
+    Returns:
+        The run's summary dict (with `resumed: True` when it was reread).
+
+    Raises:
+        UserError: If `seeds < 1`, the config is invalid for `algo`, or `workdir` holds a different
+            finished run.
+        Interrupted: If training is interrupted (nothing is saved).
+    """
     from train.checkpoint import Checkpointer
     from train.files import write_json_atomic
 
@@ -245,6 +303,7 @@ def run(algo: str, config, seeds: int, workdir: str, seed: int = 0, progress: bo
 
 
 def format_summary(summary: dict, workdir: str) -> str:
+    """Formats a run summary as the one line `python -m rl` prints."""
     f, g = summary["final_return"], summary["greedy_return"]
     again = " (already trained)" if summary.get("resumed") else ""
     return (f"{summary['algo']} {summary['env']} x{summary['seeds']} seeds: final return {f['mean']:.1f} "
@@ -254,6 +313,7 @@ def format_summary(summary: dict, workdir: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs `python -m rl` on `argv` (default `sys.argv[1:]`) and returns the exit status."""
     argv = compile_cache.from_argv(sys.argv[1:] if argv is None else argv)
     try:
         args, overrides = parse_args(argv)

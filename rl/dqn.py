@@ -1,13 +1,12 @@
-"""Deep Q-networks (Mnih et al. 2015) with Double DQN (van Hasselt et al. 2016) as an option,
-end to end in one jit: `make_train(config) -> train(rng)`.
+"""Deep Q-networks (Mnih et al. 2015) with Double DQN (van Hasselt et al. 2016) as an option.
 
-The replay buffer is a pure JAX ring buffer carried in the scan state; the target network is
-refreshed every `target_every` environment steps by `target <- tau * online + (1 - tau) * target`
-(`tau = 1`: the periodic copy of the paper; `tau < 1`: Polyak averaging). Every iteration steps
-`num_envs` environments once with an epsilon-greedy policy (epsilon annealed linearly) and,
-once `learning_starts` transitions are stored, takes one gradient step on a TD loss (squared or Huber) every
-`train_every` iterations. Iterations are grouped in blocks of about `log_every` steps, which
-are what `metrics` reports.
+Training runs end to end in one jit: `make_train(config) -> train(rng)`. The replay buffer is a pure
+JAX ring buffer carried in the scan state; the target network is refreshed every `target_every`
+environment steps by `target <- tau * online + (1 - tau) * target` (`tau = 1`: the periodic copy of
+the paper; `tau < 1`: Polyak averaging). Every iteration steps `num_envs` environments once with an
+epsilon-greedy policy (epsilon annealed linearly) and, once `learning_starts` transitions are
+stored, takes one gradient step on a TD loss (squared or Huber) every `train_every` iterations.
+Iterations are grouped in blocks of about `log_every` steps, which are what `metrics` reports.
 """
 
 from typing import NamedTuple
@@ -22,7 +21,17 @@ from zoo.mlp import MLP
 
 
 class Replay(NamedTuple):
-    """A ring buffer of `capacity` transitions; `position` is where the next one goes."""
+    """A ring buffer of `capacity` transitions; `position` is where the next one goes.
+
+    Attributes:
+        obs: `(capacity, obs_dim)` observations.
+        action: `(capacity,)` int32 actions.
+        reward: `(capacity,)` float rewards.
+        next_obs: `(capacity, obs_dim)` next observations.
+        terminated: `(capacity,)` float, 1 where there is no bootstrap from `next_obs`.
+        position: `()` int32 index where the next transition goes.
+        size: `()` int32 number of stored transitions, saturating at `capacity`.
+    """
 
     obs: jax.Array          # (capacity, obs_dim)
     action: jax.Array       # (capacity,) int32
@@ -34,13 +43,26 @@ class Replay(NamedTuple):
 
 
 def replay_init(capacity: int, obs_shape: tuple) -> Replay:
+    """Creates an empty, zero-filled `Replay` of `capacity` transitions with observations shaped `obs_shape`."""
     zeros = jnp.zeros((capacity,))
     return Replay(jnp.zeros((capacity,) + tuple(obs_shape)), jnp.zeros((capacity,), jnp.int32), zeros,
                   jnp.zeros((capacity,) + tuple(obs_shape)), zeros, jnp.int32(0), jnp.int32(0))
 
 
 def replay_add(buffer: Replay, obs, action, reward, next_obs, terminated) -> Replay:
-    """Append a batch of `k` transitions (leading axis `k <= capacity`), overwriting the oldest."""
+    """Appends a batch of `k` transitions (leading axis `k <= capacity`), overwriting the oldest.
+
+    Args:
+        buffer: The replay buffer.
+        obs: `(k, obs_dim)` observations.
+        action: `(k,)` int actions.
+        reward: `(k,)` float rewards.
+        next_obs: `(k, obs_dim)` next observations.
+        terminated: `(k,)` float terminal flags.
+
+    Returns:
+        The updated `Replay`.
+    """
     capacity = buffer.reward.shape[0]
     k = reward.shape[0]
     idx = (buffer.position + jnp.arange(k)) % capacity
@@ -50,17 +72,35 @@ def replay_add(buffer: Replay, obs, action, reward, next_obs, terminated) -> Rep
 
 
 def replay_sample(buffer: Replay, rng, batch_size: int) -> dict:
-    """`batch_size` transitions drawn uniformly (with replacement) from the stored ones."""
+    """Draws `batch_size` transitions uniformly (with replacement) from the stored ones.
+
+    Returns:
+        A dict with keys `obs`, `action`, `reward`, `next_obs`, `terminated`, each with leading axis
+        `batch_size`.
+    """
     idx = jax.random.randint(rng, (batch_size,), 0, jnp.maximum(buffer.size, 1))
     return {"obs": buffer.obs[idx], "action": buffer.action[idx], "reward": buffer.reward[idx],
             "next_obs": buffer.next_obs[idx], "terminated": buffer.terminated[idx]}
 
 
 def td_loss(params, target_params, apply_fn, batch, gamma: float, double: bool, huber_delta: float | None):
-    """Mean TD loss between `Q(s, a)` and `r + gamma (1 - terminated) Q_target(s', a*)`: Huber
-    with threshold `huber_delta`, or half the squared error when it is None; with
+    """Computes the mean TD loss between `Q(s, a)` and `r + gamma (1 - terminated) Q_target(s', a*)`.
+
+    The loss is Huber with threshold `huber_delta`, or half the squared error when it is None; with
     `a* = argmax_a Q_target(s', a)` (DQN) or `argmax_a Q(s', a)` (Double DQN); the target is a
-    constant. Returns `(loss, {"q": mean Q(s, a)})`.
+    constant.
+
+    Args:
+        params: Online network parameters (differentiated).
+        target_params: Target network parameters.
+        apply_fn: `apply_fn(params, obs) -> q` with `q` of shape `(B, num_actions)`.
+        batch: Dict of `(B, ...)` arrays as returned by `replay_sample`.
+        gamma: Discount factor.
+        double: Whether to pick `a*` with the online network (Double DQN).
+        huber_delta: Huber threshold, or None for the squared error.
+
+    Returns:
+        A tuple `(loss, {"q": mean Q(s, a)})` of float scalars.
     """
     q = apply_fn(params, batch["obs"])
     q_taken = jnp.take_along_axis(q, batch["action"][:, None], axis=1)[:, 0]
@@ -77,13 +117,21 @@ def td_loss(params, target_params, apply_fn, batch, gamma: float, double: bool, 
 
 
 def refresh_target(params, target_params, iteration, every: int, tau: float):
-    """`tau * params + (1 - tau) * target_params` on iterations that are multiples of `every`
-    (iteration 0 included), `target_params` unchanged on the others.
+    """Refreshes the target network to `tau * params + (1 - tau) * target_params` every `every` iterations.
+
+    The refresh happens on iterations that are multiples of `every` (iteration 0 included);
+    `target_params` is returned unchanged on the others.
     """
     return optax.incremental_update(params, target_params, jnp.where(iteration % every == 0, tau, 0.0))
 
 
 class DQNState(TrainState):
+    """A Flax `TrainState` that also carries the target network.
+
+    Attributes:
+        target_params: Parameters of the target network, same structure as `params`.
+    """
+
     target_params: dict = None
 
 
@@ -93,12 +141,21 @@ def make_network(config, num_actions: int) -> MLP:
 
 
 def make_train(config, progress=None):
-    """`train(rng) -> {"metrics", "params"}` for a `rl/configs/dqn.py`-shaped config.
+    """Makes `train(rng) -> {"metrics", "params", "target_params"}` for a `rl/configs/dqn.py`-shaped config.
 
-    `metrics` has one row per block of iterations: `episode_return` (mean of the episodes that
-    ended in the block, NaN if none), `env_steps`, `epsilon` (of the block's last iteration),
-    `loss`, `q` (NaN in blocks with no gradient step); plus the scalar `greedy_return` of the final
-    network. `target_params` is the final target network.
+    Args:
+        config: A config shaped like `rl/configs/dqn.py`.
+        progress: Optional host callback `progress(block, episode_return)` for live progress.
+
+    Returns:
+        The pure function `train(rng)`. Its `metrics` has one row per block of iterations:
+        `episode_return` (mean of the episodes that ended in the block, NaN if none), `env_steps`,
+        `epsilon` (of the block's last iteration), `loss`, `q` (NaN in blocks with no gradient step);
+        plus the scalar `greedy_return` of the final network. `params` is the final online network,
+        `target_params` the final target network.
+
+    Raises:
+        UserError: If `config.env` is not a gymnax environment with discrete actions.
     """
     env, env_params, num_actions = make_env(config.env)
     per_block = max(1, config.log_every // config.num_envs)

@@ -18,6 +18,7 @@ from train.figures import save_figure
 
 ACTIONS = ((0, -1), (1, 0), (0, 1), (-1, 0))  # (row, col) steps for left, down, right, up
 
+#: Bundled gridworld maps for `gridworld`: name -> tuple of row strings over `S`, `F`, `H`, `G`, `W`.
 MAPS = {
     "4x4": ("SFFF", "FHFH", "FFFH", "HFFG"),
     "8x8": ("SFFFFFFF", "FFFFFFFF", "FFFHFFFF", "FFFFFHFF", "FFFHFFFF", "FHHFFFHF", "FHFFHFHF", "FFFHFFFG"),
@@ -26,8 +27,14 @@ MAPS = {
 
 
 class MDP(NamedTuple):
-    """`P: (S, A, S)`, `R: (S, A, S)`, `gamma` scalar, `start: (S,)` distribution,
-    `terminal: (S,)` bool.
+    """A finite MDP with `S` states and `A` actions, as dense arrays.
+
+    Attributes:
+        P: `(S, A, S)` float32 transition probabilities `P[s, a, s']`.
+        R: `(S, A, S)` float32 reward `R[s, a, s']` for that transition.
+        gamma: Scalar discount factor.
+        start: `(S,)` float32 start-state distribution.
+        terminal: `(S,)` bool, true for absorbing zero-reward terminal states.
     """
 
     P: jax.Array
@@ -38,12 +45,26 @@ class MDP(NamedTuple):
 
     @property
     def expected_reward(self):
-        """`(S, A)`: `sum_s' P[s, a, s'] R[s, a, s']`."""
+        """Expected immediate reward `sum_s' P[s, a, s'] R[s, a, s']`, shape `(S, A)`."""
         return jnp.sum(self.P * self.R, axis=-1)
 
 
 def gridworld(name_or_map="4x4", slippery: bool = False, gamma: float = 0.99) -> MDP:
-    """A FrozenLake-style gridworld from a bundled map name (`MAPS`) or a tuple of row strings."""
+    """Builds a FrozenLake-style gridworld from a bundled map name (`MAPS`) or a tuple of row strings.
+
+    Args:
+        name_or_map: A key of `MAPS`, or a sequence of equal-length row strings over `S`, `F`, `H`,
+            `G`, `W` with exactly one `S`.
+        slippery: If true, the agent moves in the intended direction or either perpendicular one with
+            probability 1/3 each.
+        gamma: Discount factor of the returned MDP.
+
+    Returns:
+        An `MDP` with `S = rows * cols` states (row-major) and 4 actions (left, down, right, up).
+
+    Raises:
+        ValueError: If the map name is unknown, or the map has other characters or not exactly one `S`.
+    """
     if isinstance(name_or_map, str) and name_or_map not in MAPS:
         raise ValueError(f"unknown map '{name_or_map}'; bundled maps: {', '.join(MAPS)}")
     rows = MAPS[name_or_map] if isinstance(name_or_map, str) else tuple(name_or_map)
@@ -76,20 +97,47 @@ def gridworld(name_or_map="4x4", slippery: bool = False, gamma: float = 0.99) ->
 
 
 def q_values(mdp: MDP, V):
-    """`(S, A)`: `Q(s, a) = sum_s' P[s, a, s'] (R[s, a, s'] + gamma V(s'))`."""
+    """Computes action values `Q(s, a) = sum_s' P[s, a, s'] (R[s, a, s'] + gamma V(s'))`.
+
+    Args:
+        mdp: The MDP.
+        V: `(S,)` float state values.
+
+    Returns:
+        `(S, A)` float action values.
+    """
     return mdp.expected_reward + mdp.gamma * mdp.P @ V
 
 
 def policy_evaluation(mdp: MDP, policy):
-    """`V_pi: (S,)` of a deterministic `policy: (S,)` int, by solving `(I - gamma P_pi) V = R_pi`."""
+    """Evaluates a deterministic policy exactly by solving `(I - gamma P_pi) V = R_pi`.
+
+    Args:
+        mdp: The MDP.
+        policy: `(S,)` int action per state.
+
+    Returns:
+        `V_pi`, the `(S,)` float state values of `policy`.
+    """
     idx = jnp.arange(mdp.P.shape[0])
     P_pi, R_pi = mdp.P[idx, policy], mdp.expected_reward[idx, policy]
     return jnp.linalg.solve(jnp.eye(len(idx)) - mdp.gamma * P_pi, R_pi)
 
 
 def value_iteration(mdp: MDP, tol: float = 1e-10, max_iters: int = 100_000):
-    """`(V, policy, iterations)`: Bellman optimality backups in a `lax.while_loop` until the
-    largest change is below `tol`; the policy is greedy in the final values.
+    """Solves an MDP by value iteration: Bellman optimality backups in a `lax.while_loop`.
+
+    Backups run until the largest change is below `tol` (or `max_iters`); the policy is greedy
+    in the final values.
+
+    Args:
+        mdp: The MDP.
+        tol: Stopping threshold on the largest absolute change of `V` in one backup.
+        max_iters: Maximum number of backups.
+
+    Returns:
+        A tuple `(V, policy, iterations)`: `(S,)` float values, `(S,)` int greedy policy and the
+        number of backups run.
     """
     def cond(carry):
         _, delta, i = carry
@@ -105,9 +153,18 @@ def value_iteration(mdp: MDP, tol: float = 1e-10, max_iters: int = 100_000):
 
 
 def policy_iteration(mdp: MDP, max_iters: int = 1_000):
-    """`(V, policy, iterations)`: exact evaluation by a linear solve, then greedy improvement,
-    in a `lax.while_loop` until the policy is stable. Improvement keeps the current action
-    unless another is better by more than 1e-9, so ties cannot make it cycle.
+    """Solves an MDP by policy iteration in a `lax.while_loop` until the policy is stable.
+
+    Each step is an exact evaluation by a linear solve, then greedy improvement. Improvement keeps
+    the current action unless another is better by more than 1e-9, so ties cannot make it cycle.
+
+    Args:
+        mdp: The MDP.
+        max_iters: Maximum number of improvement steps.
+
+    Returns:
+        A tuple `(V, policy, iterations)`: `(S,)` float values of the final policy, `(S,)` int
+        policy and the number of improvement steps run.
     """
     def improve(policy):
         V = policy_evaluation(mdp, policy)
@@ -129,7 +186,18 @@ def policy_iteration(mdp: MDP, max_iters: int = 1_000):
 
 
 def plot_values(mdp_map, V, policy, path: str, title: str = "") -> str:
-    """Heatmap of `V` on the grid with arrows for `policy` (none on terminal cells or walls)."""
+    """Plots a heatmap of `V` on the grid with arrows for `policy` (none on terminal cells or walls).
+
+    Args:
+        mdp_map: A key of `MAPS` or a sequence of row strings.
+        V: `(S,)` state values.
+        policy: `(S,)` int actions.
+        path: Where to save the figure.
+        title: Figure title.
+
+    Returns:
+        `path`, where the figure was saved.
+    """
     import matplotlib.pyplot as plt
 
     rows = MAPS[mdp_map] if isinstance(mdp_map, str) else mdp_map

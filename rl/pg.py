@@ -1,6 +1,8 @@
-"""Vanilla policy gradients: REINFORCE with a learned baseline (Williams 1992) and synchronous
-advantage actor-critic (A2C, the synchronous form of Mnih et al. 2016), each one jit-able
-`make_*(config) -> train(rng)` on gymnax environments. PPO lives in `rl.ppo`.
+"""Vanilla policy gradients on gymnax environments: REINFORCE and A2C.
+
+REINFORCE uses a learned baseline (Williams 1992); synchronous advantage actor-critic (A2C) is
+the synchronous form of Mnih et al. 2016. Each is one jit-able `make_*(config) -> train(rng)`.
+PPO lives in `rl.ppo`.
 
 Both minimize `-E[log pi(a|s) A] + vf_coef * 0.5 E[(V(s) - target)^2] - ent_coef * H[pi]`
 with one gradient step per batch of experience; they differ in the advantage `A`:
@@ -24,10 +26,22 @@ from zoo.actor_critic import ActorCritic
 
 
 def pg_loss(params, apply_fn, batch, mask, vf_coef: float, ent_coef: float, normalize: bool):
-    """Policy-gradient loss over the rows of `batch` (`obs`, `action`, `advantages`, `targets`,
-    each `(N, ...)`) weighted by `mask: (N,)` (1 for real steps, 0 for padding).
+    """Computes the masked policy-gradient loss over the rows of `batch`.
 
     `advantages` are treated as constants (optionally normalized over the masked rows).
+
+    Args:
+        params: Actor-critic parameters (differentiated).
+        apply_fn: `apply_fn(params, obs) -> (logits, value)`.
+        batch: Dict with `obs`, `action`, `advantages`, `targets`, each `(N, ...)`.
+        mask: `(N,)` float weights, 1 for real steps and 0 for padding.
+        vf_coef: Weight of the value loss.
+        ent_coef: Weight of the entropy bonus.
+        normalize: Whether to normalize the advantages over the masked rows.
+
+    Returns:
+        A tuple `(loss, metrics)`: the float scalar loss and a dict of scalar `policy_loss`,
+        `value_loss` and `entropy`.
     """
     logits, value = apply_fn(params, batch["obs"])
     log_prob, entropy = log_prob_and_entropy(logits, batch["action"])
@@ -67,8 +81,19 @@ def _finish(env, env_params, state, metrics, rng):
 
 
 def make_reinforce(config, progress=None):
-    """`train(rng) -> {"metrics", "params"}` for a `rl/configs/reinforce.py`-shaped config:
-    `num_updates` gradient steps, each on `num_envs` whole episodes. Metrics as `rl.ppo`'s.
+    """Makes REINFORCE `train(rng) -> {"metrics", "params"}` for a `rl/configs/reinforce.py`-shaped config.
+
+    Training takes `num_updates` gradient steps, each on `num_envs` whole episodes.
+
+    Args:
+        config: A config shaped like `rl/configs/reinforce.py`.
+        progress: Optional host callback `progress(update, episode_return)` for live progress.
+
+    Returns:
+        The pure function `train(rng)`; its metrics are as `rl.ppo`'s.
+
+    Raises:
+        UserError: If `config.env` is not a gymnax environment with discrete actions.
     """
     env, env_params, network, tx = _setup(config, config.num_updates)
     horizon = env_params.max_steps_in_episode  # every episode ends by then
@@ -103,8 +128,19 @@ def make_reinforce(config, progress=None):
 
 
 def make_a2c(config, progress=None):
-    """`train(rng) -> {"metrics", "params"}` for a `rl/configs/a2c.py`-shaped config:
-    `total_steps // (num_envs * num_steps)` gradient steps. Metrics as `rl.ppo`'s.
+    """Makes A2C `train(rng) -> {"metrics", "params"}` for a `rl/configs/a2c.py`-shaped config.
+
+    Training takes `total_steps // (num_envs * num_steps)` gradient steps.
+
+    Args:
+        config: A config shaped like `rl/configs/a2c.py`.
+        progress: Optional host callback `progress(update, episode_return)` for live progress.
+
+    Returns:
+        The pure function `train(rng)`; its metrics are as `rl.ppo`'s.
+
+    Raises:
+        UserError: If `config.env` is not a gymnax environment with discrete actions.
     """
     batch_size = config.num_envs * config.num_steps
     num_updates = config.total_steps // batch_size

@@ -1,6 +1,6 @@
-"""Proximal policy optimization (Schulman et al. 2017) with generalized advantage estimation
-(Schulman et al. 2016), end to end in one jit: `make_train(config) -> train(rng)`.
+"""Proximal policy optimization (Schulman et al. 2017) with generalized advantage estimation.
 
+GAE is Schulman et al. 2016. Training runs end to end in one jit: `make_train(config) -> train(rng)`.
 Environments are gymnax environments vectorized with `vmap`; one update collects
 `num_steps` transitions from each of `num_envs` environments (`lax.scan`), computes GAE, and
 runs `update_epochs` epochs of `num_minibatches` clipped-objective minibatch steps, all inside
@@ -20,11 +20,24 @@ from zoo.actor_critic import ActorCritic
 
 
 def ppo_loss(params, apply_fn, batch, clip_eps: float, vf_coef: float, ent_coef: float, clip_value: bool):
-    """The PPO loss on a minibatch of `Transition` fields plus `advantages` and `targets`.
+    """Computes the PPO loss on a minibatch of `Transition` fields plus `advantages` and `targets`.
 
     Policy: `-mean(min(rho A, clip(rho, 1 - eps, 1 + eps) A))` with `rho = pi / pi_old` and
     advantages normalized per minibatch; value: `0.5 (V - target)^2` (the elementwise max with
     the clipped version when `clip_value`); minus `ent_coef` times the mean entropy.
+
+    Args:
+        params: Actor-critic parameters (differentiated).
+        apply_fn: `apply_fn(params, obs) -> (logits, value)`.
+        batch: Dict with `obs`, `action`, `log_prob`, `value`, `advantages`, `targets`, each `(N, ...)`.
+        clip_eps: Clipping range `eps` of the ratio (and of the value when `clip_value`).
+        vf_coef: Weight of the value loss.
+        ent_coef: Weight of the entropy bonus.
+        clip_value: Whether to clip the value update too.
+
+    Returns:
+        A tuple `(loss, metrics)`: the float scalar loss and a dict of scalar `policy_loss`,
+        `value_loss`, `entropy` and `clip_fraction`.
     """
     logits, value = apply_fn(params, batch["obs"])
     log_prob, entropy = log_prob_and_entropy(logits, batch["action"])
@@ -47,12 +60,21 @@ def make_network(config, num_actions: int) -> ActorCritic:
 
 
 def make_train(config, progress=None):
-    """`train(rng) -> {"metrics", "params"}` for a `rl/configs/ppo.py`-shaped config.
+    """Makes PPO `train(rng) -> {"metrics", "params"}` for a `rl/configs/ppo.py`-shaped config.
 
-    `metrics["episode_return"]: (num_updates,)` is the mean return of the episodes that ended
-    during each update (NaN if none did), `metrics["env_steps"]` the steps taken so far; losses
-    are per update too; `metrics["greedy_return"]` (scalar) evaluates the final policy's argmax.
-    `progress(update, episode_return)` is called from the device after every update if given.
+    Args:
+        config: A config shaped like `rl/configs/ppo.py`.
+        progress: Optional `progress(update, episode_return)`, called from the device after every
+            update if given.
+
+    Returns:
+        The pure function `train(rng)`. `metrics["episode_return"]: (num_updates,)` is the mean return
+        of the episodes that ended during each update (NaN if none did), `metrics["env_steps"]` the
+        steps taken so far; losses are per update too; `metrics["greedy_return"]` (scalar) evaluates
+        the final policy's argmax.
+
+    Raises:
+        UserError: If `config.env` is not a gymnax environment with discrete actions.
     """
     env, env_params, num_actions = make_env(config.env)
     batch_size = config.num_envs * config.num_steps

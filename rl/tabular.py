@@ -14,9 +14,23 @@ from rl.mdp import MDP
 
 def make_q_learning(mdp: MDP, num_steps: int = 50_000, learning_rate: float = 0.5, final_learning_rate: float = 0.01,
                     epsilon: float = 1.0, final_epsilon: float = 0.05, max_episode_steps: int = 100):
-    """`train(rng) -> (Q: (S, A), episode_returns: (num_steps,))`, where `episode_returns[t]`
-    is the return of the episode that ended at step `t` and NaN elsewhere. Learning rate and
-    epsilon decay linearly to their final values over `num_steps`.
+    """Makes a pure tabular Q-learning run `train(rng) -> (Q, episode_returns)`.
+
+    Learning rate and epsilon decay linearly to their final values over `num_steps`.
+
+    Args:
+        mdp: The MDP to learn on.
+        num_steps: Number of environment steps.
+        learning_rate: Initial learning rate.
+        final_learning_rate: Learning rate at the last step.
+        epsilon: Initial exploration rate of the epsilon-greedy behaviour.
+        final_epsilon: Exploration rate at the last step.
+        max_episode_steps: Episodes are truncated after this many steps.
+
+    Returns:
+        `train(rng) -> (Q, episode_returns)` with `Q` the `(S, A)` float action values and
+        `episode_returns` `(num_steps,)` float, where `episode_returns[t]` is the return of the episode
+        that ended at step `t` and NaN elsewhere.
     """
     S, A = mdp.P.shape[:2]
 

@@ -9,10 +9,11 @@ import numpy as np
 
 
 def unbatched_orthogonal(scale: float):
-    """`nn.initializers.orthogonal(scale)` that `vmap` runs as a loop of single QR
-    factorizations. Batched LAPACK QR (what `vmap` over seeds makes of the plain initializer)
-    fans out over XLA:CPU's intra-op thread pool from inside it and deadlocks intermittently
-    (jaxlib 0.10, seen here as a hang at 0% CPU); one matrix at a time never does.
+    """`nn.initializers.orthogonal(scale)` that `vmap` runs as a loop of single QR factorizations.
+
+    Batched LAPACK QR (what `vmap` over seeds makes of the plain initializer) fans out over
+    XLA:CPU's intra-op thread pool from inside it and can deadlock (jaxlib 0.10); one matrix at a
+    time does not.
     """
     base = nn.initializers.orthogonal(scale)
 
@@ -28,11 +29,17 @@ def _dense(features, scale, name, dtype, param_dtype):
 
 
 class ActorCritic(nn.Module):
-    """Separate policy and value MLPs (`hidden` widths, `act`), orthogonally initialized with
-    gains sqrt(2) for hidden layers, 0.01 for the policy head and 1 for the value head
+    """Separate policy and value MLPs (`hidden` widths, `act`), orthogonally initialized.
+
+    The gains are sqrt(2) for hidden layers, 0.01 for the policy head and 1 for the value head
     (the PPO implementation details of Engstrom et al. 2020 / Huang et al. 2022).
 
-    Input `(batch, obs_dim)`; output `(logits: (batch, num_actions), value: (batch,))`.
+    Attributes:
+      num_actions: the number of discrete actions.
+      hidden: the hidden widths of each MLP.
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_actions: int
@@ -43,6 +50,14 @@ class ActorCritic(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
+        """Computes the policy and the value.
+
+        Args:
+          obs: `(batch, obs_dim)` observations.
+
+        Returns:
+          `(logits, value)`: float32 `logits: (batch, num_actions)` and `value: (batch,)`.
+        """
         def trunk(x, prefix):
             for i, width in enumerate(self.hidden):
                 x = self.act(_dense(width, np.sqrt(2), f"{prefix}{i}", self.dtype, self.param_dtype)(x))

@@ -4,12 +4,10 @@
   over the batch) starts the decoder, `h_0 = tanh(W_ih v)`, so the first step computes
   `h_1 = tanh(W_xh x_1 + W_hh h_0)` as in the lecture's image-conditioned RNN (an LSTM's cell
   starts at `tanh(W_ic v)` too); a vanilla RNN or an LSTM (`zoo.rnn` cells) then reads word
-  embeddings (Karpathy & Fei-Fei 2015; Vinyals et al. 2015). Without the centring the image never
-  reaches the decoder: early on the language model's gradient on `h_0` is the same for every
-  image, `v` has a large image-independent part, and Adam moves all 8,192 input weights of each
-  unit of `W_ih` together, so within ~10 steps `W_ih v` is a large constant, `tanh` saturates and
-  the encoder's gradient vanishes (the cs231n captioner avoids this with PCA-centred CNN
-  features; the batch mean, and at inference its running average, centres `v` here).
+  embeddings (Karpathy & Fei-Fei 2015; Vinyals et al. 2015). The centring removes the large
+  image-independent part of `v`, which would otherwise saturate `tanh(W_ih v)` and keep the
+  image from reaching the decoder (the cs231n captioner uses PCA-centred CNN features instead);
+  the batch mean, and at inference its running average, centres `v` here.
 - `AttentionCaptioner` (Xu et al. 2015, "Show, Attend and Tell"): at every word an MLP scores
   each cell of the `(h, w)` feature grid against the LSTM state, the softmax weights `alpha`
   average the grid into a context, a gating scalar `beta = sigmoid(f(h))` scales it, and the LSTM
@@ -35,9 +33,18 @@ from zoo.rnn import LSTMCell, VanillaRNNCell
 
 
 class ImageEncoder(nn.Module):
-    """Conv stages (`conv{s}_{j}`, 3x3, ReLU), a 2x max pool after each of the first `pools`
-    (default: all): `(B, H, W, C) -> (B, H / 2^pools, W / 2^pools, features[-1])`, the feature grid
-    the decoder looks at.
+    """Convolutional image encoder producing the feature grid the captioners' decoder looks at.
+
+    Conv stages (`conv{s}_{j}`, 3x3, ReLU), a 2x max pool after each of the first `pools`
+    (default: all).
+
+    Attributes:
+      features: the width of each stage.
+      pools: how many of the first stages end in a 2x max pool (None: all).
+      convs_per_stage: the number of convolutions in each stage.
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     features: Sequence[int] = (32, 64, 128)
@@ -49,6 +56,14 @@ class ImageEncoder(nn.Module):
 
     @nn.compact
     def __call__(self, x):
+        """Encodes images.
+
+        Args:
+          x: `(B, H, W, C)` images.
+
+        Returns:
+          `(B, H / 2^pools, W / 2^pools, features[-1])` feature grid.
+        """
         x = x.astype(self.dtype)
         for s, width in enumerate(self.features):
             for j in range(self.convs_per_stage):
@@ -60,10 +75,19 @@ class ImageEncoder(nn.Module):
 
 
 class GridClassifier(nn.Module):
-    """Multi-label recognition with the captioners' encoder: `ImageEncoder` (as submodule
-    `encoder`), a linear score per grid cell and class, the maximum over cells (global max pooling
-    as in Oquab et al. 2015, so each cell's features learn to describe what lies there):
-    `(B, H, W, C) -> (B, num_classes)` logits. Its `encoder` parameters initialize a captioner's.
+    """Multi-label recognition with the captioners' encoder, for pretraining it.
+
+    `ImageEncoder` (as submodule `encoder`), a linear score per grid cell and class, the maximum
+    over cells (global max pooling as in Oquab et al. 2015, so each cell's features learn to
+    describe what lies there). Its `encoder` parameters initialize a captioner's.
+
+    Attributes:
+      num_classes: the number of labels.
+      encoder_features: the encoder's stage widths.
+      encoder_pools: the encoder's `pools`.
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_classes: int
@@ -75,6 +99,14 @@ class GridClassifier(nn.Module):
 
     @nn.compact
     def __call__(self, images):
+        """Scores every label.
+
+        Args:
+          images: `(B, H, W, C)` images.
+
+        Returns:
+          `(B, num_classes)` logits.
+        """
         grid = ImageEncoder(tuple(self.encoder_features), self.encoder_pools, act=self.act, dtype=self.dtype,
                             param_dtype=self.param_dtype, name="encoder")(images)
         scores = nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(grid)
@@ -82,10 +114,11 @@ class GridClassifier(nn.Module):
 
 
 class _Centre(nn.Module):
-    """`x - mean` over the batch while training, the mean kept as a running average in
-    `batch_stats` and subtracted at inference: batch normalization's centring without its
-    scaling (dividing by the per-feature spread would blow up the many near-constant features of
-    a flattened grid, and with them any drift of the running statistics).
+    """Batch normalization's centring without its scaling: `x - mean` over the batch while training.
+
+    The mean is kept as a running average in `batch_stats` and subtracted at inference. No scaling:
+    dividing by the per-feature spread would blow up the many near-constant features of a flattened
+    grid, and with them any drift of the running statistics.
     """
 
     momentum: float = 0.99
@@ -102,9 +135,11 @@ class _Centre(nn.Module):
 
 
 class _Memory(nn.Module):
-    """The encoder's grid as `(B, h * w, D)` rows, layer-normalized (unnormalized ReLU features grow
-    large and saturate the decoder), plus a learned embedding of each cell's position
-    (convolutional features alone say little about where they are, and captions name places).
+    """The encoder's grid as `(B, h * w, D)` rows, layer-normalized, plus position embeddings.
+
+    Layer normalization because unnormalized ReLU features grow large and saturate the decoder; a
+    learned embedding of each cell's position because convolutional features alone say little about
+    where they are, and captions name places.
     """
 
     param_dtype: Any = jnp.float32
@@ -137,8 +172,10 @@ class _WordStep(nn.Module):
 
 
 class _AttentionStep(nn.Module):
-    """One Show-Attend-Tell step: attend over `memory: (B, L, D)` with the previous state, gate
-    the context, advance the LSTM on `[embedding, context]`, deep output to word logits.
+    """One Show-Attend-Tell step: attend, gate the context, advance the LSTM, deep output to logits.
+
+    It attends over `memory: (B, L, D)` with the previous state, gates the context, advances the
+    LSTM on `[embedding, context]` and maps the deep output to word logits.
     """
 
     vocab_size: int
@@ -171,9 +208,19 @@ def _scan_steps(step_module):
 
 
 class _Captioner(nn.Module):
-    """What both captioners share: the fields, the encoder and its grid memory, stepping and
-    teacher forcing. Subclasses define `setup` (calling `_setup_encoder`, then their `decoder`)
-    and `initial_carry`.
+    """What both captioners share: the fields, the encoder and its grid memory, stepping and teacher forcing.
+
+    Subclasses define `setup` (calling `_setup_encoder`, then their `decoder`) and `initial_carry`.
+
+    Attributes:
+      vocab_size: the number of words.
+      features: the decoder's hidden size.
+      embed_dim: the word embedding size.
+      encoder_features: the encoder's stage widths.
+      encoder_pools: the encoder's `pools`.
+      act: the encoder's activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     vocab_size: int
@@ -191,30 +238,61 @@ class _Captioner(nn.Module):
         self.memory = _Memory(self.param_dtype)
 
     def encode(self, images):
-        """`(B, L, D)`: the encoder's grid, one row per cell (row-major), with position embeddings."""
+        """Encodes `(B, H, W, C)` images into `(B, L, D)` memory.
+
+        Returns:
+          The encoder's grid, one row per cell (row-major), with position embeddings: `(B, L, D)`.
+        """
         return self.memory(self.encoder(images))
 
     def step(self, carry, tokens, memory):
-        """One word for every row: `tokens: (B,)` -> `(carry, logits (B, V), alpha (B, L))`."""
+        """Decodes one word for every row.
+
+        Args:
+          carry: the decoder's carry (see `initial_carry`).
+          tokens: `(B,)` int input tokens.
+          memory: `(B, L, D)` from `encode`.
+
+        Returns:
+          `(carry, logits, alpha)`: `logits: (B, V)`, `alpha: (B, L)` attention weights (zeros
+          without attention).
+        """
         carry, (logits, alpha) = self.decoder(carry, tokens[:, None], memory)
         return carry, logits[:, 0], alpha[:, 0]
 
     def __call__(self, images, tokens, train: bool = False):
+        """Scores captions with teacher forcing.
+
+        Args:
+          images: `(B, H, W, C)` images.
+          tokens: `(B, T)` int input tokens.
+          train: use batch statistics, which update `batch_stats`.
+
+        Returns:
+          `(logits, alphas)`: `logits: (B, T, vocab)`, `alphas: (B, T, h * w)` (zeros for the model
+          without attention).
+        """
         memory = self.encode(images)
         _, (logits, alphas) = self.decoder(self.initial_carry(memory, train), tokens, memory)
         return logits, alphas
 
 
 class CaptioningRNN(_Captioner):
-    """CNN encoder + vanilla RNN (`cell="rnn"`) or LSTM decoder, the image entering through the
-    initial hidden state `tanh(W_ih (v - mean))` (and the LSTM's cell, `tanh(W_ic (v - mean))`), `v`
-    the whole grid flattened (`h * w * D`), `mean` its batch mean while training and the running
-    average of that in `batch_stats` at inference. See the module docstring.
+    """CNN encoder and vanilla RNN (`cell="rnn"`) or LSTM decoder, the image setting the initial state.
+
+    The image enters through the initial hidden state `tanh(W_ih (v - mean))` (and the LSTM's cell,
+    `tanh(W_ic (v - mean))`), `v` the whole grid flattened (`h * w * D`), `mean` its batch mean
+    while training and the running average of that in `batch_stats` at inference. See the module
+    docstring. References: Karpathy & Fei-Fei 2015; Vinyals et al. 2015.
+
+    Attributes:
+      cell: "rnn" or "lstm".
     """
 
     cell: str = "lstm"
 
     def setup(self):
+        """Builds the encoder, the image-to-state layers and the decoder; raises `ValueError` on an unknown `cell`."""
         if self.cell not in ("rnn", "lstm"):
             raise ValueError(f"cell must be 'rnn' or 'lstm'; got {self.cell!r}")
         self._setup_encoder()
@@ -226,19 +304,33 @@ class CaptioningRNN(_Captioner):
                                               self.dtype, self.param_dtype)
 
     def initial_carry(self, memory, train: bool = False):
+        """Returns the decoder's initial carry from `memory: (B, L, D)`.
+
+        Args:
+          memory: `(B, L, D)` from `encode`.
+          train: centre by the batch mean (updating its running average) rather than the running average.
+
+        Returns:
+          `h: (B, features)`, or `(c, h)` for an LSTM.
+        """
         v = self.image_centre(memory.reshape(memory.shape[0], -1), train)
         h = jnp.tanh(self.image_to_hidden(v))
         return (jnp.tanh(self.image_to_cell(v)), h) if self.cell == "lstm" else h
 
 
 class AttentionCaptioner(_Captioner):
-    """CNN encoder + LSTM decoder with soft spatial attention and a gating scalar (Xu et al. 2015).
+    """CNN encoder and LSTM decoder with soft spatial attention and a gating scalar (Xu et al. 2015).
+
     `h_0, c_0 = tanh(W mean(memory))`. See the module docstring.
+
+    Attributes:
+      attention_dim: the size of the attention MLP's hidden layer.
     """
 
     attention_dim: int = 128
 
     def setup(self):
+        """Builds the encoder, the initial-state layers and the attention decoder."""
         self._setup_encoder()
         self.init_h = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)
         self.init_c = nn.Dense(self.features, dtype=self.dtype, param_dtype=self.param_dtype)
@@ -246,5 +338,6 @@ class AttentionCaptioner(_Captioner):
                                                    self.attention_dim, self.dtype, self.param_dtype)
 
     def initial_carry(self, memory, train: bool = False):
+        """Returns the LSTM's initial `(c, h)`, each `(B, features)`, from `memory: (B, L, D)`; `train` is unused."""
         mean = memory.mean(axis=1)
         return jnp.tanh(self.init_c(mean)), jnp.tanh(self.init_h(mean))

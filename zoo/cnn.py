@@ -15,6 +15,18 @@ class CNN(nn.Module):
     followed by optional BatchNorm (`norm=True`, then `train` selects batch statistics)
     and `act`; every stage but the last ends in a 2x max pool. Output logits
     `(batch, num_classes)`.
+
+    Attributes:
+      num_classes: the number of logits.
+      features: the channels of each stage.
+      kernel_size: the kernel shape; its length sets the number of spatial dimensions.
+      convs_per_stage: the number of convolutions in each stage.
+      hidden: the dense layer's width.
+      norm: add BatchNorm after each convolution.
+      dropout: the dropout rate after the dense layer, applied when `train`.
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_classes: int = 10
@@ -30,6 +42,19 @@ class CNN(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
+        """Classifies signals or images.
+
+        Args:
+          x: `(batch, length, channels)` signals or `(batch, H, W, channels)` images, of rank
+            `len(kernel_size) + 2`.
+          train: use batch statistics (updating `batch_stats`) and apply dropout.
+
+        Returns:
+          `(batch, num_classes)` logits.
+
+        Raises:
+          ValueError: if the rank of `x` does not match `kernel_size`.
+        """
         spatial = len(self.kernel_size)
         if x.ndim != spatial + 2:
             raise ValueError(

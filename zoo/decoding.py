@@ -1,5 +1,6 @@
-"""Decoding a sequence one token at a time from any model with a `step`, jit-able with a fixed
-maximum length: `greedy_decode` and `beam_search` (width, length normalization, end-token
+"""Decoding a sequence one token at a time from any model with a `step`, jit-able with a fixed maximum length.
+
+The decoders are `greedy_decode` and `beam_search` (width, length normalization, end-token
 handling). Captioners (`zoo.captioning`) and translators (`zoo.seq2seq`) share them through
 `model_stepper`, which turns a model's `step(carry, tokens, memory)` into the `step_fn(carry,
 tokens) -> (carry, logits (B, V), alpha (B, L))` they call; `jitted_decoders` compiles both decoders
@@ -16,10 +17,18 @@ import numpy as np
 
 
 def model_stepper(model: nn.Module, variables, memory) -> Callable:
-    """`step_fn(carry, tokens)` applying `model.step` with `variables` (`{"params": ...}` and any
-    other collections) and `memory` (a pytree of
-    `(B, ...)` arrays); when beam search widens the carry to `B * width` rows, each memory row is
-    repeated `width` times to match.
+    """Turns a model's `step(carry, tokens, memory)` into `step_fn(carry, tokens)` for the decoders.
+
+    When beam search widens the carry to `B * width` rows, each memory row is repeated `width`
+    times to match.
+
+    Args:
+      model: a module with a `step` method.
+      variables: `{"params": ...}` and any other collections.
+      memory: a pytree of `(B, ...)` arrays.
+
+    Returns:
+      `step_fn(carry, tokens) -> (carry, logits (B, V), alpha (B, L))`, applying `model.step`.
     """
     def step_fn(carry, tokens):
         rows, batch = jax.tree.leaves(carry)[0].shape[0], jax.tree.leaves(memory)[0].shape[0]
@@ -29,10 +38,19 @@ def model_stepper(model: nn.Module, variables, memory) -> Callable:
 
 
 def jitted_decoders(model: nn.Module, start: int, end: int, max_length: int, length_penalty: float = 0.0):
-    """`(greedy, beam)` for a model with `encode`, `initial_carry` and `step`: `greedy(variables,
-    inputs) -> (tokens (B, max_length), alphas)` and `beam(variables, inputs, width) -> tokens`, each
-    one jit-compiled call from the model's inputs (images, source ids) to tokens; `variables` is
-    the model's `{"params": ..., ...}`.
+    """Compiles greedy and beam-search decoders for a model with `encode`, `initial_carry` and `step`.
+
+    Args:
+      model: the model.
+      start: the start token.
+      end: the end token.
+      max_length: the number of tokens decoded.
+      length_penalty: as in `beam_search`.
+
+    Returns:
+      `(greedy, beam)`: `greedy(variables, inputs) -> (tokens (B, max_length), alphas)` and
+      `beam(variables, inputs, width) -> tokens`, each one jit-compiled call from the model's inputs
+      (images, source ids) to tokens; `variables` is the model's `{"params": ..., ...}`.
     """
     def prepare(variables, inputs):
         memory = model.apply(variables, inputs, method="encode")
@@ -52,9 +70,13 @@ def jitted_decoders(model: nn.Module, start: int, end: int, max_length: int, len
 
 
 def decode_in_chunks(decoders, variables, inputs, beam_width: int = 1, batch: int = 250):
-    """`(tokens (N, max_length), alphas (N, max_length, L) or None)` as numpy for the `N` rows of
-    `inputs`, `batch` rows per call of `decoders = jitted_decoders(...)`: greedy (with the attention
-    weights) when `beam_width == 1`, else beam search of that width.
+    """Decodes the `N` rows of `inputs`, `batch` rows per call of `decoders = jitted_decoders(...)`.
+
+    Decoding is greedy (with the attention weights) when `beam_width == 1`, else beam search of
+    that width.
+
+    Returns:
+      `(tokens (N, max_length), alphas (N, max_length, L) or None)` as numpy arrays.
     """
     greedy, beam = decoders
     tokens, alphas = [], []
@@ -70,8 +92,18 @@ def decode_in_chunks(decoders, variables, inputs, beam_width: int = 1, batch: in
 
 
 def greedy_decode(step_fn: Callable, carry, batch: int, start: int, end: int, max_length: int):
-    """`(tokens (B, max_length), alphas (B, max_length, L))`: the likeliest word at every step;
-    after `end` every position holds `end`. `step_fn(carry, tokens (B,)) -> (carry, logits, alpha)`.
+    """Decodes the likeliest word at every step; after `end` every position holds `end`.
+
+    Args:
+      step_fn: `step_fn(carry, tokens (B,)) -> (carry, logits, alpha)`.
+      carry: the initial carry for `batch` rows.
+      batch: the number of rows `B`.
+      start: the start token.
+      end: the end token.
+      max_length: the number of steps.
+
+    Returns:
+      `(tokens (B, max_length), alphas (B, max_length, L))`.
     """
     def step(state, _):
         carry, last, done = state
@@ -86,14 +118,26 @@ def greedy_decode(step_fn: Callable, carry, batch: int, start: int, end: int, ma
 
 def beam_search(step_fn: Callable, carry, batch: int, start: int, end: int, max_length: int, width: int,
                 length_penalty: float = 0.0):
-    """`(tokens (B, max_length), score (B,))`: the best of `width` beams per example.
+    """Beam search: the best of `width` beams per example.
 
     At every step each live beam is extended by every word and the `width` best partial
     captions (by total log-probability) are kept; a beam that emitted `end` is finished and
     carried unchanged (only `end` may follow, at no cost). The winner maximizes
-    `log p / length ** length_penalty` (length counts words up to and including `end`; 0 gives the
-    raw log-probability, 1 the per-word mean). `carry` is for `batch` rows; it is repeated per
-    beam, so `step_fn` sees `batch * width` rows.
+    `log p / length ** length_penalty` (length counts words up to and including `end`).
+
+    Args:
+      step_fn: `step_fn(carry, tokens (B * width,)) -> (carry, logits, alpha)`.
+      carry: the initial carry for `batch` rows; it is repeated per beam, so `step_fn` sees
+        `batch * width` rows.
+      batch: the number of examples `B`.
+      start: the start token.
+      end: the end token.
+      max_length: the number of steps.
+      width: the number of beams.
+      length_penalty: 0 gives the raw log-probability, 1 the per-word mean.
+
+    Returns:
+      `(tokens (B, max_length), score (B,))`: the winning beam and its normalized score.
     """
     tile = lambda a: jnp.repeat(a, width, axis=0)
     carry = jax.tree.map(tile, carry)

@@ -1,6 +1,7 @@
-"""DRAW (Gregor et al. 2015, "DRAW: A Recurrent Neural Network For Image Generation"): a recurrent
-VAE that builds an image on a canvas over `steps` steps, reading and writing through differentiable
-Gaussian attention.
+"""DRAW (Gregor et al. 2015, "DRAW: A Recurrent Neural Network For Image Generation").
+
+A recurrent VAE that builds an image on a canvas over `steps` steps, reading and writing through
+differentiable Gaussian attention.
 
 At step t, with `c` the canvas, `x_hat = x - sigmoid(c)` the error image and `h_dec` the previous
 decoder state:
@@ -28,8 +29,14 @@ from zoo.rnn import LSTMCell
 
 
 def filterbank(centre, delta, variance, n: int, size: int):
-    """`(B, n, size)` rows of normalized Gaussians: filter `i` centred at `centre + (i - n/2 + 1/2) delta`
-    (pixel units, `centre, delta, variance: (B,)`).
+    """Returns `(B, n, size)` rows of normalized Gaussians, filter `i` centred at `centre + (i - n/2 + 1/2) delta`.
+
+    Args:
+      centre: `(B,)` centre of the grid, in pixel units.
+      delta: `(B,)` stride between filters, in pixel units.
+      variance: `(B,)` variance of every filter.
+      n: the number of filters.
+      size: the image's extent along this axis.
     """
     mu = centre[:, None] + (jnp.arange(n) - n / 2 + 0.5)[None, :] * delta[:, None]      # (B, n)
     f = jnp.exp(-((jnp.arange(size)[None, None, :] - mu[..., None]) ** 2) / (2 * variance[:, None, None]))
@@ -37,8 +44,9 @@ def filterbank(centre, delta, variance, n: int, size: int):
 
 
 class _Attention(nn.Module):
-    """`h -> (F_y (B, n, H), F_x (B, n, W), gamma (B,))` from one linear layer (section 3.2); the
-    filterbanks are computed in float32 and returned in `dtype`, gamma in float32.
+    """Maps `h` to `(F_y (B, n, H), F_x (B, n, W), gamma (B,))` through one linear layer (section 3.2).
+
+    The filterbanks are computed in float32 and returned in `dtype`, gamma in float32.
     """
 
     n: int
@@ -60,8 +68,10 @@ class _Attention(nn.Module):
 
 
 class _DrawStep(nn.Module):
-    """One read-encode-sample-decode-write step; `generate` (a scalar bool) ignores the encoder's
-    posterior and uses `eps` as `z` (sampling from the prior).
+    """One read-encode-sample-decode-write step.
+
+    `generate` (a scalar bool) ignores the encoder's posterior and uses `eps` as `z` (sampling from
+    the prior).
     """
 
     height: int
@@ -108,7 +118,20 @@ class _DrawStep(nn.Module):
 
 
 class DRAW(nn.Module):
-    """See the module docstring. `shape`: `(H, W, 1)` images (one channel, values in [0, 1])."""
+    """DRAW: a recurrent VAE drawing on a canvas with Gaussian attention; see the module docstring.
+
+    Attributes:
+      shape: `(H, W, 1)` images (one channel, values in [0, 1]).
+      steps: the number of drawing steps.
+      read_n: the read glimpse's size `N` (`N x N` filters).
+      write_n: the written patch's size `N`.
+      encoder_features: the encoder LSTM's hidden size.
+      decoder_features: the decoder LSTM's hidden size.
+      latent: the size of `z` at each step.
+      attention: read and write through attention (else the whole image and a dense write).
+      dtype: the compute dtype (`train.precision`); the canvas and KL stay float32.
+      param_dtype: the parameters' dtype.
+    """
 
     shape: tuple
     steps: int = 8
@@ -122,6 +145,7 @@ class DRAW(nn.Module):
     param_dtype: Any = jnp.float32
 
     def setup(self):
+        """Builds the scanned step; raises `ValueError` unless `shape` is `(H, W, 1)`."""
         if len(self.shape) != 3 or self.shape[-1] != 1:
             raise ValueError(f"DRAW draws one-channel images (H, W, 1); got shape {self.shape}")
         self.step = nn.scan(_DrawStep, variable_broadcast="params", split_rngs={"params": False},
@@ -137,8 +161,18 @@ class DRAW(nn.Module):
         return canvases, kl
 
     def __call__(self, images, rng):
-        """`(logits (B, H, W, 1), kl (B,), canvases (B, steps, H, W))` for `images: (B, H, W, 1)`;
-        `kl` sums the steps' KL terms, `canvases` are the logits after each step.
+        """Encodes and redraws `images`.
+
+        Args:
+          images: `(B, H, W, 1)` images in [0, 1].
+          rng: a PRNG key for the posterior samples.
+
+        Returns:
+          `(logits (B, H, W, 1), kl (B,), canvases (B, steps, H, W))`: `kl` sums the steps' KL
+          terms, `canvases` are the logits after each step.
+
+        Raises:
+          ValueError: if the images' shape is not `shape`.
         """
         if images.shape[1:] != tuple(self.shape):
             raise ValueError(f"DRAW built for images {tuple(self.shape)}; got {images.shape[1:]}")
@@ -147,7 +181,11 @@ class DRAW(nn.Module):
         return canvases[:, -1, ..., None], kl.sum(1), canvases
 
     def generate(self, rng, count: int):
-        """`(count, steps, H, W)` canvas probabilities after each step, `z_t ~ N(0, I)`."""
+        """Draws `count` images from the prior, `z_t ~ N(0, I)`.
+
+        Returns:
+          `(count, steps, H, W)` canvas probabilities after each step.
+        """
         eps = jax.random.normal(rng, (count, self.steps, self.latent))
         canvases, _ = self._run(jnp.zeros((count, *self.shape[:2])), eps, generate=True)
         return jax.nn.sigmoid(canvases)

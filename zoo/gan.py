@@ -1,5 +1,6 @@
-"""DCGAN generator and discriminator for small images (Radford et al. 2016), optionally
-class-conditional: the generator gets the label as a one-hot vector joined to the noise (Mirza &
+"""DCGAN generator and discriminator for small images (Radford et al. 2016), optionally class-conditional.
+
+The generator gets the label as a one-hot vector joined to the noise (Mirza &
 Osindero 2014); the discriminator adds the inner product of a learned class embedding with its
 features to the logit (the projection discriminator, Miyato & Koyama 2018). A one-hot label
 joined to the features before the linear output would only add a per-class bias that cannot
@@ -19,6 +20,19 @@ import jax.numpy as jnp
 
 
 class Generator(nn.Module):
+    """DCGAN generator: noise (and optionally a one-hot label) to images in [0, 1].
+
+    A dense layer to `(H/4, W/4, 2 features)`, then two stride-2 transposed convs, with BatchNorm.
+
+    Attributes:
+      shape: `(H, W, C)` of the images, H and W divisible by 4.
+      features: the base width.
+      num_classes: > 0 makes the generator class-conditional.
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
+    """
+
     shape: tuple[int, int, int]
     features: int = 64
     num_classes: int = 0          # > 0: class-conditional
@@ -28,6 +42,16 @@ class Generator(nn.Module):
 
     @nn.compact
     def __call__(self, z, labels=None, train: bool = True):
+        """Generates images.
+
+        Args:
+          z: `(B, latent)` noise.
+          labels: `(B,)` int labels when `num_classes > 0`, else None.
+          train: use batch statistics (updating `batch_stats`).
+
+        Returns:
+          `(B, H, W, C)` float32 images in [0, 1].
+        """
         h, w, c = self.shape
         if self.num_classes:
             z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], axis=-1)
@@ -45,6 +69,16 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
+    """DCGAN discriminator, with a projection term for the label when class-conditional.
+
+    Attributes:
+      features: the base width.
+      num_classes: > 0 makes the discriminator class-conditional (projection discriminator).
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
+    """
+
     features: int = 64
     num_classes: int = 0
     act: Callable = nn.leaky_relu
@@ -53,6 +87,15 @@ class Discriminator(nn.Module):
 
     @nn.compact
     def __call__(self, x, labels=None):
+        """Scores images as real or generated.
+
+        Args:
+          x: `(B, H, W, C)` images.
+          labels: `(B,)` int labels when `num_classes > 0`, else None.
+
+        Returns:
+          `(B,)` float32 logits.
+        """
         x = x.astype(self.dtype)
         for i, width in enumerate((self.features, 2 * self.features)):
             x = self.act(nn.Conv(width, (4, 4), strides=2, dtype=self.dtype, param_dtype=self.param_dtype,

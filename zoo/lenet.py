@@ -1,6 +1,8 @@
-"""LeNet-5-style convolutional classifier (LeCun et al. 1998), in the Caffe variant that Deep
-Compression (Han et al. 2016, Table 1: 431K weights) starts from: two valid 5x5 convolutions
-(20 and 50 channels) each followed by a 2x2 max pool, a 500-unit dense layer and a linear head.
+"""LeNet-5-style convolutional classifier (LeCun et al. 1998), in the Caffe variant.
+
+This is the variant that Deep Compression (Han et al. 2016, Table 1: 431K weights) starts from:
+two valid 5x5 convolutions (20 and 50 channels) each followed by a 2x2 max pool, a 500-unit
+dense layer and a linear head.
 With `padding="SAME"`, `act_last=True`, `features=(32, 64)` and `hidden=1024` it is the MNIST
 network of Madry et al. 2018 (the `MadryLab/mnist_challenge` model).
 """
@@ -13,12 +15,22 @@ import jax.numpy as jnp
 
 
 class LeNet5(nn.Module):
-    """Input `(batch, H, W, C)` images (28x28x1 for MNIST); output logits `(batch, num_classes)`.
+    """LeNet-5: two convolutions with max pools, a dense layer and a linear head.
 
-    Layers are named `conv0`, `conv1`, `dense`, `head`. `features` gives the channels of the two
-    convolutions and `hidden` the dense width, so smaller variants keep the same shape. `padding`
-    is the convolutions' (`"VALID"` as in Caffe, or `"SAME"`); `act_last` adds the activation
-    after the last pool, which Caffe's LeNet leaves out.
+    Layers are named `conv0`, `conv1`, `dense`, `head`. `features` and `hidden` set the widths, so
+    smaller variants keep the same shape.
+
+    Attributes:
+      num_classes: the number of logits.
+      features: the channels of the two convolutions.
+      kernel_size: the convolutions' kernel side.
+      hidden: the dense width.
+      padding: the convolutions' padding (`"VALID"` as in Caffe, or `"SAME"`).
+      act_last: add the activation after the last pool, which Caffe's LeNet leaves out.
+      act: the activation.
+      dropout: the dropout rate after the dense layer, applied when `train`.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_classes: int = 10
@@ -34,6 +46,18 @@ class LeNet5(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
+        """Classifies images.
+
+        Args:
+          x: `(batch, H, W, C)` images (28x28x1 for MNIST).
+          train: apply dropout.
+
+        Returns:
+          `(batch, num_classes)` logits.
+
+        Raises:
+          ValueError: if `x` is not 4-D.
+        """
         if x.ndim != 4:
             raise ValueError(f"LeNet5 expects images (batch, H, W, channels); got shape {x.shape}")
         x = x.astype(self.dtype)

@@ -11,6 +11,14 @@ class MLP(nn.Module):
 
     Input `(batch, ...)`, any trailing shape; output logits `(batch, num_classes)`.
     Hidden layers are named `dense{i}`, the head `head`.
+
+    Attributes:
+      num_classes: the number of logits.
+      features: the hidden widths.
+      act: the activation.
+      dropout: the dropout rate after each hidden layer, applied when `train`.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_classes: int = 10
@@ -22,6 +30,7 @@ class MLP(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
+        """Returns `(batch, num_classes)` logits for `x: (batch, ...)`; `train` applies dropout."""
         x = x.reshape((x.shape[0], -1)).astype(self.dtype)
         for i, width in enumerate(self.features):
             x = nn.Dense(width, dtype=self.dtype, param_dtype=self.param_dtype, name=f"dense{i}")(x)

@@ -1,6 +1,7 @@
-"""Parzen-window (Gaussian kernel density) classifier on raw inputs (Parzen 1962), the other
-model the adversarial-examples lecture lists as somewhat resistant. Non-parametric: its
-"parameters" are the training set and the bandwidth.
+"""Parzen-window (Gaussian kernel density) classifier on raw inputs (Parzen 1962).
+
+It is the other model the adversarial-examples lecture lists as somewhat resistant.
+Non-parametric: its "parameters" are the training set and the bandwidth.
 """
 
 from typing import NamedTuple
@@ -10,7 +11,13 @@ import jax.numpy as jnp
 
 
 class ParzenParams(NamedTuple):
-    """`points: (N, D)` training inputs, `onehot: (N, C)` their labels, `sigma` the bandwidth."""
+    """The training set and bandwidth of a Parzen classifier.
+
+    Attributes:
+      points: `(N, D)` float32 training inputs.
+      onehot: `(N, C)` their one-hot labels.
+      sigma: the scalar bandwidth.
+    """
 
     points: jax.Array
     onehot: jax.Array
@@ -18,15 +25,23 @@ class ParzenParams(NamedTuple):
 
 
 def parzen_params(train_x, train_y, num_classes: int, sigma: float) -> ParzenParams:
-    """Pack a training set `(N, ...)`, labels `(N,)` and bandwidth for `parzen_logits`."""
+    """Packs a training set `(N, ...)`, int labels `(N,)` and bandwidth `sigma` for `parzen_logits`."""
     points = jnp.asarray(train_x, jnp.float32).reshape(len(train_x), -1)
     return ParzenParams(points, jax.nn.one_hot(train_y, num_classes), jnp.float32(sigma))
 
 
 def parzen_logits(params: ParzenParams, x):
-    """Class log-densities `(batch, C)`: `log (1/N_c) sum_{i in c} exp(-||x - x_i||^2 / (2 sigma^2))`
-    (the Gaussian's normalizer is shared by all classes, so it is dropped). Differentiable in
-    `x`, so attacks apply unchanged.
+    """Class log-densities `log (1/N_c) sum_{i in c} exp(-||x - x_i||^2 / (2 sigma^2))`.
+
+    The Gaussian's normalizer is shared by all classes, so it is dropped. Differentiable in `x`,
+    so attacks apply unchanged.
+
+    Args:
+      params: from `parzen_params`.
+      x: `(batch, ...)` inputs, flattened to `(batch, D)`.
+
+    Returns:
+      `(batch, C)` float32 log-densities.
     """
     x = x.reshape(x.shape[0], -1).astype(jnp.float32)
     sq = jnp.sum(x ** 2, -1, keepdims=True) - 2 * x @ params.points.T + jnp.sum(params.points ** 2, -1)[None]
@@ -36,8 +51,9 @@ def parzen_logits(params: ParzenParams, x):
 
 
 def choose_bandwidth(train_x, train_y, num_classes: int, sigmas, holdout: float = 0.2, seed: int = 0) -> float:
-    """The `sigma` of highest accuracy on a random `holdout` fraction of the training set,
-    fitting on the rest.
+    """Returns the `sigma` of highest accuracy on a random `holdout` fraction of the training set.
+
+    Each candidate in `sigmas` is fitted on the rest of the training set.
     """
     n = len(train_x)
     perm = jax.random.permutation(jax.random.key(seed), n)

@@ -1,6 +1,8 @@
-"""PixelCNN (van den Oord et al. 2016a, "Pixel Recurrent Neural Networks") and the gated
-PixelCNN with vertical and horizontal stacks (van den Oord et al. 2016b, "Conditional Image
-Generation with PixelCNN Decoders"), for images `(B, H, W, C)` in [0, 1].
+"""PixelCNN and the gated PixelCNN, autoregressive models of images `(B, H, W, C)` in [0, 1].
+
+PixelCNN: van den Oord et al. 2016a, "Pixel Recurrent Neural Networks"; the gated PixelCNN with
+vertical and horizontal stacks: van den Oord et al. 2016b, "Conditional Image Generation with
+PixelCNN Decoders".
 
 Both return logits `(B, H, W, C, levels)`: a softmax over `levels` intensities per pixel,
 conditioned on the pixels before it in raster order (all channels of a pixel are predicted
@@ -19,8 +21,13 @@ from jax import lax
 
 
 def causal_mask(kernel_size: tuple[int, int], mask_type: str) -> np.ndarray:
-    """`(kh, kw, 1, 1)` 0/1 mask: rows above the centre, and the centre row left of the centre
-    (type A) or up to and including it (type B).
+    """Returns a `(kh, kw, 1, 1)` float32 0/1 mask of the pixels a masked convolution sees.
+
+    The mask covers the rows above the centre, and the centre row left of the centre (type A) or up
+    to and including it (type B).
+
+    Raises:
+      ValueError: if `mask_type` is not "A" or "B".
     """
     if mask_type not in ("A", "B"):
         raise ValueError(f"mask_type must be 'A' or 'B'; got {mask_type!r}")
@@ -32,7 +39,15 @@ def causal_mask(kernel_size: tuple[int, int], mask_type: str) -> np.ndarray:
 
 
 class MaskedConv(nn.Module):
-    """`nn.Conv` ("SAME" padding, stride 1) whose kernel is multiplied by `causal_mask`."""
+    """`nn.Conv` ("SAME" padding, stride 1) whose kernel is multiplied by `causal_mask`.
+
+    Attributes:
+      features: the output channels.
+      kernel_size: `(kh, kw)`.
+      mask_type: "A" (excludes the centre pixel) or "B" (includes it).
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
+    """
 
     features: int
     kernel_size: tuple[int, int]
@@ -42,6 +57,7 @@ class MaskedConv(nn.Module):
 
     @nn.compact
     def __call__(self, x):
+        """Convolves `x: (B, H, W, C_in)` into `(B, H, W, features)`."""
         kernel = self.param("kernel", nn.initializers.lecun_normal(),
                             (*self.kernel_size, x.shape[-1], self.features), self.param_dtype)
         bias = self.param("bias", nn.initializers.zeros, (self.features,), self.param_dtype)
@@ -63,7 +79,16 @@ def _logits(x, channels: int, levels: int, hidden: int, dtype, param_dtype):
 
 
 class PixelCNN(nn.Module):
-    """A type-A `first_kernel` masked conv, `layers` residual type-B 3x3 masked convs, two 1x1 convs."""
+    """A type-A `first_kernel` masked conv, `layers` residual type-B 3x3 masked convs, two 1x1 convs.
+
+    Attributes:
+      levels: the number of intensities per pixel and channel.
+      features: the hidden width.
+      layers: the number of residual type-B layers.
+      first_kernel: the first (type-A) conv's kernel size.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
+    """
 
     levels: int = 2
     features: int = 64
@@ -74,6 +99,7 @@ class PixelCNN(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
+        """Returns `(B, H, W, C, levels)` float32 logits for `x: (B, H, W, C)` images in [0, 1]; `train` is unused."""
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         h = MaskedConv(self.features, (self.first_kernel,) * 2, "A", name="conv_a", **kw)(x)
         for i in range(self.layers):
@@ -92,11 +118,21 @@ def _gate(x):
 
 
 class GatedLayer(nn.Module):
-    """One gated layer: `(v, h) -> (v', h')`. The vertical conv covers the `k // 2 + 1` rows up
-    to the current one, full width `k`; the horizontal conv covers the current row from
+    """One gated layer of the vertical and horizontal stacks: `(v, h) -> (v', h')`.
+
+    The vertical conv covers the `k // 2 + 1` rows up to the current one, full width `k`; the
+    horizontal conv covers the current row from
     `k // 2` to the left up to the current pixel (`first`: up to the pixel before it). The
     horizontal stack receives the vertical one shifted down a row, so it never sees its own row
     through it.
+
+    Attributes:
+      features: the width of both stacks' outputs.
+      kernel: the kernel size `k`.
+      first: the first layer (type A; no residual connection on the horizontal stack).
+      dropout: the dropout rate on the gated horizontal activations while training.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     features: int
@@ -108,6 +144,16 @@ class GatedLayer(nn.Module):
 
     @nn.compact
     def __call__(self, v, h, train: bool = False):
+        """Advances both stacks.
+
+        Args:
+          v: `(B, H, W, C_v)` vertical stack.
+          h: `(B, H, W, C_h)` horizontal stack.
+          train: apply dropout.
+
+        Returns:
+          `(v', h')`, each `(B, H, W, features)`.
+        """
         k, f = self.kernel, self.features
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         v_kernel = self.param("v_kernel", nn.initializers.lecun_normal(), (k // 2 + 1, k, v.shape[-1], 2 * f),
@@ -128,9 +174,19 @@ class GatedLayer(nn.Module):
 
 
 class GatedPixelCNN(nn.Module):
-    """`layers` gated layers (the first with a `first_kernel` kernel, type A), then two 1x1 convs
-    on the horizontal stack. With enough layers every output pixel depends on exactly the
-    pixels before it in raster order.
+    """Gated PixelCNN: `layers` gated layers, then two 1x1 convs on the horizontal stack.
+
+    The first layer has a `first_kernel` kernel, type A. With enough layers every output pixel
+    depends on exactly the pixels before it in raster order.
+
+    Attributes:
+      levels: the number of intensities per pixel and channel.
+      features: the hidden width.
+      layers: the number of gated layers.
+      first_kernel: the first layer's kernel size.
+      dropout: the dropout rate on the gated horizontal activations while training.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     levels: int = 2
@@ -143,6 +199,12 @@ class GatedPixelCNN(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
+        """Returns `(B, H, W, C, levels)` float32 logits for `x: (B, H, W, C)` images in [0, 1].
+
+        Args:
+          x: `(B, H, W, C)` images in [0, 1].
+          train: apply dropout.
+        """
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         v, h = x, x
         for i in range(self.layers):

@@ -1,5 +1,6 @@
-"""PixelRNN with Row LSTM layers (van den Oord et al. 2016a, section 3.1) for images
-`(B, H, W, C)` in [0, 1]; logits `(B, H, W, C, levels)` like `zoo.pixelcnn`.
+"""PixelRNN with Row LSTM layers (van den Oord et al. 2016a, section 3.1) for images `(B, H, W, C)` in [0, 1].
+
+It returns logits `(B, H, W, C, levels)` like `zoo.pixelcnn`.
 
 A type-A masked `first_kernel` convolution, then Row LSTM layers: the input-to-state part is
 a type-B masked `1 x 3` convolution computed for all rows at once; the state-to-state part is a
@@ -17,8 +18,12 @@ from zoo.pixelcnn import MaskedConv, _logits
 
 
 class RowLSTM(nn.Module):
-    """`(B, H, W, F) -> (B, H, W, hidden)`, rows processed top to bottom, with a residual 1x1
-    projection back to `F` channels added to the input.
+    """Row LSTM layer: rows processed top to bottom, with a residual 1x1 projection added to the input.
+
+    Attributes:
+      hidden: the LSTM's hidden size.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     hidden: int
@@ -27,6 +32,12 @@ class RowLSTM(nn.Module):
 
     @nn.compact
     def __call__(self, x):
+        """Runs the Row LSTM over `x: (B, H, W, F)`.
+
+        Returns:
+          `(B, H, W, F)`: `x` plus a 1x1 projection of the `(B, H, W, hidden)` hidden states back to
+          `F` channels.
+        """
         b, _, w, f = x.shape
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         input_to_state = MaskedConv(4 * self.hidden, (1, 3), "B", name="input_to_state", **kw)(x)
@@ -53,6 +64,18 @@ class RowLSTM(nn.Module):
 
 
 class PixelRNN(nn.Module):
+    """PixelRNN: a type-A masked conv, `layers` Row LSTM layers, two 1x1 convs to logits.
+
+    Attributes:
+      levels: the number of intensities per pixel and channel.
+      features: the width of the first conv and of the output layers.
+      hidden: the Row LSTMs' hidden size.
+      layers: the number of Row LSTM layers.
+      first_kernel: the first (type-A) conv's kernel size.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
+    """
+
     levels: int = 2
     features: int = 32
     hidden: int = 32
@@ -63,6 +86,7 @@ class PixelRNN(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
+        """Returns `(B, H, W, C, levels)` float32 logits for `x: (B, H, W, C)` images in [0, 1]; `train` is unused."""
         kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
         h = MaskedConv(self.features, (self.first_kernel,) * 2, "A", name="conv_a", **kw)(x)
         for i in range(self.layers):

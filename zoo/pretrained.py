@@ -37,19 +37,32 @@ TRUSTED_PACKAGES = ("zoo",)
 
 
 def list() -> dict[str, str]:  # noqa: A001 (the registry's name for it, as in timm and torch.hub)
-    """`{name: one-line description}` of the shipped models, sorted by name."""
+    """Lists the shipped models.
+
+    Returns:
+      `{name: one-line description}` of the models under `DIRECTORY`, sorted by name.
+    """
     names = sorted(n for n in os.listdir(DIRECTORY) if os.path.isfile(os.path.join(DIRECTORY, n, CONFIG))) \
         if os.path.isdir(DIRECTORY) else []
     return {name: _read_config(os.path.join(DIRECTORY, name))["description"] for name in names}
 
 
 def load(name_or_path: str):
-    """`(module, variables, card)` of a shipped model's name or of a folder in the same layout.
+    """Rebuilds a shipped model, or one from a folder in the same layout.
 
-    The weights' sha256 is checked against `config.json` first: a missing, truncated or altered
-    file raises `ValueError` naming it, as does an unknown name (listing the shipped ones).
-    `card` is the parsed `config.json` (recipe, config, metrics, sha256, commit) with the model
-    card's text under `"readme"`.
+    The weights' sha256 is checked against `config.json` first.
+
+    Args:
+      name_or_path: the name of a shipped model (see `list()`) or the path of a folder.
+
+    Returns:
+      `(module, variables, card)`: the rebuilt `nn.Module`, its nested dict of numpy arrays, and
+      `card`, the parsed `config.json` (recipe, config, metrics, sha256, commit) with the model
+      card's text under `"readme"`.
+
+    Raises:
+      ValueError: if the weights file is missing, truncated or altered (naming it), or if the name
+        is unknown (listing the shipped ones).
     """
     folder = _folder(name_or_path)
     card = _read_config(folder)
@@ -69,9 +82,20 @@ def load(name_or_path: str):
 
 
 def save(folder: str, module: nn.Module, variables: dict, card: dict, readme: str) -> str:
-    """Write `module`'s folder: the weights, `config.json` (`card` plus the module's description
-    and the weights' sha256) and the model card `readme`; returns the sha256. Each file is written
-    beside its final name and renamed into place, so an interrupted save leaves no half-written file.
+    """Writes `module`'s folder: the weights, `config.json` and the model card.
+
+    Each file is written beside its final name and renamed into place, so an interrupted save
+    leaves no half-written file.
+
+    Args:
+      folder: the folder to write (created if missing).
+      module: the module, described in `config.json` by `describe_module`.
+      variables: its nested dict of arrays.
+      card: what `config.json` holds besides the module's description and the weights' sha256.
+      readme: the model card's text; `{sha256}` in it is replaced by the weights' sha256.
+
+    Returns:
+      The sha256 hex digest of the weights file.
     """
     from safetensors.numpy import save_file
 
@@ -88,12 +112,17 @@ def save(folder: str, module: nn.Module, variables: dict, card: dict, readme: st
 
 
 def sha256(path: str) -> str:
+    """Returns the sha256 hex digest of the file at `path`."""
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
 
 def flatten(variables: dict) -> dict[str, np.ndarray]:
-    """`{"params.conv0.kernel": array, ...}`: a nested dict of arrays with its paths joined by `.`."""
+    """Flattens a nested dict of arrays into `{"params.conv0.kernel": array, ...}`, paths joined by `.`.
+
+    Raises:
+      ValueError: if a variable name contains `.`.
+    """
     flat = {}
 
     def walk(tree, prefix):
@@ -110,7 +139,7 @@ def flatten(variables: dict) -> dict[str, np.ndarray]:
 
 
 def unflatten(flat: dict[str, np.ndarray]) -> dict:
-    """The nested dict that `flatten` came from."""
+    """Returns the nested dict that `flatten` came from."""
     tree = {}
     for path, value in flat.items():
         *parents, leaf = path.split(".")
@@ -122,9 +151,14 @@ def unflatten(flat: dict[str, np.ndarray]) -> dict:
 
 
 def describe_module(module: nn.Module) -> dict:
-    """`{"class": "zoo.lenet.LeNet5", "fields": {...}}`: a module's class and the fields that
-    differ from their defaults, in JSON (tuples as lists, dtypes and flax activations by name,
-    sub-modules described the same way).
+    """Describes a module's class and fields in JSON, e.g. `{"class": "zoo.lenet.LeNet5", "fields": {...}}`.
+
+    The fields are those that differ from their defaults, encoded for JSON: tuples as lists, dtypes
+    and flax activations by name, sub-modules described the same way.
+
+    Raises:
+      ValueError: if a field holds a value that cannot be described (e.g. a function not in
+        `flax.linen`).
     """
     cls = type(module)
     fields = {}
@@ -136,7 +170,11 @@ def describe_module(module: nn.Module) -> dict:
 
 
 def build_module(description: dict) -> nn.Module:
-    """The module that `describe_module` described."""
+    """Rebuilds the module that `describe_module` described.
+
+    Raises:
+      ValueError: if the class is not a flax module of a package in `TRUSTED_PACKAGES`.
+    """
     path = description["class"]
     module_name, _, class_name = path.rpartition(".")
     if module_name.split(".")[0] not in TRUSTED_PACKAGES:

@@ -1,5 +1,6 @@
-"""Recurrent attention model (Mnih et al. 2014, "Recurrent Models of Visual Attention"): classify an
-image from a few glimpses, choosing where to look next.
+"""Recurrent attention model (Mnih et al. 2014, "Recurrent Models of Visual Attention").
+
+It classifies an image from a few glimpses, choosing where to look next.
 
 - `glimpse_sensor(images, locations)`: around each location `l` in `[-1, 1]^2` (row, column; -1 the
   top/left edge, +1 the bottom/right), `scales` square patches of `patch * 2^k` pixels, each
@@ -24,8 +25,18 @@ from zoo.rnn import LSTMCell
 
 
 def glimpse_sensor(images, locations, patch: int = 8, scales: int = 3):
-    """`(B, scales, patch, patch, C)` multi-resolution patches of `images: (B, H, W, C)` (square)
-    centred at `locations: (B, 2)` in [-1, 1]; the image is zero-padded where patches leave it.
+    """Extracts multi-resolution patches of `images` around `locations`.
+
+    The image is zero-padded where patches leave it.
+
+    Args:
+      images: `(B, H, W, C)` square images.
+      locations: `(B, 2)` centres (row, column) in [-1, 1].
+      patch: the side of every returned patch.
+      scales: the number of patches, of sides `patch * 2^k`.
+
+    Returns:
+      `(B, scales, patch, patch, C)` patches.
     """
     size = images.shape[1]
     largest = patch * 2 ** (scales - 1)
@@ -78,11 +89,19 @@ class _GlimpseStep(nn.Module):
 
 
 class RecurrentAttentionModel(nn.Module):
-    """See the module docstring. `__call__(images (B, H, W, C), noise (B, glimpses, 2))` with
-    `noise` standard normal for `policy="learned"` (zeros: follow the mean), uniform in [-1, 1]
-    for `"random"`. Returns `logits (B, classes)` and, per glimpse, `locations (B, G, 2)` (where it
-    looked), `log_probs (B, G - 1)` (of the locations chosen after glimpses 1..G-1) and `baselines
-    (B, G - 1)` (the expected reward predicted at those steps).
+    """Recurrent attention model: classifies an image from `glimpses` glimpses; see the module docstring.
+
+    Attributes:
+      num_classes: the number of classes.
+      glimpses: the number of glimpses `G`.
+      patch: the glimpse sensor's patch side.
+      scales: the glimpse sensor's number of scales.
+      glimpse_hidden: the glimpse network's hidden size.
+      features: the LSTM core's hidden size.
+      std: the fixed standard deviation of the location policy.
+      policy: "learned" or "random" (uniform random locations, the control).
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_classes: int = 10
@@ -98,6 +117,21 @@ class RecurrentAttentionModel(nn.Module):
 
     @nn.compact
     def __call__(self, images, noise):
+        """Takes the glimpses and classifies.
+
+        Args:
+          images: `(B, H, W, C)` square images.
+          noise: `(B, glimpses, 2)`, standard normal for `policy="learned"` (zeros: follow the
+            mean), uniform in [-1, 1] for `"random"`.
+
+        Returns:
+          A dict with `logits (B, classes)` and, per glimpse, `locations (B, G, 2)` (where it
+          looked), `log_probs (B, G - 1)` (of the locations chosen after glimpses 1..G-1) and
+          `baselines (B, G - 1)` (the expected reward predicted at those steps).
+
+        Raises:
+          ValueError: if `policy` is unknown or the images are not square `(B, H, W, C)`.
+        """
         if self.policy not in ("learned", "random"):
             raise ValueError(f"policy must be 'learned' or 'random'; got {self.policy!r}")
         if images.ndim != 4 or images.shape[1] != images.shape[2]:

@@ -1,6 +1,8 @@
-"""Radial basis function network (Broomhead & Lowe 1988), the model Goodfellow et al. (2015)
-found "somewhat resistant" to adversarial examples: a unit responds only near its centre, so
-far from the data every class score falls back to the bias and the model is unsure.
+"""Radial basis function network (Broomhead & Lowe 1988).
+
+It is the model Goodfellow et al. (2015) found "somewhat resistant" to adversarial examples: a
+unit responds only near its centre, so far from the data every class score falls back to the
+bias and the model is unsure.
 """
 
 from typing import Any
@@ -10,12 +12,17 @@ import jax.numpy as jnp
 
 
 class RBFNetwork(nn.Module):
-    """`phi_k(x) = exp(-gamma_k ||x - c_k||^2)` over `num_centers` Gaussian units with learned
-    centres `c_k` (initialized uniformly in the pixel range [0, 1]) and widths
-    `gamma_k = exp(log_gamma_k)`, then a linear layer to the classes.
+    """RBF network: Gaussian units `phi_k(x) = exp(-gamma_k ||x - c_k||^2)`, then a linear layer.
 
-    Input `(batch, ...)` (flattened to `(batch, D)`); output logits `(batch, num_classes)`.
-    `gamma_init` is per input dimension: the initial width is `gamma_init / D`.
+    The `num_centers` units have learned centres `c_k` (initialized uniformly in the pixel range
+    [0, 1]) and widths `gamma_k = exp(log_gamma_k)`.
+
+    Attributes:
+      num_classes: the number of logits.
+      num_centers: the number of Gaussian units.
+      gamma_init: the initial width per input dimension: the initial width is `gamma_init / D`.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_classes: int = 10
@@ -26,6 +33,7 @@ class RBFNetwork(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
+        """Returns `(batch, num_classes)` logits for `x: (batch, ...)`, flattened to `(batch, D)`; `train` is unused."""
         x = x.reshape((x.shape[0], -1)).astype(self.dtype)
         d = x.shape[-1]
         centers = self.param("centers", nn.initializers.uniform(1.0), (self.num_centers, d), self.param_dtype)

@@ -1,5 +1,4 @@
-"""The scan of a recurrent cell whose input projection is hoisted out of the loop, with a
-hand-written backward pass.
+"""The scan of a recurrent cell whose input projection is hoisted out of the loop, with a hand-written backward pass.
 
 A cell step is `carry_t = update(carry_{t-1}, zx_t, zh_t)` with `zx_t = x_t W_xh + b_x` and
 `zh_t = h_{t-1} W_hh (+ b_h)`. `x W_xh` is computed for every step at once before the loop (one
@@ -29,8 +28,15 @@ def _with_hidden(carry, h):
 
 
 def projections(weights, carry, xw):
-    """`(zx, zh)` of one step: `zx = xw + b_x`, `zh = h W_hh (+ b_h)`, each `(batch, k * features)`,
-    from `weights = (b_x, W_hh, b_h)` (biases may be None), `xw = x W_xh` and `h` in `carry`.
+    """Computes one step's projections `zx = xw + b_x` and `zh = h W_hh (+ b_h)`.
+
+    Args:
+      weights: `(b_x, W_hh, b_h)`; the biases may be None.
+      carry: the cell's carry, holding `h`.
+      xw: `(batch, k * features)`, the input product `x W_xh`.
+
+    Returns:
+      `(zx, zh)`, each `(batch, k * features)`.
     """
     input_bias, kernel, recurrent_bias = weights
     zx = xw if input_bias is None else xw + input_bias[None]
@@ -39,8 +45,12 @@ def projections(weights, carry, xw):
 
 
 def masked_step(step, carry, keep, *inputs):
-    """`step(carry, *inputs) -> (carry, y)` for a batch, except where `keep: (batch,)` is False
-    (past a sequence's end): there the carry is frozen and the output zero.
+    """Applies `step(carry, *inputs) -> (carry, y)` to a batch, except where `keep` is False.
+
+    Where `keep: (batch,)` is False (past a sequence's end) the carry is frozen and the output zero.
+
+    Returns:
+      `(carry, y)`.
     """
     new, y = step(carry, *inputs)
     new = jax.tree.map(lambda n, o: jnp.where(keep[:, None], n, o), new, carry)
@@ -48,8 +58,9 @@ def masked_step(step, carry, keep, *inputs):
 
 
 def _forward(update, unroll, weights, carry, xw, keep, save: bool):
-    """The scan; with `save` each step also returns the carry it read and its `zh` (the
-    backward pass's residuals).
+    """The scan; with `save` each step also returns the carry it read and its `zh`.
+
+    Those are the backward pass's residuals.
     """
     def step(carry, inputs):
         xw_t, keep_t = inputs
@@ -62,13 +73,23 @@ def _forward(update, unroll, weights, carry, xw, keep, save: bool):
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
 def scan_cell(update: Callable, summed: bool, unroll: int, weights, carry, xw: Array, keep: Array):
-    """Run `update` over time. `weights = (b_x, W_hh, b_h)`: `W_hh: (features, k * features)`,
-    biases `(k * features,)` or None, all in the compute dtype; `carry`: `h` or `(c, h)`, each
-    `(batch, features)`; `xw: (time, batch, k * features)` the hoisted `x W_xh`; `keep: (time,
-    batch)` bool, False on padding. `summed=True` promises that `update` reads only `zx + zh`
-    (then one gradient buffer serves both); `unroll` steps run per loop iteration. Returns
-    `(final_carry, ys: (time, batch, features))`. Reverse-mode only (a custom VJP): forward-mode
-    autodiff needs the per-step scan (`Recurrent(hoist=False)`).
+    """Runs `update` over time, with a custom VJP.
+
+    Reverse-mode only (a custom VJP): forward-mode autodiff needs the per-step scan
+    (`Recurrent(hoist=False)`).
+
+    Args:
+      update: `update(carry, zx, zh) -> (carry, y)`, one step of the cell.
+      summed: promises that `update` reads only `zx + zh` (then one gradient buffer serves both).
+      unroll: steps run per loop iteration.
+      weights: `(b_x, W_hh, b_h)`: `W_hh: (features, k * features)`, biases `(k * features,)` or
+        None, all in the compute dtype.
+      carry: `h` or `(c, h)`, each `(batch, features)`.
+      xw: `(time, batch, k * features)`, the hoisted `x W_xh`.
+      keep: `(time, batch)` bool, False on padding.
+
+    Returns:
+      `(final_carry, ys)`, `ys: (time, batch, features)`.
     """
     return _forward(update, unroll, weights, carry, xw, keep, save=False)
 

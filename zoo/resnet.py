@@ -10,6 +10,13 @@ class ResNetBlock(nn.Module):
     """Basic block: two 3x3 convs with BatchNorm; 1x1 projection shortcut when the shape changes.
 
     Input `(batch, H, W, C)`; output `(batch, H / strides, W / strides, features)`.
+
+    Attributes:
+      features: the output channels.
+      strides: the first conv's (and the shortcut's) stride.
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     features: int
@@ -20,6 +27,11 @@ class ResNetBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
+        """Applies the block to `x: (batch, H, W, C)`; `train` uses batch statistics (updating `batch_stats`).
+
+        Returns:
+          `(batch, H / strides, W / strides, features)`.
+        """
         conv = lambda f, k, s, name: nn.Conv(f, (k, k), (s, s), padding="SAME", use_bias=False,
                                              dtype=self.dtype, param_dtype=self.param_dtype, name=name)
         norm = lambda name, **kw: nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype,
@@ -33,12 +45,20 @@ class ResNetBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """ResNet for 32x32 images: a 3x3 stem, three stages of `blocks_per_stage` blocks of
-    `width`, `2 * width`, `4 * width` channels (stride 2 between stages), global average
-    pooling and a linear head. Depth is `6 * blocks_per_stage + 2`.
+    """ResNet for 32x32 images, of depth `6 * blocks_per_stage + 2`.
 
-    Input `(batch, H, W, C)` in [0, 1]; output logits `(batch, num_classes)`. Stages are
-    named `stage{s}_block{b}` so interpretation methods can reach them.
+    A 3x3 stem, three stages of `blocks_per_stage` blocks of `width`, `2 * width`, `4 * width`
+    channels (stride 2 between stages), global average pooling and a linear head. Stages are named
+    `stage{s}_block{b}` so interpretation methods can reach them.
+
+    Attributes:
+      num_classes: the number of logits.
+      blocks_per_stage: the number of blocks in each stage.
+      width: the first stage's channels.
+      remat: recompute each block's activations in the backward pass (`jax.checkpoint`).
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_classes: int = 10
@@ -51,6 +71,18 @@ class ResNet(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
+        """Classifies images.
+
+        Args:
+          x: `(batch, H, W, C)` images in [0, 1].
+          train: use batch statistics (updating `batch_stats`).
+
+        Returns:
+          `(batch, num_classes)` logits.
+
+        Raises:
+          ValueError: if `x` is not 4-D.
+        """
         if x.ndim != 4:
             raise ValueError(f"ResNet expects images (batch, H, W, C); got shape {x.shape}")
         x = nn.Conv(self.width, (3, 3), padding="SAME", use_bias=False, dtype=self.dtype,
@@ -69,7 +101,15 @@ class ResNet(nn.Module):
 
 
 def resnet_cifar(depth: int = 20, **kwargs) -> ResNet:
-    """ResNet-`depth` as in the paper's CIFAR-10 table: depth must be 6n + 2 (20, 32, 44, 56, 110)."""
+    """Builds ResNet-`depth` as in the paper's CIFAR-10 table: depth must be 6n + 2 (20, 32, 44, 56, 110).
+
+    Args:
+      depth: the number of layers, 6n + 2 with n >= 1.
+      **kwargs: other `ResNet` fields.
+
+    Raises:
+      ValueError: if `depth` is not 6n + 2 with n >= 1.
+    """
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"CIFAR ResNet depth must be 6n + 2 with n >= 1 (20, 32, 44, 56, 110); got {depth}")
     return ResNet(blocks_per_stage=(depth - 2) // 6, **kwargs)

@@ -1,6 +1,8 @@
-"""Recurrent networks: vanilla RNN, LSTM and GRU cells, a scanned sequence layer with
-padding masks, stacked/bidirectional layers with a cuDNN LSTM fast path, and the
-many-to-one, many-to-many and one-to-many heads.
+"""Recurrent networks: RNN, LSTM and GRU cells, scanned and stacked layers, and sequence heads.
+
+The module holds vanilla RNN, LSTM and GRU cells, a scanned sequence layer with padding masks,
+stacked/bidirectional layers with a cuDNN LSTM fast path, and the many-to-one, many-to-many and
+one-to-many heads.
 
 Cells map `(carry, x) -> (carry, y)` on one time step, `x: (batch, in_features)`,
 `y: (batch, features)`. References: Elman (1990); Hochreiter & Schmidhuber (1997) with the
@@ -20,8 +22,9 @@ Array = Any
 
 
 class _Weights(nn.Module):
-    """`kernel: (in_features, out_features)` and optionally `bias: (out_features,)` under
-    `nn.Dense`'s parameter names, initializers and order (checkpoints and seeds carry over).
+    """Dense weights `kernel: (in_features, out_features)` and optionally `bias: (out_features,)`.
+
+    They use `nn.Dense`'s parameter names, initializers and order (checkpoints and seeds carry over).
     """
 
     out_features: int
@@ -38,11 +41,13 @@ class _Weights(nn.Module):
 
 
 class _ProjectedCell(nn.Module):
-    """A cell computed as `update(carry, zx, zh)` from the input projection `zx = x W_xh + b_x`
-    (parameters `xh`) and the recurrent one `zh = h W_hh (+ b_h)` (parameters `hh`), each
-    `(batch, GATES * features)`. Where `scan_unroll` picks it, `Recurrent` computes `x W_xh` for all
-    steps in one matmul and scans the rest (`zoo.recurrence.scan_cell`); `cell(carry, x)` is one step.
-    `SUMMED`: `update` reads only `zx + zh`.
+    """A cell computed as `update(carry, zx, zh)` from its input and recurrent projections.
+
+    The input projection is `zx = x W_xh + b_x` (parameters `xh`) and the recurrent one
+    `zh = h W_hh (+ b_h)` (parameters `hh`), each `(batch, GATES * features)`. Where `scan_unroll`
+    picks it, `Recurrent` computes `x W_xh` for all steps in one matmul and scans the rest
+    (`zoo.recurrence.scan_cell`); `cell(carry, x)` is one step. `SUMMED`: `update` reads only
+    `zx + zh`.
     """
 
     GATES = 1
@@ -59,9 +64,15 @@ class _ProjectedCell(nn.Module):
         return nn.initializers.zeros
 
     def inputs(self, x):
-        """`(x W_xh, weights)`: the input product `(..., in_features) -> (..., GATES * features)`
-        without its bias, and `weights = (b_x, W_hh, b_h)` for `zoo.recurrence` (`b_h` None unless
-        `RECURRENT_BIAS`), all in the compute dtype.
+        """Computes the input product `x W_xh` and gathers the remaining weights.
+
+        Args:
+          x: `(..., in_features)` inputs.
+
+        Returns:
+          `(x W_xh, weights)`: the input product `(..., GATES * features)` without its bias, and
+          `weights = (b_x, W_hh, b_h)` for `zoo.recurrence` (`b_h` None unless `RECURRENT_BIAS`),
+          all in the compute dtype.
         """
         cast = lambda a: None if a is None else a.astype(self.dtype)
         kernel, input_bias = self.xh(x.shape[-1])
@@ -69,12 +80,30 @@ class _ProjectedCell(nn.Module):
         return jnp.dot(cast(x), cast(kernel)), (cast(input_bias), cast(recurrent_kernel), cast(recurrent_bias))
 
     def __call__(self, carry, x):
+        """Runs one step.
+
+        Args:
+          carry: the cell's carry (see `initialize_carry`).
+          x: `(batch, in_features)` inputs of this step.
+
+        Returns:
+          `(carry, y)`, `y: (batch, features)`.
+        """
         xw, weights = self.inputs(x)
         return self.update(carry, *projections(weights, carry, xw))
 
 
 class VanillaRNNCell(_ProjectedCell):
-    """Elman cell: `h_t = act(W_xh x_t + W_hh h_{t-1} + b)`. Carry `h: (batch, features)`."""
+    """Elman cell: `h_t = act(W_xh x_t + W_hh h_{t-1} + b)`; carry `h: (batch, features)`.
+
+    Reference: Elman, "Finding Structure in Time" (1990).
+
+    Attributes:
+      features: the hidden size.
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
+    """
 
     features: int
     act: Callable = nn.tanh
@@ -83,10 +112,12 @@ class VanillaRNNCell(_ProjectedCell):
 
     @nn.nowrap
     def update(self, h, zx, zh):
+        """Returns `(h, h)` from the projections `zx`, `zh: (batch, features)`."""
         h = self.act(zx + zh)
         return h, h
 
     def initialize_carry(self, batch_size: int):
+        """Returns the zero carry `h: (batch_size, features)`."""
         return jnp.zeros((batch_size, self.features), self.dtype)
 
 
@@ -98,10 +129,18 @@ def _forget_bias_init(features: int, value: float):
 
 
 class LSTMCell(_ProjectedCell):
-    """LSTM: gates `i, f, o = sigmoid(.)`, candidate `g = act(.)`, `c_t = f c_{t-1} + i g`,
+    """LSTM cell with a forget gate; carry `(c, h)`, each `(batch, features)`.
+
+    Gates `i, f, o = sigmoid(.)`, candidate `g = act(.)`, `c_t = f c_{t-1} + i g`,
     `h_t = o act(c_t)`, all from one fused `W_xh x + W_hh h + b` in gate order i, f, g, o
     (cuDNN's order). Forget-gate bias starts at `forget_bias` (Jozefowicz et al. 2015).
-    Carry `(c, h)`, each `(batch, features)`.
+
+    Attributes:
+      features: the hidden size.
+      act: the activation of the candidate and of the cell state.
+      forget_bias: the initial bias of the forget gate.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     features: int
@@ -117,6 +156,7 @@ class LSTMCell(_ProjectedCell):
 
     @nn.nowrap
     def update(self, carry, zx, zh):
+        """Returns `((c, h), h)` from the carry and the projections `zx`, `zh: (batch, 4 * features)`."""
         c, _ = carry
         i, f, g, o = jnp.split(zx + zh, 4, axis=-1)
         c = nn.sigmoid(f) * c + nn.sigmoid(i) * self.act(g)
@@ -124,13 +164,22 @@ class LSTMCell(_ProjectedCell):
         return (c, h), h
 
     def initialize_carry(self, batch_size: int):
+        """Returns the zero carry `(c, h)`, each `(batch_size, features)`."""
         shape = (batch_size, self.features)
         return jnp.zeros(shape, self.dtype), jnp.zeros(shape, self.dtype)
 
 
 class GRUCell(_ProjectedCell):
-    """GRU: `r, z = sigmoid(W_x x + W_h h + b)`, `n = act(W_xn x + b_xn + r (W_hn h + b_hn))`,
-    `h_t = (1 - z) n + z h_{t-1}`; fused gate order r, z, n. Carry `h: (batch, features)`.
+    """GRU cell (Cho et al. 2014) in the cuDNN/PyTorch formulation; carry `h: (batch, features)`.
+
+    `r, z = sigmoid(W_x x + W_h h + b)`, `n = act(W_xn x + b_xn + r (W_hn h + b_hn))`,
+    `h_t = (1 - z) n + z h_{t-1}`; fused gate order r, z, n.
+
+    Attributes:
+      features: the hidden size.
+      act: the activation of the candidate `n`.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     features: int
@@ -144,6 +193,7 @@ class GRUCell(_ProjectedCell):
 
     @nn.nowrap
     def update(self, h, zx, zh):
+        """Returns `(h, h)` from the carry and the projections `zx`, `zh: (batch, 3 * features)`."""
         xr, xz, xn = jnp.split(zx, 3, axis=-1)
         hr, hz, hn = jnp.split(zh, 3, axis=-1)
         r, z = nn.sigmoid(xr + hr), nn.sigmoid(xz + hz)
@@ -152,6 +202,7 @@ class GRUCell(_ProjectedCell):
         return h, h
 
     def initialize_carry(self, batch_size: int):
+        """Returns the zero carry `h: (batch_size, features)`."""
         return jnp.zeros((batch_size, self.features), self.dtype)
 
 
@@ -159,12 +210,25 @@ CELLS = {"rnn": VanillaRNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
 def sequence_mask(lengths: Array, max_length: int) -> Array:
-    """`(batch, max_length)` bool, True at the steps `t < lengths[b]`."""
+    """Returns a `(batch, max_length)` bool mask, True at the steps `t < lengths[b]`.
+
+    Args:
+      lengths: `(batch,)` int sequence lengths.
+      max_length: the number of time steps.
+    """
     return jnp.arange(max_length)[None, :] < lengths[:, None]
 
 
 def reverse_padded(xs: Array, lengths: Array) -> Array:
-    """Reverse each `(batch, time, ...)` sequence within its length, padding left in place."""
+    """Reverses each sequence within its length, leaving the padding in place.
+
+    Args:
+      xs: `(batch, time, ...)` sequences.
+      lengths: `(batch,)` int sequence lengths.
+
+    Returns:
+      An array shaped like `xs`.
+    """
     t = jnp.arange(xs.shape[1])[None, :]
     idx = jnp.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
     return jnp.take_along_axis(xs, idx.reshape(idx.shape + (1,) * (xs.ndim - 2)), axis=1)
@@ -177,12 +241,11 @@ def _masked_step(cell, carry, inputs):
 
 
 def scan_unroll(dtype) -> int | None:
-    """Time steps per loop iteration of `zoo.recurrence.scan_cell` for a cell computing in
-    `dtype` on the default backend, or None where the per-step `nn.scan` is faster. Measured on
-    the benchmarks' LSTM LM train step (batch 64, 128 steps, 512 units): on an H200, 3.3 / 2.4 /
-    2.3 ms at 1 / 4 / 16 steps (bf16; the per-step scan 6.2 ms); on the 2-core CPU in bf16,
-    545 / 370 / 327 ms at 1 / 4 / 8 (per-step 745 ms), but in float32 the per-step scan is
-    faster there (313 against 337 ms). Other accelerators take the GPU's choice (not measured).
+    """Time steps per loop iteration of `zoo.recurrence.scan_cell`, or None to use `nn.scan`.
+
+    The choice is for a cell computing in `dtype` on the default backend: None where the per-step
+    `nn.scan` is faster (float32 on CPU), else the unroll that was fastest on the benchmarks' LSTM
+    language-model train step. Other accelerators take the GPU's choice.
     """
     if jax.default_backend() == "cpu":
         return None if jnp.dtype(dtype) == jnp.float32 else 8
@@ -190,8 +253,9 @@ def scan_unroll(dtype) -> int | None:
 
 
 class Recurrent(nn.Module):
-    """Runs `cell` over axis 1 of `xs: (batch, time, in_features)`: one set of parameters
-    shared by every step (not copied per step).
+    """Runs `cell` over axis 1 of `xs: (batch, time, in_features)`, sharing its parameters across steps.
+
+    One set of parameters is shared by every step (not copied per step).
 
     The zoo's cells take the fast path where it is faster (`scan_unroll`): their input
     projection `x W_xh` for all steps is one matmul before the loop, and
@@ -200,9 +264,10 @@ class Recurrent(nn.Module):
     as every cell does with `hoist=False` (forward-mode autodiff, `jax.jvp`/`jax.jacfwd` and
     Hessian-vector products, needs that path: `scan_cell` defines only a reverse-mode rule).
 
-    `lengths: (batch,)` int marks padding (state frozen and outputs zero past the end);
-    `reverse=True` reads each sequence backwards within its length. Returns
-    `(final_carry, ys)`, `ys: (batch, time, features)` aligned with `xs`.
+    Attributes:
+      cell: the cell, `(carry, x) -> (carry, y)` with `initialize_carry(batch)`.
+      reverse: read each sequence backwards within its length.
+      hoist: allow the fast path (False forces the per-step `nn.scan`).
     """
 
     cell: nn.Module
@@ -211,6 +276,17 @@ class Recurrent(nn.Module):
 
     @nn.compact
     def __call__(self, xs, lengths=None, initial_carry=None):
+        """Runs the cell over the sequences.
+
+        Args:
+          xs: `(batch, time, in_features)` inputs.
+          lengths: optional `(batch,)` int lengths marking padding (state frozen and outputs zero
+            past the end); default: every sequence is `time` long.
+          initial_carry: the cell's carry to start from; default `cell.initialize_carry(batch)`.
+
+        Returns:
+          `(final_carry, ys)`, `ys: (batch, time, features)` aligned with `xs`.
+        """
         batch, time = xs.shape[:2]
         lengths = jnp.full((batch,), time, jnp.int32) if lengths is None else lengths
         if self.reverse:
@@ -232,18 +308,25 @@ class Recurrent(nn.Module):
 
 
 class RecurrentStack(nn.Module):
-    """`num_layers` recurrent layers of `cell` ("rnn" | "lstm" | "gru"), optionally
-    bidirectional (each layer's forward and reverse outputs concatenated), with dropout
-    between layers when `train`.
+    """`num_layers` recurrent layers of `cell`, optionally bidirectional, with dropout between layers.
 
-    `xs: (batch, time, in_features)`; `lengths: (batch,)` optional; `initial_carry`: a tuple
-    with one entry per layer, each a carry (or a `(forward, reverse)` pair when
-    bidirectional). Returns `(final_carries, ys)` in that same structure, `ys: (batch, time,
-    features * directions)`. Layer `l` is the submodule `layer{l}` (and `layer{l}_reverse`).
+    When bidirectional, each layer's forward and reverse outputs are concatenated. Layer `l` is the
+    submodule `layer{l}` (and `layer{l}_reverse`).
 
     On a CUDA backend, a float32 LSTM stack with tanh and no active dropout runs through cuDNN
-    (`jax.experimental.rnn.lstm`) on the same parameters (`use_cudnn=False` opts out); `hoist`
-    is `Recurrent`'s.
+    (`jax.experimental.rnn.lstm`) on the same parameters (`use_cudnn=False` opts out).
+
+    Attributes:
+      cell: "rnn", "lstm" or "gru".
+      features: the hidden size of every layer and direction.
+      num_layers: the number of stacked layers.
+      bidirectional: add a reverse layer beside each forward one.
+      dropout: the dropout rate between layers, applied when `train`.
+      act: the cells' activation.
+      use_cudnn: allow the cuDNN path.
+      hoist: as in `Recurrent`.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     cell: str = "lstm"
@@ -266,6 +349,22 @@ class RecurrentStack(nn.Module):
 
     @nn.compact
     def __call__(self, xs, lengths=None, initial_carry=None, train: bool = False):
+        """Runs the stack over the sequences.
+
+        Args:
+          xs: `(batch, time, in_features)` inputs.
+          lengths: optional `(batch,)` int sequence lengths.
+          initial_carry: optional tuple with one entry per layer, each a carry (or a
+            `(forward, reverse)` pair when bidirectional).
+          train: apply dropout between layers.
+
+        Returns:
+          `(final_carries, ys)`: the carries in the structure of `initial_carry`, and
+          `ys: (batch, time, features * directions)`.
+
+        Raises:
+          ValueError: if `xs` is not 3-D or `cell` is unknown.
+        """
         if xs.ndim != 3:
             raise ValueError(f"RecurrentStack expects (batch, time, features); got shape {xs.shape}")
         lengths = jnp.full(xs.shape[:1], xs.shape[1], jnp.int32) if lengths is None else lengths.astype(jnp.int32)
@@ -311,9 +410,19 @@ class RecurrentStack(nn.Module):
 
 
 def pack_cudnn_lstm_weights(params, num_layers: int, bidirectional: bool) -> Array:
-    """`RecurrentStack` LSTM parameters as cuDNN's flat weight vector: for every pseudo-layer
-    (layer l forward, then layer l reverse) `W_ih (4H, I)` and `W_hh (4H, H)`, then for every
-    pseudo-layer `b_ih` and `b_hh` (ours has one bias, so `b_hh = 0`). Gate order i, f, g, o.
+    """Packs `RecurrentStack` LSTM parameters into cuDNN's flat float32 weight vector.
+
+    The vector holds, for every pseudo-layer (layer l forward, then layer l reverse), `W_ih (4H, I)`
+    and `W_hh (4H, H)`, then for every pseudo-layer `b_ih` and `b_hh` (ours has one bias, so
+    `b_hh = 0`). Gate order i, f, g, o.
+
+    Args:
+      params: the stack's `params` collection.
+      num_layers: the stack's number of layers.
+      bidirectional: whether the stack is bidirectional.
+
+    Returns:
+      A 1-D float32 array.
     """
     names = [f"layer{l}" + s for l in range(num_layers) for s in (("", "_reverse") if bidirectional else ("",))]
     cells = [params[n]["cell"] for n in names]
@@ -345,11 +454,24 @@ def _stack_of(head: nn.Module) -> RecurrentStack:
 
 
 class ManyToOne(nn.Module):
-    """Sequence classifier: a `RecurrentStack` read out at each sequence's last valid step (the
-    final carry; both directions when bidirectional) into `num_classes` logits.
+    """Sequence classifier: a `RecurrentStack` read out at each sequence's last valid step.
 
-    Inputs `(batch, time, features)` floats, or `(batch, time)` token ids when `vocab_size` is
-    set; `lengths: (batch,)` optional. Output `(batch, num_classes)`. `hoist`: as in `Recurrent`.
+    The readout is the final carry (both directions when bidirectional), mapped to `num_classes`
+    logits.
+
+    Attributes:
+      num_classes: the number of logits.
+      cell: "rnn", "lstm" or "gru".
+      features: the hidden size.
+      num_layers: the number of stacked layers.
+      bidirectional: run each layer in both directions.
+      dropout: the dropout rate between layers and before the head, applied when `train`.
+      vocab_size: when set, inputs are token ids embedded in `embed_dim` dimensions.
+      embed_dim: the embedding size.
+      act: the cells' activation.
+      hoist: as in `Recurrent`.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_classes: int
@@ -367,6 +489,16 @@ class ManyToOne(nn.Module):
 
     @nn.compact
     def __call__(self, x, lengths=None, train: bool = False):
+        """Classifies the sequences.
+
+        Args:
+          x: `(batch, time, features)` floats, or `(batch, time)` int token ids when `vocab_size` is set.
+          lengths: optional `(batch,)` int sequence lengths.
+          train: apply dropout.
+
+        Returns:
+          `(batch, num_classes)` logits.
+        """
         x = _Inputs(self.vocab_size, self.embed_dim, self.dtype, self.param_dtype, name="inputs")(x)
         carries, _ = _stack_of(self)(x, lengths, train=train)
         top = carries[-1] if self.bidirectional else (carries[-1],)
@@ -379,9 +511,21 @@ class ManyToMany(nn.Module):
     """A prediction at every step (tagging, language models): `(batch, time, num_outputs)`.
 
     With `vocab_size` set it reads token ids (a character language model is
-    `ManyToMany(num_outputs=V, vocab_size=V)`). `initial_carry` continues from a previous chunk
-    (truncated backpropagation through time); returns `(final_carries, logits)`. `hoist`: as in
-    `Recurrent`.
+    `ManyToMany(num_outputs=V, vocab_size=V)`).
+
+    Attributes:
+      num_outputs: the number of outputs per step.
+      cell: "rnn", "lstm" or "gru".
+      features: the hidden size.
+      num_layers: the number of stacked layers.
+      bidirectional: run each layer in both directions.
+      dropout: the dropout rate between layers and before the head, applied when `train`.
+      vocab_size: when set, inputs are token ids embedded in `embed_dim` dimensions.
+      embed_dim: the embedding size.
+      act: the cells' activation.
+      hoist: as in `Recurrent`.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_outputs: int
@@ -399,14 +543,27 @@ class ManyToMany(nn.Module):
 
     @nn.compact
     def __call__(self, x, lengths=None, initial_carry=None, train: bool = False):
+        """Predicts at every step.
+
+        Args:
+          x: `(batch, time, features)` floats, or `(batch, time)` int token ids when `vocab_size` is set.
+          lengths: optional `(batch,)` int sequence lengths.
+          initial_carry: carries to continue from a previous chunk (truncated backpropagation
+            through time), in `RecurrentStack`'s structure (see `initialize_carry`).
+          train: apply dropout.
+
+        Returns:
+          `(final_carries, logits)`, `logits: (batch, time, num_outputs)`.
+        """
         x = _Inputs(self.vocab_size, self.embed_dim, self.dtype, self.param_dtype, name="inputs")(x)
         carries, ys = _stack_of(self)(x, lengths, initial_carry, train=train)
         ys = nn.Dropout(self.dropout, deterministic=not train)(ys)
         return carries, nn.Dense(self.num_outputs, dtype=self.dtype, param_dtype=self.param_dtype, name="head")(ys)
 
     def initialize_carry(self, batch_size: int):
-        """Zero carries for `initial_carry`, in `RecurrentStack`'s structure (distinct buffers,
-        so the carry can live in a donated train state).
+        """Returns zero carries for `initial_carry`, in `RecurrentStack`'s structure.
+
+        The buffers are distinct, so the carry can live in a donated train state.
         """
         cell = CELLS[self.cell](self.features, dtype=self.dtype, parent=None)
         directions = 2 if self.bidirectional else 1
@@ -415,9 +572,20 @@ class ManyToMany(nn.Module):
 
 
 class OneToMany(nn.Module):
-    """Generate a sequence from a vector: `v: (batch, dim)` sets every layer's initial hidden
-    state `h_0 = tanh(W_v v)` (cell state zero), then a token decoder runs with teacher forcing
-    on `tokens: (batch, time)`. Returns `(final_carries, logits: (batch, time, vocab_size))`.
+    """Generates a sequence from a vector: `v` sets the initial state of a token decoder.
+
+    `v: (batch, dim)` sets every layer's initial hidden state `h_0 = tanh(W_v v)` (cell state zero),
+    then a `ManyToMany` token decoder runs with teacher forcing.
+
+    Attributes:
+      vocab_size: the number of tokens.
+      cell: "rnn", "lstm" or "gru".
+      features: the hidden size.
+      num_layers: the number of stacked layers.
+      embed_dim: the token embedding size.
+      act: the cells' activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     vocab_size: int
@@ -430,6 +598,7 @@ class OneToMany(nn.Module):
     param_dtype: Any = jnp.float32
 
     def initial_carry(self, v):
+        """Returns every layer's initial carry from `v: (batch, dim)` (`(c, h)` with `c = 0` for an LSTM)."""
         h0 = nn.tanh(nn.Dense(self.features * self.num_layers, dtype=self.dtype, param_dtype=self.param_dtype,
                               name="init")(v.astype(self.dtype)))
         hs = jnp.split(h0, self.num_layers, axis=-1)
@@ -437,6 +606,18 @@ class OneToMany(nn.Module):
 
     @nn.compact
     def __call__(self, v, tokens, lengths=None, initial_carry=None, train: bool = False):
+        """Decodes `tokens` with teacher forcing from the state set by `v`.
+
+        Args:
+          v: `(batch, dim)` conditioning vectors.
+          tokens: `(batch, time)` int input tokens.
+          lengths: optional `(batch,)` int sequence lengths.
+          initial_carry: carries to use instead of those computed from `v`.
+          train: apply dropout.
+
+        Returns:
+          `(final_carries, logits)`, `logits: (batch, time, vocab_size)`.
+        """
         carry = self.initial_carry(v) if initial_carry is None else initial_carry
         decoder = ManyToMany(self.vocab_size, self.cell, self.features, self.num_layers, vocab_size=self.vocab_size,
                              embed_dim=self.embed_dim, act=self.act, dtype=self.dtype, param_dtype=self.param_dtype,

@@ -1,6 +1,6 @@
 """How gradients flow back through a recurrent cell (Bengio et al. 1994; Pascanu et al. 2013).
 
-`carry_gradient_norms` measures ||dL/ds_t|| for every step `t`, where `s_t` is the cell's
+`carry_gradient_norms` measures `||dL/ds_t||` for every step `t`, where `s_t` is the cell's
 state after step `t` (the whole carry: `h` for vanilla and GRU cells, `(c, h)` for the
 LSTM) and `L = u . h_T` reads the last hidden state along a fixed unit vector `u`. Back
 through a vanilla cell `dL/dh_{t-1} = W_hh^T diag(act'(z_t)) dL/dh_t`, so near the origin
@@ -13,10 +13,10 @@ import jax.numpy as jnp
 
 
 def carry_gradient_norms(cell: nn.Module, params, xs, carry=None):
-    """`(T,)` mean over the batch of ||dL/ds_t||, `t = 0 .. T-1`, for `xs: (batch, T, in)`.
+    """`(T,)` mean over the batch of `||dL/ds_t||`, `t = 0 .. T-1`, for `xs: (batch, T, in)`.
 
     `L = sum_b u . h_T[b]` with `u = 1 / sqrt(features)`; `carry` defaults to zeros. The last
-    entry is ||dL/ds_{T-1}|| (the final state), the first how much of it reaches step 0.
+    entry is `||dL/ds_{T-1}||` (the final state), the first how much of it reaches step 0.
     """
     batch, steps = xs.shape[:2]
     carry = cell.initialize_carry(batch) if carry is None else carry

@@ -58,8 +58,21 @@ class _DecoderStep(nn.Module):
 
 
 class Seq2Seq(nn.Module):
-    """Bidirectional encoder + (attention) decoder; see the module docstring. `source: (B, S)` ids
-    with 0 as padding; `tokens: (B, T)` decoder inputs (`<start>` then the target).
+    """Bidirectional encoder and decoder, with or without additive attention; see the module docstring.
+
+    `source: (B, S)` ids with 0 as padding; `tokens: (B, T)` decoder inputs (`<start>` then the
+    target).
+
+    Attributes:
+      source_vocab: the source vocabulary size (id 0 is padding).
+      target_vocab: the target vocabulary size `V`.
+      features: the hidden size `H` of the encoder (per direction) and decoder.
+      embed_dim: the token embedding size.
+      attention_dim: the attention MLP's hidden size.
+      cell: "lstm" or "gru".
+      attention: use additive attention (else the source summary at every step).
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     source_vocab: int
@@ -73,6 +86,7 @@ class Seq2Seq(nn.Module):
     param_dtype: Any = jnp.float32
 
     def setup(self):
+        """Builds the embedding, encoder, initial-state layer and decoder; raises `ValueError` on an unknown `cell`."""
         if self.cell not in ("lstm", "gru"):
             raise ValueError(f"cell must be 'lstm' or 'gru'; got {self.cell!r}")
         self.source_embed = nn.Embed(self.source_vocab, self.embed_dim, dtype=self.dtype, param_dtype=self.param_dtype)
@@ -86,7 +100,15 @@ class Seq2Seq(nn.Module):
             self.dtype, self.param_dtype)
 
     def encode(self, source):
-        """`{"states": (B, S, 2H), "mask": (B, S) bool, "summary": (B, 2H)}` of padded `source: (B, S)`."""
+        """Encodes padded `source: (B, S)` ids.
+
+        Returns:
+          `{"states": (B, S, 2H), "mask": (B, S) bool, "summary": (B, 2H)}`, the summary being the
+          last forward and first backward states.
+
+        Raises:
+          ValueError: if `source` is not 2-D.
+        """
         if source.ndim != 2:
             raise ValueError(f"source must be (batch, length) token ids; got shape {source.shape}")
         mask = source != 0
@@ -95,15 +117,34 @@ class Seq2Seq(nn.Module):
         return {"states": states, "mask": mask, "summary": summary}
 
     def initial_carry(self, memory):
+        """Returns the decoder's initial carry `s_0 = tanh(W c)` from `memory["summary"]` (`(c, h)` for an LSTM)."""
         s0 = jnp.tanh(self.init_state(memory["summary"]))
         return tuple(jnp.split(s0, 2, axis=-1)) if self.cell == "lstm" else s0
 
     def step(self, carry, tokens, memory):
-        """One token for every row: `tokens: (B,)` -> `(carry, logits (B, V), alpha (B, S))`."""
+        """Decodes one token for every row.
+
+        Args:
+          carry: the decoder's carry.
+          tokens: `(B,)` int input tokens.
+          memory: from `encode`.
+
+        Returns:
+          `(carry, logits (B, V), alpha (B, S))`.
+        """
         carry, (logits, alpha) = self.decoder(carry, tokens[:, None], memory)
         return carry, logits[:, 0], alpha[:, 0]
 
     def __call__(self, source, tokens):
+        """Scores target sequences with teacher forcing.
+
+        Args:
+          source: `(B, S)` int source ids, 0 as padding.
+          tokens: `(B, T)` int decoder inputs (`<start>` then the target).
+
+        Returns:
+          `(logits (B, T, V), alphas (B, T, S))`; alphas are zeros without attention.
+        """
         memory = self.encode(source)
         _, (logits, alphas) = self.decoder(self.initial_carry(memory), tokens, memory)
         return logits, alphas

@@ -19,8 +19,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def adaptive_avg_pool(x, size: int):
-    """`(B, H, W, C) -> (B, size, size, C)` with PyTorch's `AdaptiveAvgPool2d` windows:
-    output cell `i` averages rows `floor(i H / size)` to `ceil((i + 1) H / size)`.
+    """Pools `(B, H, W, C)` to `(B, size, size, C)` with PyTorch's `AdaptiveAvgPool2d` windows.
+
+    Output cell `i` averages rows `floor(i H / size)` to `ceil((i + 1) H / size)`.
     """
     def windows(n):
         return [(i * n // size, -(-(i + 1) * n // size)) for i in range(size)]
@@ -31,11 +32,19 @@ def adaptive_avg_pool(x, size: int):
 
 
 class VGG16(nn.Module):
-    """VGG-16 on `(B, H, W, 3)` RGB images in [0, 1] (normalized with the ImageNet mean and
-    std inside when `normalize`). Thirteen 3x3 convolutions in five stages, each stage ending in
-    a 2x2 max pool; with `include_top` a 7x7 adaptive average pool, `fc6`, `fc7` (4096, with
-    dropout) and `fc8` give `(B, num_classes)` logits, otherwise the `(B, H/32, W/32, 512)`
-    last pooled features are returned.
+    """VGG-16 (configuration D) on `(B, H, W, 3)` RGB images in [0, 1].
+
+    Thirteen 3x3 convolutions in five stages, each stage ending in a 2x2 max pool; with
+    `include_top` a 7x7 adaptive average pool, `fc6`, `fc7` (4096, with dropout) and `fc8`.
+
+    Attributes:
+      num_classes: the number of logits of `fc8`.
+      include_top: add the classifier (else return the last pooled features).
+      normalize: normalize the images with the ImageNet mean and std inside.
+      dropout: the dropout rate after `fc6` and `fc7`.
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     num_classes: int = 1000
@@ -48,6 +57,19 @@ class VGG16(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool = False):
+        """Applies VGG-16.
+
+        Args:
+          x: `(B, H, W, 3)` RGB images in [0, 1], at least 32x32.
+          train: apply dropout.
+
+        Returns:
+          `(B, num_classes)` logits with `include_top`, otherwise the `(B, H/32, W/32, 512)` last
+          pooled features.
+
+        Raises:
+          ValueError: if `x` is not `(B, H, W, 3)` or smaller than 32x32.
+        """
         if x.ndim != 4 or x.shape[-1] != 3:
             raise ValueError(f"VGG16 expects RGB images (B, H, W, 3); got shape {x.shape}")
         if min(x.shape[1:3]) < 32:
@@ -70,12 +92,21 @@ class VGG16(nn.Module):
 
 
 def from_torchvision(state_dict) -> dict:
-    """`{"params": ...}` for `VGG16` from a torchvision `vgg16` state dict (tensors or arrays
-    under `features.{i}.weight`, `classifier.{0,3,6}.weight` and their biases).
+    """Converts a torchvision `vgg16` state dict into `VGG16` variables.
 
     Conv kernels go from `(out, in, kh, kw)` to `(kh, kw, in, out)`; `fc6` is re-ordered from
     torchvision's channel-major flattening `(C, 7, 7)` to ours `(7, 7, C)`; dense weights are
-    transposed. Missing or misshapen entries raise a `ValueError` naming them.
+    transposed.
+
+    Args:
+      state_dict: tensors or arrays under `features.{i}.weight`, `classifier.{0,3,6}.weight` and
+        their biases.
+
+    Returns:
+      `{"params": ...}` for `VGG16`, float32 numpy arrays.
+
+    Raises:
+      ValueError: naming any missing or misshapen entry.
     """
     arrays = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v, np.float32)
               for k, v in state_dict.items()}
@@ -105,7 +136,11 @@ def from_torchvision(state_dict) -> dict:
 
 
 def load_torchvision_vgg16(path: str) -> dict:
-    """Variables for `VGG16` from a local torchvision `vgg16-*.pth` file (needs torch)."""
+    """Loads `VGG16` variables from a local torchvision `vgg16-*.pth` file (needs torch).
+
+    Raises:
+      ImportError: if torch is not installed.
+    """
     try:
         import torch
     except ImportError:

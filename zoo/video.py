@@ -1,5 +1,4 @@
-"""Frame-level video classification (many-to-many): a CNN on every frame, optionally a recurrent
-layer over the frame features, a label per frame.
+"""Frame-level video classification (many-to-many): a CNN per frame, optionally a recurrent layer, a label per frame.
 
 `FrameLabeller(video: (B, T, H, W, C)) -> logits (B, T, classes)`. The frame encoder runs on all
 `B * T` frames at once (the time axis folded into the batch, one convolution call, no Python loop
@@ -18,8 +17,17 @@ from zoo.rnn import RecurrentStack
 
 
 class FrameEncoder(nn.Module):
-    """`(N, H, W, C) -> (N, hidden)`: 3x3 conv stages (`conv{s}`, ReLU, 2x max pool), global max
-    pooling (a small object anywhere in the frame: averaging would dilute it) and a dense layer.
+    """Encodes frames `(N, H, W, C) -> (N, hidden)`: conv stages, global max pooling, a dense layer.
+
+    3x3 conv stages (`conv{s}`, ReLU, 2x max pool), global max pooling (a small object anywhere in
+    the frame: averaging would dilute it) and a dense layer.
+
+    Attributes:
+      features: the width of each conv stage.
+      hidden: the output width.
+      act: the activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
     """
 
     features: Sequence[int] = (32, 64)
@@ -30,6 +38,7 @@ class FrameEncoder(nn.Module):
 
     @nn.compact
     def __call__(self, x):
+        """Encodes `x: (N, H, W, C)` frames into `(N, hidden)` features."""
         x = x.astype(self.dtype)
         for s, width in enumerate(self.features):
             x = self.act(nn.Conv(width, (3, 3), dtype=self.dtype, param_dtype=self.param_dtype, name=f"conv{s}")(x))
@@ -39,7 +48,18 @@ class FrameEncoder(nn.Module):
 
 
 class FrameLabeller(nn.Module):
-    """A label per frame; see the module docstring. `cell`: None (CNN alone), "gru", "lstm" or "rnn"."""
+    """A label per frame; see the module docstring.
+
+    Attributes:
+      num_classes: the number of classes.
+      features: the frame encoder's conv widths.
+      hidden: the frame features' and recurrent layer's width.
+      cell: None (CNN alone), "gru", "lstm" or "rnn".
+      bidirectional: make the recurrent layer bidirectional.
+      act: the frame encoder's activation.
+      dtype: the compute dtype.
+      param_dtype: the parameters' dtype.
+    """
 
     num_classes: int = 10
     features: Sequence[int] = (32, 64)
@@ -52,6 +72,17 @@ class FrameLabeller(nn.Module):
 
     @nn.compact
     def __call__(self, video):
+        """Labels every frame.
+
+        Args:
+          video: `(B, T, H, W, C)` frames.
+
+        Returns:
+          `(B, T, num_classes)` logits.
+
+        Raises:
+          ValueError: if `video` is not 5-D.
+        """
         if video.ndim != 5:
             raise ValueError(f"FrameLabeller expects video (batch, time, H, W, channels); got shape {video.shape}")
         b, t = video.shape[:2]

@@ -4,6 +4,7 @@ import ml_collections
 
 
 def get_config() -> ml_collections.ConfigDict:
+    """Return the default config of the `deep_compression` pipeline."""
     c = ml_collections.ConfigDict()
     c.recipe = "classify_digits_mlp"  # recipe trained in the workdir when it holds no run yet
     c.pretrained = ""                 # a shipped model (zoo.pretrained) compressed instead of the workdir's run

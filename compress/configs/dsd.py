@@ -4,6 +4,7 @@ import ml_collections
 
 
 def get_config() -> ml_collections.ConfigDict:
+    """Return the default config of the `dsd` study."""
     c = ml_collections.ConfigDict()
     c.recipe = "classify_digits_mlp"  # train recipe whose model and dataset are used
     c.seeds = (0, 1, 2)               # seeds (initialization and batch order), each trained both ways

@@ -1,5 +1,6 @@
-"""Shared plumbing of the `python -m interpret` commands: argument parsers, loading a trained
-run's images, recording numbers in `summary.json`.
+"""Shared plumbing of the `python -m interpret` commands.
+
+Argument parsers, loading a trained run's images, recording numbers in `summary.json`.
 """
 
 import json
@@ -12,8 +13,17 @@ from train.errors import UserError
 
 def parser(name: str, description: str, workdir_help: str = "an image classification run (e.g. runs/classify_digits)",
            pretrained: bool = True):
-    """The options every method shares; `pretrained`: the method reads a model, which may be a
-    shipped one (`--pretrained NAME`, then `--workdir` only receives the outputs).
+    """Make an argument parser with the options every method shares.
+
+    Args:
+        name: the method's name.
+        description: the method's description.
+        workdir_help: the help text of `--workdir`.
+        pretrained: the method reads a model, which may be a shipped one (`--pretrained NAME`,
+            then `--workdir` only receives the outputs).
+
+    Returns:
+        The `ArgumentParser`.
     """
     p = ArgumentParser(prog=f"python -m interpret {name}", description=description)
     p.add_argument("--workdir", required=True,
@@ -26,7 +36,7 @@ def parser(name: str, description: str, workdir_help: str = "an image classifica
 
 
 def record(workdir: str, name: str, result: dict) -> str:
-    """Add `result` to `workdir/summary.json` under `"interpret"/name`; returns the path."""
+    """Add `result` to `workdir/summary.json` under `"interpret"/name`; return the path."""
     from train.files import write_json_atomic
 
     path = os.path.join(workdir, "summary.json")
@@ -37,7 +47,18 @@ def record(workdir: str, name: str, result: dict) -> str:
 
 
 def image_run(p, argv):
-    """`(args, task, variables, x, labels)` for a method on the first `--count` images of a split."""
+    """Load what a method needs to run on the first `--count` images of a split.
+
+    Args:
+        p: the method's parser, from `method_parser`.
+        argv: the command's arguments.
+
+    Returns:
+        `(args, task, variables, x, labels)`: `x` the `(count, H, W, C)` images, `labels` `(count,)`.
+
+    Raises:
+        UserError: on `--count` below 1, or a run that is not an image classifier.
+    """
     import jax.numpy as jnp
 
     from train.restore import load_model
@@ -55,6 +76,7 @@ def image_run(p, argv):
 
 
 def method_parser(name: str, description: str, count: int):
+    """Make `parser(name, description)` with `--split` and `--count` (default `count` images)."""
     p = parser(name, description)
     p.add_argument("--split", default="test", help="dataset split whose first images are used")
     p.add_argument("--count", type=int, default=count, help="how many images")
@@ -64,7 +86,11 @@ def method_parser(name: str, description: str, count: int):
 
 
 def last_layer(variables, prefix: str) -> str:
-    """The last (by name) top-level layer of `variables["params"]` starting with `prefix`."""
+    """Find the last (by name) top-level layer of `variables["params"]` starting with `prefix`.
+
+    Raises:
+        UserError: if there is none, listing the layers.
+    """
     names = sorted(k for k in variables["params"] if k.startswith(prefix))
     if not names:
         raise UserError(f"this model has no layer named {prefix}*; pass --layer with one of: "
@@ -73,7 +99,11 @@ def last_layer(variables, prefix: str) -> str:
 
 
 def checked_layer(variables, layer: str) -> str:
-    """`layer` if it is a top-level layer of the model, else a one-line error listing them."""
+    """Return `layer` if it is a top-level layer of the model.
+
+    Raises:
+        UserError: otherwise, a one-line error listing the layers.
+    """
     if layer not in variables["params"]:
         raise UserError(f"--layer {layer!r} is not a layer of this model; choose one of: "
                         f"{', '.join(sorted(variables['params']))}")

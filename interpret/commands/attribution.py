@@ -27,6 +27,18 @@ def _attack_parser():
 
 
 def attack(argv: list[str]) -> str:
+    """Run `python -m interpret attack`: adversarial examples against a trained classifier.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret attack --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     args = _attack_parser().parse_args(argv)
     if args.eps < 0 or args.steps < 1 or args.restarts < 1:
         raise UserError("--eps must be >= 0, --steps and --restarts >= 1")
@@ -76,6 +88,18 @@ def attack(argv: list[str]) -> str:
 
 
 def attribution(argv: list[str]) -> str:
+    """Run `python -m interpret attribution`: attribution maps of test images.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret attribution --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("attribution", DESCRIPTIONS["attribution"], 8)
     p.add_argument("--layer", default=None, help="conv layer for Grad-CAM (default: the last conv* layer)")
     p.add_argument("--steps", type=int, default=64, help="Integrated Gradients path steps")
@@ -113,6 +137,18 @@ def attribution(argv: list[str]) -> str:
 
 
 def fooling(argv: list[str]) -> str:
+    """Run `python -m interpret fooling`: gradient ascent from test images to a chosen class.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret fooling --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("fooling", DESCRIPTIONS["fooling"], 50)
     p.add_argument("--target", type=int, required=True, help="class every image is pushed to")
     p.add_argument("--step_size", type=float, default=0.1, help="L2 length of each normalized gradient step")
@@ -147,6 +183,18 @@ def fooling(argv: list[str]) -> str:
 
 
 def segment(argv: list[str]) -> str:
+    """Run `python -m interpret segment`: saliency as segmentation, scored against a centre box.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret segment --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("segment", DESCRIPTIONS["segment"], 500)
     p.add_argument("--method", choices=("saliency", "smoothgrad"), default="saliency", help="map that seeds the mask")
     p.add_argument("--sigma", type=float, default=2.0, help="Gaussian blur of the map, pixels")

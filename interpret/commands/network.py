@@ -23,6 +23,18 @@ def _features(task, variables, layer):
 
 
 def filters(argv: list[str]) -> str:
+    """Run `python -m interpret filters`: a trained classifier's first-layer kernels as images.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret filters --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("filters", DESCRIPTIONS["filters"], 1)
     p.add_argument("--layer", default=None, help="conv layer (default: the first conv* layer)")
     args, task, variables, _, _ = image_run(p, argv)
@@ -43,6 +55,18 @@ def filters(argv: list[str]) -> str:
 
 
 def neighbours(argv: list[str]) -> str:
+    """Run `python -m interpret neighbours`: nearest training images of test images.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret neighbours --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("neighbours", DESCRIPTIONS["neighbours"], 6)
     p.add_argument("--layer", default="dense", help="feature layer (default: the penultimate 'dense')")
     p.add_argument("--k", type=int, default=5, help="neighbours per query")
@@ -74,6 +98,18 @@ def neighbours(argv: list[str]) -> str:
 
 
 def embedding(argv: list[str]) -> str:
+    """Run `python -m interpret embedding`: 2-d embeddings of test images' features.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret embedding --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("embedding", DESCRIPTIONS["embedding"], 1000)
     p.add_argument("--layer", default="dense", help="feature layer (default: the penultimate 'dense')")
     args, task, variables, x, labels = image_run(p, argv)
@@ -92,6 +128,18 @@ def embedding(argv: list[str]) -> str:
 
 
 def patches(argv: list[str]) -> str:
+    """Run `python -m interpret patches`: the maximally activating patches of channels of a layer.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret patches --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("patches", DESCRIPTIONS["patches"], 1000)
     p.add_argument("--layer", default=None, help="conv layer (default: the second conv* layer)")
     p.add_argument("--channels", type=int, nargs="+", default=list(range(8)), help="channels, one row each")
@@ -127,6 +175,18 @@ def patches(argv: list[str]) -> str:
 
 
 def occlusion(argv: list[str]) -> str:
+    """Run `python -m interpret occlusion`: occlusion maps of test images.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret occlusion --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("occlusion", DESCRIPTIONS["occlusion"], 8)
     p.add_argument("--size", type=int, default=3, help="occluder side in pixels")
     p.add_argument("--stride", type=int, default=1, help="occluder step in pixels")

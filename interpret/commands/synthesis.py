@@ -48,8 +48,9 @@ def _vgg_features(path: str, layers):
 
 
 def _source(p, argv, default_layer_prefix="conv"):
-    """`(args, feature_fn, layer, images)`: a trained run's layer on its test images, or with
-    `--vgg` a VGG-16 layer on the bundled `--image`.
+    """Parse a synthesis command's source: a trained run's layer on its test images, or a VGG-16 layer.
+
+    With `--vgg`, a VGG-16 layer on the bundled `--image`. Returns `(args, feature_fn, layer, images)`.
     """
     p.add_argument("--layer", default=None, help="layer (default: the run's last conv layer, or conv4_3 with --vgg)")
     p.add_argument("--vgg", default=None, help="torchvision vgg16 .pth file: use VGG-16 on --image instead of the run")
@@ -88,6 +89,18 @@ def _decoder(workdir: str):
 
 
 def visualize(argv: list[str]) -> str:
+    """Run `python -m interpret visualize`: class visualizations by gradient ascent.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret visualize --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("visualize", DESCRIPTIONS["visualize"], 1)
     p.add_argument("--steps", type=int, default=200, help="gradient-ascent steps")
     p.add_argument("--facet_class", type=int, default=0, help="class whose facets are visualized")
@@ -138,6 +151,18 @@ def visualize(argv: list[str]) -> str:
 
 
 def deepdream(argv: list[str]) -> str:
+    """Run `python -m interpret deepdream`: DeepDream on a layer.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret deepdream --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("deepdream", DESCRIPTIONS["deepdream"], 4)
     p.add_argument("--steps", type=int, default=20, help="ascent steps per octave")
     p.add_argument("--octaves", type=int, default=2, help="scales, each octave_scale times the last")
@@ -161,6 +186,18 @@ def deepdream(argv: list[str]) -> str:
 
 
 def invert(argv: list[str]) -> str:
+    """Run `python -m interpret invert`: images reconstructed from a layer's features.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret invert --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = method_parser("invert", DESCRIPTIONS["invert"], 4)
     p.add_argument("--steps", type=int, default=300, help="Adam steps")
     p.add_argument("--tv_weight", type=float, default=1e-2, help="weight of the total-variation prior")
@@ -210,6 +247,18 @@ def _style_features(args):
 
 
 def texture(argv: list[str]) -> str:
+    """Run `python -m interpret texture`: texture synthesis from a bundled image.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret texture --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = _style_parser("texture")
     p.add_argument("--texture", default="brick", help="bundled sample image to imitate")
     args = p.parse_args(argv)
@@ -234,6 +283,18 @@ def texture(argv: list[str]) -> str:
 
 
 def style(argv: list[str]) -> str:
+    """Run `python -m interpret style`: style transfer between bundled images.
+
+    Args:
+        argv: the command's arguments (see `python -m interpret style --help`).
+
+    Returns:
+        The one-line result the command line prints; figures go to `WORKDIR/figures/` and
+        numbers into `WORKDIR/summary.json`.
+
+    Raises:
+        UserError: on bad arguments or a run the method cannot use.
+    """
     p = _style_parser("style")
     p.add_argument("--content", default="chelsea", help="bundled sample image giving the content")
     p.add_argument("--style", dest="style_image", default="gravel", help="bundled sample image giving the style")

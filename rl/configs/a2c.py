@@ -4,9 +4,10 @@ import ml_collections
 
 
 def get_config() -> ml_collections.ConfigDict:
+    """Returns the default A2C config; each field's comment says what it sets."""
     c = ml_collections.ConfigDict()
     c.env = "CartPole-v1"          # gymnax environment with discrete actions
-    c.total_steps = 2_000_000      # environment steps per seed (500,000 left seeds at 262-468)
+    c.total_steps = 2_000_000      # environment steps per seed
     c.num_envs = 16                # environments stepped in parallel (vmap)
     c.num_steps = 8                # steps per environment per gradient step
     c.learning_rate = 1e-3         # Adam step size at the start

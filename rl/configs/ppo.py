@@ -4,6 +4,7 @@ import ml_collections
 
 
 def get_config() -> ml_collections.ConfigDict:
+    """Returns the default PPO config; each field's comment says what it sets."""
     c = ml_collections.ConfigDict()
     c.env = "CartPole-v1"        # gymnax environment with discrete actions
     c.total_steps = 500_000      # environment steps per seed
@@ -11,7 +12,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.num_steps = 128            # steps per environment per update
     c.update_epochs = 4          # passes over each batch of transitions
     c.num_minibatches = 4        # minibatches per pass
-    c.learning_rate = 1e-3       # Adam step size at the start (2.5e-4 gave mean 419 over 8 seeds)
+    c.learning_rate = 1e-3       # Adam step size at the start
     c.anneal_lr = True           # decay the learning rate linearly to 0
     c.gamma = 0.99               # discount
     c.gae_lambda = 0.95          # GAE lambda

@@ -4,6 +4,7 @@ from train.configs._common import generative
 
 
 def get_config():
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = generative("autoencoder", name="autoencoder", code=16, features=32)
     c.num_steps = 2000
     return c

@@ -1,9 +1,13 @@
-"""CNN (two stages of two 3x3 convolutions, 16 and 32 channels) on the whole cluttered_mnist canvas: the convolutional baseline of ram_cluttered_mnist."""
+"""CNN on the whole cluttered_mnist canvas: the convolutional baseline of ram_cluttered_mnist.
+
+It has two stages of two 3x3 convolutions, 16 and 32 channels.
+"""
 
 from train.configs import classify_digits
 
 
 def get_config():
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = classify_digits.get_config()
     c.dataset = "cluttered_mnist"  # 60x60 canvases, one mnist5k digit among 8x8 fragments
     c.eval_split = "validation"

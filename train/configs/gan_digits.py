@@ -6,6 +6,7 @@ from train.configs._common import generative, optimizer
 
 
 def get_config():
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = generative("gan", name="dcgan", features=64, num_classes=10)
     c.gan = ml_collections.ConfigDict()
     c.gan.loss = "wgan_gp"         # wgan_gp | ns (non-saturating) | lsgan; on binary images ns collapsed to one class

@@ -1,9 +1,13 @@
-"""DCGAN (WGAN-GP loss) on the grey mnist5k digits (28x28): Fréchet distance and class coverage in a LeNet-5's features."""
+"""DCGAN (WGAN-GP loss) on the grey 28x28 mnist5k digits: Fréchet distance and class coverage.
+
+Both are measured in a LeNet-5's features.
+"""
 
 from train.configs import gan_digits
 
 
 def get_config():
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = gan_digits.get_config()
     c.dataset = "mnist5k"
     c.eval_split = "validation"    # monitored while training; the test split is read once, at the end

@@ -1,4 +1,4 @@
-"""CNN on every frame + bidirectional GRU labelling every frame of the bundled moving_digits videos; clean vs corrupted accuracy."""
+"""Frame CNN + bidirectional GRU labelling every frame of moving_digits videos; clean vs corrupted accuracy."""
 
 import ml_collections
 
@@ -6,6 +6,7 @@ from train.configs._common import optimizer
 
 
 def get_config() -> ml_collections.ConfigDict:
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = ml_collections.ConfigDict()
     c.task = "frame_classification"
     c.dataset = "moving_digits"     # bundled videos with a label per frame

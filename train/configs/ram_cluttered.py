@@ -1,4 +1,7 @@
-"""Recurrent attention model (Mnih et al. 2014): 6 glimpses, REINFORCE-trained locations, on the bundled cluttered_digits."""
+"""Recurrent attention model (Mnih et al. 2014) on the bundled cluttered_digits.
+
+It takes 6 glimpses, with REINFORCE-trained locations.
+"""
 
 import ml_collections
 
@@ -6,6 +9,7 @@ from train.configs._common import optimizer
 
 
 def get_config() -> ml_collections.ConfigDict:
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = ml_collections.ConfigDict()
     c.task = "glimpses"
     c.dataset = "cluttered_digits"  # bundled 40x40 canvases with one digit and clutter
@@ -34,6 +38,5 @@ def get_config() -> ml_collections.ConfigDict:
     c.model.std = 0.2               # location policy standard deviation (in [-1, 1] units)
 
     # decoupled weight decay: without it the glimpse network overfits the 1,437 training digits
-    # (10,000 steps: test accuracy 0.884 without, 0.92 with, evaluated as below)
     c.optimizer = optimizer(name="adamw", learning_rate=3e-3, warmup_steps=200, grad_clip_norm=5.0, weight_decay=0.05)
     return c

@@ -1,4 +1,7 @@
-"""The captioners' CNN encoder recognizing which of the 36 (size, colour, shape) kinds are in a shapes_captions scene; caption_shapes starts from it."""
+"""The captioners' CNN encoder recognizing which (size, colour, shape) kinds are in a shapes_captions scene.
+
+There are 36 kinds; caption_shapes starts from this encoder.
+"""
 
 import ml_collections
 
@@ -6,6 +9,7 @@ from train.configs._common import optimizer
 
 
 def get_config() -> ml_collections.ConfigDict:
+    """Returns the recipe's `ml_collections.ConfigDict`; each field's comment says what it sets."""
     c = ml_collections.ConfigDict()
     c.task = "scene_objects"
     c.dataset = "shapes_captions"

@@ -1,5 +1,6 @@
-"""Dataset registry over TFDS: bundled datasets generated locally, everything else from the
-TFDS catalog. See DESIGN.md, "Data".
+"""Dataset registry over TFDS: bundled datasets generated locally, everything else from the TFDS catalog.
+
+See DESIGN.md, "Data".
 """
 
 from train.data.batches import eval_batches, train_batches

@@ -19,8 +19,21 @@ def _length(arrays: Mapping[str, np.ndarray]) -> int:
 
 def train_batches(arrays: Mapping[str, np.ndarray], batch_size: int, seed: int,
                   start_step: int = 0) -> Iterator[dict[str, np.ndarray]]:
-    """Endless shuffled batches of exactly `batch_size` examples (the remainder of each epoch
-    is dropped), starting at global step `start_step`.
+    """Yields endless shuffled batches of exactly `batch_size` examples, starting at global step `start_step`.
+
+    The remainder of each epoch is dropped.
+
+    Args:
+        arrays: Dict of arrays that share their leading (example) axis `N`.
+        batch_size: Examples per batch.
+        seed: Shuffling seed; epoch `e` uses `default_rng([seed, e])`.
+        start_step: Global step of the first batch yielded.
+
+    Yields:
+        Dicts with the keys of `arrays`, each array of shape `(batch_size, ...)`.
+
+    Raises:
+        ValueError: If the arrays differ in length, or `batch_size` is larger than the number of examples.
     """
     n = _length(arrays)
     steps_per_epoch = n // batch_size
@@ -37,8 +50,20 @@ def train_batches(arrays: Mapping[str, np.ndarray], batch_size: int, seed: int,
 
 
 def eval_batches(arrays: Mapping[str, np.ndarray], batch_size: int) -> Iterator[dict[str, np.ndarray]]:
-    """One pass in order, every batch padded to `batch_size` (static shapes: one compilation)
-    with a float32 `mask` of shape `(batch_size,)` that is 1 for real examples.
+    """Yields one pass over `arrays` in order, every batch padded to `batch_size`.
+
+    Padding keeps shapes static (one compilation); a float32 `mask` of shape `(batch_size,)` is 1
+    for real examples.
+
+    Args:
+        arrays: Dict of arrays that share their leading (example) axis `N`.
+        batch_size: Examples per batch.
+
+    Yields:
+        Dicts with the keys of `arrays` (each `(batch_size, ...)`, zero-padded) plus `mask`.
+
+    Raises:
+        ValueError: If the arrays differ in length.
     """
     n = _length(arrays)
     for start in range(0, n, batch_size):

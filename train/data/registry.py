@@ -37,7 +37,19 @@ def _quiet():
 
 
 def builder(name: str, path: str | None = None):
-    """A prepared TFDS builder for `name`; bundled datasets are generated on first use."""
+    """Returns a prepared TFDS builder for `name`; bundled datasets are generated on first use.
+
+    Args:
+        name: Dataset name, optionally with a config (`"name/config"`).
+        path: Optional data directory (see `data_dir`).
+
+    Returns:
+        The prepared `tfds.core.DatasetBuilder`.
+
+    Raises:
+        DatasetUnavailable: If the dataset or config is unknown, cannot be opened, or cannot be
+            prepared (e.g. without TensorFlow or a network).
+    """
     import tensorflow_datasets as tfds
 
     directory = data_dir(path)
@@ -116,8 +128,17 @@ def _records(name: str, split: str, path: str | None) -> list[dict]:
 
 
 def check_split(name: str, split: str, path: str | None = None) -> None:
-    """Raise `EmptySplit` (a `ValueError`) if `split` of `name` selects no examples, from the
-    dataset's metadata alone (no records are read).
+    """Checks that `split` of dataset `name` selects examples, from the dataset's metadata alone.
+
+    No records are read.
+
+    Args:
+        name: Dataset name.
+        split: TFDS split, possibly sliced (`"test[:200]"`).
+        path: Optional data directory.
+
+    Raises:
+        EmptySplit: (a `ValueError`) If `split` of `name` selects no examples.
     """
     b = builder(name, path)
     if split_name(split) in b.info.splits:
@@ -140,13 +161,21 @@ def split_name(split: str) -> str:
 
 
 def load(name: str, split: str, path: str | None = None) -> dict[str, np.ndarray]:
-    """The whole `split` of dataset `name` as numpy arrays keyed like its TFDS features.
+    """Loads the whole `split` of dataset `name` as numpy arrays keyed like its TFDS features.
 
-    `split` may carry a TFDS slice, e.g. `"test[:200]"` or `"train[10%:20%]"`.
+    Args:
+        name: Dataset name.
+        split: Split, which may carry a TFDS slice, e.g. `"test[:200]"` or `"train[10%:20%]"`.
+        path: Optional data directory.
 
-    `image`: float32 `(N, H, W, C)` in [0, 1] (uint8 images are divided by 255);
-    `label`: int32 `(N,)`; other features are stacked as stored. Text features (decoded to
-    `str`) and arrays of differing shapes (e.g. `sample_images`) come back as lists.
+    Returns:
+        A dict of features. `image`: float32 `(N, H, W, C)` in [0, 1] (uint8 images are divided by
+        255); `label`: int32 `(N,)`; other features are stacked as stored. Text features (decoded to
+        `str`) and arrays of differing shapes (e.g. `sample_images`) come back as lists.
+
+    Raises:
+        DatasetUnavailable: If the dataset or split cannot be read.
+        EmptySplit: If the split selects no examples.
     """
     records = _records(name, split, path)
     out = {}
@@ -170,7 +199,11 @@ def _convert(key: str, value):
 
 
 def load_text(name: str, split: str, path: str | None = None) -> str:
-    """A text corpus split as one string (records joined in their `index` order)."""
+    """Loads a text corpus split as one string (records joined in their `index` order).
+
+    Raises:
+        DatasetUnavailable: If the dataset cannot be read or has no `text` feature.
+    """
     records = _records(name, split, path)
     if "text" not in records[0]:
         raise DatasetUnavailable(f"dataset '{name}' has no 'text' feature; text datasets: pydoc_topics, "

@@ -1,5 +1,6 @@
-"""Procedural scenes for `shapes_captions`: coloured shapes on a light background, their masks, and
-captions from a small grammar that names the objects and their spatial relations.
+"""Procedural scenes for `shapes_captions`: coloured shapes on a light background, masks and captions.
+
+The captions come from a small grammar that names the objects and their spatial relations.
 
 `render_scene(rng, num_objects)` draws one 64x64 RGB scene; `captions(objects)` writes its
 reference captions. Pure numpy and deterministic given the generator, so the TFDS builder in
@@ -22,6 +23,16 @@ REFERENCES = 5
 
 
 class SceneObject(NamedTuple):
+    """One object of a scene.
+
+    Attributes:
+        shape: Index into `SHAPES`.
+        colour: Index into `COLOUR_NAMES`.
+        size: Index into `SIZE_NAMES`.
+        row: Row of the centre, in pixels.
+        col: Column of the centre, in pixels.
+    """
+
     shape: int    # index into SHAPES
     colour: int   # index into COLOUR_NAMES
     size: int     # index into SIZE_NAMES
@@ -30,8 +41,12 @@ class SceneObject(NamedTuple):
 
 
 class Scene(NamedTuple):
-    """`image: (64, 64, 3) uint8`, `segmentation: (64, 64) uint8` (0 background, k for object k - 1),
-    `objects` in the order captions name them (left to right).
+    """A rendered scene.
+
+    Attributes:
+        image: `(64, 64, 3)` uint8 RGB image.
+        segmentation: `(64, 64)` uint8 mask, 0 for background and `k` for object `k - 1`.
+        objects: The `SceneObject` list in the order captions name them (left to right).
     """
 
     image: np.ndarray
@@ -44,7 +59,17 @@ _ROWS.flags.writeable = _COLS.flags.writeable = False
 
 
 def shape_mask(shape: int, radius: int, row: int, col: int) -> np.ndarray:
-    """`(64, 64)` bool mask of a circle, square or upward triangle of half-extent `radius`."""
+    """Draws the `(64, 64)` bool mask of a circle, square or upward triangle of half-extent `radius`.
+
+    Args:
+        shape: Index into `SHAPES`.
+        radius: Half-extent in pixels.
+        row: Row of the centre.
+        col: Column of the centre.
+
+    Returns:
+        A `(64, 64)` bool array.
+    """
     dy, dx = _ROWS - row, _COLS - col
     if SHAPES[shape] == "circle":
         return dy ** 2 + dx ** 2 <= radius ** 2
@@ -70,7 +95,18 @@ def _background(rng) -> np.ndarray:
 
 
 def render_scene(rng: np.random.Generator, num_objects: int) -> Scene:
-    """One scene with `num_objects` (1 to 3) non-overlapping objects at random positions."""
+    """Renders one scene with `num_objects` (1 to 3) non-overlapping objects at random positions.
+
+    Args:
+        rng: NumPy random generator.
+        num_objects: Number of objects, 1 to `MAX_OBJECTS`.
+
+    Returns:
+        A `Scene`.
+
+    Raises:
+        ValueError: If `num_objects` is not in 1 to `MAX_OBJECTS`.
+    """
     if not 1 <= num_objects <= MAX_OBJECTS:
         raise ValueError(f"num_objects must be in 1..{MAX_OBJECTS}; got {num_objects}")
     image = _background(rng)
@@ -113,9 +149,19 @@ def _where(o: SceneObject) -> str:
 
 
 def captions(objects: list, rng: np.random.Generator, count: int = REFERENCES) -> list[str]:
-    """`count` distinct-where-possible reference captions for a scene's objects (left to right):
-    noun phrases "a [size] colour shape", a location for a single object, spatial relations
-    ("to the left of", "to the right of", "above", "below") between neighbours, "and" lists.
+    """Writes `count` distinct-where-possible reference captions for a scene's objects.
+
+    Captions use noun phrases "a [size] colour shape", a location for a single object, spatial
+    relations ("to the left of", "to the right of", "above", "below") between neighbours, and "and"
+    lists.
+
+    Args:
+        objects: The scene's `SceneObject` list, left to right (as in `Scene.objects`).
+        rng: NumPy random generator.
+        count: Number of captions.
+
+    Returns:
+        A list of `count` caption strings.
     """
     n = len(objects)
     if n == 1:

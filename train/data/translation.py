@@ -1,5 +1,6 @@
-"""Generators of the bundled translation datasets: `(source, target)` string pairs, a pure
-function of a numpy `Generator`.
+"""Generators of the bundled translation datasets: `(source, target)` string pairs.
+
+Each pair is a pure function of a numpy `Generator`:
 
 - `date_pair`: a calendar day between 1950-01-01 and 2049-12-31 written in one of `DATE_FORMATS`
   human-readable forms (English month and weekday names, ordinals, two-digit years read as
@@ -19,7 +20,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 
 def ordinal(n: int) -> str:
-    """`3 -> "3rd"`, `11 -> "11th"`, `22 -> "22nd"`."""
+    """Writes `n` as an English ordinal: `3 -> "3rd"`, `11 -> "11th"`, `22 -> "22nd"`."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
@@ -49,7 +50,11 @@ DATE_FORMATS = (
 
 
 def date_pair(rng: np.random.Generator, day: int) -> tuple[str, str]:
-    """`day` (days since 1950-01-01) in a random format and letter case, and its ISO form."""
+    """Writes `day` (days since 1950-01-01) in a random format and letter case.
+
+    Returns:
+        A tuple `(text, iso)` of the human-readable date and its ISO form `YYYY-MM-DD`.
+    """
     d = FIRST_DAY + datetime.timedelta(days=int(day))
     text = DATE_FORMATS[rng.integers(len(DATE_FORMATS))].format(**_fields(d))
     case = rng.integers(3)
@@ -58,8 +63,13 @@ def date_pair(rng: np.random.Generator, day: int) -> tuple[str, str]:
 
 
 def date_days(rng: np.random.Generator, split: str, count: int) -> np.ndarray:
-    """`count` day numbers of `split`: validation days are those `= 1 (mod 20)`, test days `= 2`,
-    training the rest, so no calendar day of the evaluation splits is seen in training.
+    """Draws `count` day numbers of `split` (with replacement only when the split has fewer days).
+
+    Validation days are those `= 1 (mod 20)`, test days `= 2`, training the rest, so no calendar day
+    of the evaluation splits is seen in training.
+
+    Returns:
+        An int array of shape `(count,)` of days since 1950-01-01.
     """
     residue = {"validation": 1, "test": 2}.get(split)
     days = np.arange(DAYS)
@@ -68,6 +78,6 @@ def date_days(rng: np.random.Generator, split: str, count: int) -> np.ndarray:
 
 
 def addition_pair(rng: np.random.Generator) -> tuple[str, str]:
-    """`"a+b"` with operands of 1 to 4 digits (digit counts uniform) and their sum."""
+    """Draws `"a+b"` with operands of 1 to 4 digits (digit counts uniform); returns it and the sum as strings."""
     a, b = (int(rng.integers(10 ** (k - 1) if k > 1 else 0, 10 ** k)) for k in rng.integers(1, 5, size=2))
     return f"{a}+{b}", str(a + b)

@@ -1,5 +1,6 @@
-"""Convolutional autoencoder with a Bernoulli reconstruction loss; its report compares linear
-probes on the codes, on PCA codes of the same size and on raw pixels.
+"""Convolutional autoencoder with a Bernoulli reconstruction loss.
+
+Its report compares linear probes on the codes, on PCA codes of the same size and on raw pixels.
 """
 
 import os
@@ -15,8 +16,10 @@ from train.tasks.images import ImageTask, model_fields
 
 
 class AutoencoderTask(ImageTask):
-    """Convolutional autoencoder, Bernoulli reconstruction loss (nats/image). Report: linear
-    probes (logistic regression) on its codes, on raw pixels and on PCA codes of the same size.
+    """Convolutional autoencoder, Bernoulli reconstruction loss (nats/image).
+
+    Report: linear probes (logistic regression) on its codes, on raw pixels and on PCA codes of the
+    same size.
     """
 
     def __init__(self, config, meta=None):
@@ -24,19 +27,31 @@ class AutoencoderTask(ImageTask):
         self.model = zoo.Autoencoder(self.shape, **model_fields(config))
 
     def create_state(self, rng, tx):
+        """Initialize `zoo.Autoencoder` on one zero image and its optimizer state."""
         variables = init_variables(self.model, rng, jnp.zeros((1, *self.shape)))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
     def loss_fn(self, params, state, batch, rng):
+        """Mean Bernoulli reconstruction NLL (nats/image) of `batch["inputs"]`; no metrics, no updates."""
         logits, _ = self.model.apply({"params": params}, batch["inputs"])
         loss = bernoulli_nll(logits, batch["inputs"]).mean()
         return loss, ({}, {})
 
     def eval_metrics(self, state, batch):
+        """Per-image `reconstruction_nats`, shape `(batch,)`."""
         logits, _ = self.model.apply(state.variables(), batch["inputs"])
         return {"reconstruction_nats": bernoulli_nll(logits, batch["inputs"])}
 
     def report(self, state, workdir):
+        """Linear-probe test accuracies on codes, PCA codes and pixels, and a reconstruction figure.
+
+        Needs labels (else `{}`). Each probe is a logistic regression on standardized features of
+        the train split, scored on `config.test_split`; PCA keeps as many components as the code has.
+
+        Returns:
+            `probe_accuracy` (a float per feature set: `autoencoder`, `pca`, `pixels`), `code_size`
+            and `probe_margin_over_pca`; `figures/reconstructions.png` is written under `workdir`.
+        """
         from sklearn.linear_model import LogisticRegression
 
         from train.unsupervised import pca_fit, pca_transform

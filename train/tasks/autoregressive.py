@@ -20,8 +20,9 @@ AUTOREGRESSIVE = {"pixelcnn": zoo.PixelCNN, "gated_pixelcnn": zoo.GatedPixelCNN,
 
 
 class AutoregressiveTask(ImageTask):
-    """PixelCNN / gated PixelCNN / PixelRNN: per-pixel softmax over `model.levels` intensities,
-    the loss is the NLL in nats per image. Report: test NLL and bits/dim, the independent-pixels
+    """PixelCNN / gated PixelCNN / PixelRNN: per-pixel softmax over `model.levels` intensities.
+
+    The loss is the NLL in nats per image. Report: test NLL and bits/dim, the independent-pixels
     baseline, samples (sequential, timed) and their quality.
     """
 
@@ -38,11 +39,21 @@ class AutoregressiveTask(ImageTask):
         self.model = AUTOREGRESSIVE[name](**model_fields(config))
 
     def create_state(self, rng, tx):
+        """Initialize the `model.name` network on one zero image and its optimizer state."""
         params = init_variables(self.model, rng, jnp.zeros((1, *self.shape)))["params"]
         return TrainState.create(apply_fn=self.model.apply, params=params, tx=tx)
 
     def nll(self, params, x, rng=None):
-        """Per-image NLL in nats (with dropout when `rng` is given)."""
+        """Per-image NLL in nats (with dropout when `rng` is given).
+
+        Args:
+            params: the model parameters.
+            x: images `(B, H, W, C)` in [0, 1]; targets are `x` quantized to `model.levels` levels.
+            rng: a `jax.random` key for dropout, or None for the deterministic model.
+
+        Returns:
+            `(B,)` float NLL, summed over pixels and channels.
+        """
         logits = self.model.apply({"params": params}, x, train=rng is not None,
                                   rngs=None if rng is None else {"dropout": rng})
         targets = jnp.round(x * (self.levels - 1)).astype(jnp.int32)
@@ -50,13 +61,23 @@ class AutoregressiveTask(ImageTask):
         return ce.reshape(ce.shape[0], -1).sum(-1)
 
     def loss_fn(self, params, state, batch, rng):
+        """Mean per-image NLL of `batch["inputs"]` with dropout; no metrics, no updates."""
         return self.nll(params, batch["inputs"], rng).mean(), ({}, {})
 
     def eval_metrics(self, state, batch):
+        """Per-image `nll_nats` and `bits_per_dim`, each of shape `(batch,)`."""
         nll = self.nll(state.params, batch["inputs"])
         return {"nll_nats": nll, "bits_per_dim": nll / (np.prod(self.shape) * np.log(2))}
 
     def report(self, state, workdir):
+        """Sample `config.num_samples` images sequentially, timed, and score them.
+
+        Writes `figures/samples.png` under `workdir`.
+
+        Returns:
+            `samples_per_s` (the compiled sampler's throughput), plus `independent_pixels_nll_nats`
+            on binarized data and `sample_quality` on labelled data.
+        """
         test, train = self.split(self.config.test_split), self.split("train")
         n = self.config.num_samples
         sampler = jax.jit(lambda params, key: sample_pixels(lambda x: self.model.apply({"params": params}, x), key, n,

@@ -15,9 +15,10 @@ from train.steps import make_eval_step, mean_over_batches
 
 
 def cached(method):
-    """`functools.cache` for a task method whose results belong to the task: they are kept in
-    the task's own `_cached` dict, so they go when the task goes (a class-level cache would keep
-    every task object, and the arrays it loaded, alive for the life of the process).
+    """`functools.cache` for a task method whose results belong to the task.
+
+    Results are kept in the task's own `_cached` dict, so they go when the task goes (a class-level
+    cache would keep every task object, and the arrays it loaded, alive for the life of the process).
     """
 
     @functools.wraps(method)
@@ -57,31 +58,40 @@ class Task(abc.ABC):
     workdir: str | None = None
 
     def __init__(self, config: ml_collections.ConfigDict, meta: dict | None = None):
-        """`meta`: a checkpoint's (`meta()` as saved) when the task is rebuilt to restore a run;
-        what it records (example shapes, vocabularies) is then never read from the data.
+        """Keep the recipe config and, when restoring, the checkpoint's facts.
+
+        Args:
+            config: the recipe config.
+            meta: a checkpoint's (`meta()` as saved) when the task is rebuilt to restore a run;
+                what it records (example shapes, vocabularies) is then never read from the data.
         """
         self.config = config
         self._shapes = {k: tuple(v) for k, v in (meta or {}).get("shapes", {}).items()}
 
     def feature_shape(self, key: str) -> tuple:
-        """The shape of one training example's feature `key` (no batch axis): the checkpoint's
-        record when restored, else measured on `training_arrays()` (and recorded by `meta`).
+        """The shape of one training example's feature `key` (no batch axis).
+
+        Returns:
+            The checkpoint's record when restored, else the shape measured on `training_arrays()`
+            (and recorded by `meta`), as a tuple of ints.
         """
         if key not in self._shapes:
             self._shapes[key] = tuple(int(d) for d in self.training_arrays()[key].shape[1:])
         return self._shapes[key]
 
     def training_arrays(self) -> dict:
-        """The training split's arrays, where `feature_shape` measures a feature: `split("train")`
-        for the tasks that keep their splits there; others override it.
+        """The training split's arrays, where `feature_shape` measures a feature.
+
+        Default: `split("train")`, for the tasks that keep their splits there; others override it.
         """
         return self.split("train")
 
     def stages(self) -> dict:
-        """Runs this task starts from, `{name: (recipe, config) or workdir}`: `train.loop.run`
-        trains each `(recipe, config)` first (or resumes it, or reuses it when finished) as its
-        own logged run in `<workdir>/<name>`, loads each `workdir` (a finished run), then hands
-        them all to `start_from`. Default: none.
+        """Runs this task starts from, `{name: (recipe, config) or workdir}`.
+
+        `train.loop.run` trains each `(recipe, config)` first (or resumes it, or reuses it when
+        finished) as its own logged run in `<workdir>/<name>`, loads each `workdir` (a finished
+        run), then hands them all to `start_from`. Default: none.
         """
         return {}
 
@@ -90,12 +100,26 @@ class Task(abc.ABC):
 
     @abc.abstractmethod
     def create_state(self, rng, tx: optax.GradientTransformation) -> TrainState:
-        """Initialize the model and optimizer state."""
+        """Initialize the model and optimizer state.
+
+        Args:
+            rng: a `jax.random` key for parameter initialization.
+            tx: the optimizer.
+        """
 
     @abc.abstractmethod
     def loss_fn(self, params, state: TrainState, batch, rng):
-        """`(loss, (metrics, updates))`: scalar loss, dict of scalar metrics, dict of state
-        fields to replace (e.g. `{"batch_stats": ...}`).
+        """The training loss on one batch, differentiated with respect to `params`.
+
+        Args:
+            params: the parameters being differentiated.
+            state: the current train state (for `apply_fn` and non-trained collections).
+            batch: a training batch, a dict of arrays.
+            rng: a `jax.random` key for this step (dropout, sampling).
+
+        Returns:
+            `(loss, (metrics, updates))`: scalar loss, dict of scalar metrics, dict of state
+            fields to replace (e.g. `{"batch_stats": ...}`).
         """
 
     def eval_metrics(self, state: TrainState, batch) -> dict:
@@ -115,21 +139,24 @@ class Task(abc.ABC):
         return jax.jit(make_eval_step(self.eval_metrics))
 
     def evaluate(self, state: TrainState, split: str) -> dict[str, float]:
-        """Mean metrics over one pass of `split`, keyed `{split}_{name}` (`split` without any slice:
-        `"test[:200]"` gives `test_accuracy`).
+        """Mean metrics over one pass of `split`, keyed `{split}_{name}`.
+
+        The key's `split` is without any slice: `"test[:200]"` gives `test_accuracy`.
         """
         means = mean_over_batches(self._eval_step, state, self.eval_batches(split))
         return {f"{split_name(split)}_{k}": v for k, v in means.items()}
 
     def report(self, state: TrainState, workdir: str) -> dict:
-        """Results beyond the test metrics, computed once after training and stored as
-        `summary["report"]` (likelihood comparisons, sample quality, probes; figures go to
-        `workdir/figures/`). A `headline` entry is printed with the final summary line.
+        """Results beyond the test metrics, computed once after training.
+
+        They are stored as `summary["report"]` (likelihood comparisons, sample quality, probes;
+        figures go to `workdir/figures/`). A `headline` entry is printed with the final summary line.
         """
         return {}
 
     def meta(self) -> dict:
-        """JSON-able facts saved with every checkpoint, from which the task is rebuilt without its
-        data: the feature shapes measured so far; subclasses add theirs (a vocabulary).
+        """JSON-able facts saved with every checkpoint, from which the task is rebuilt without its data.
+
+        The base records the feature shapes measured so far; subclasses add theirs (a vocabulary).
         """
         return {"shapes": {k: list(v) for k, v in self._shapes.items()}}

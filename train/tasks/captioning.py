@@ -1,5 +1,6 @@
-"""Image captioning: teacher forcing with a masked cross-entropy, the doubly stochastic attention
-regularizer (Xu et al. 2015), and a report with corpus BLEU-1..4 for greedy and beam decoding,
+"""Image captioning: teacher forcing with a masked cross-entropy and the doubly stochastic attention regularizer.
+
+The regularizer is Xu et al. 2015's. The report has corpus BLEU-1..4 for greedy and beam decoding,
 attention correctness on `shapes_captions`, and a figure of captions with per-word attention.
 
 Config: dataset (`shapes_captions`, or TFDS `coco_captions` once prepared), data_dir, image_size
@@ -29,9 +30,15 @@ MODELS = ("rnn", "lstm", "attention")
 
 
 def load_captions(config, split: str) -> dict:
-    """`{"image": (N, S, S, 3) float32, "captions": [[words, ...] per reference] per image, ...}`
-    for `shapes_captions` (newline-joined references) or a TFDS catalog dataset whose
-    `captions` feature holds a list of `{"text"}` (`coco_captions`).
+    """Images and tokenized reference captions of split `split` of `config.dataset`.
+
+    The dataset is `shapes_captions` (newline-joined references) or a TFDS catalog dataset whose
+    `captions` feature holds a list of `{"text"}` (`coco_captions`); images are resized to
+    `config.image_size` when it is set.
+
+    Returns:
+        The dataset's features with `image` `(N, S, S, 3)` float32 and `captions` a list, per image,
+        of reference word lists.
     """
     arrays = data.load(config.dataset, split, config.data_dir or None)
     if "captions" not in arrays or "image" not in arrays:
@@ -53,10 +60,21 @@ def load_captions(config, split: str) -> dict:
 
 
 def caption_losses(model, variables, batch, pad: int, attention: bool, train: bool = False):
-    """Per-example `(cross-entropy per word, attention penalty, word accuracy)` of teacher-forced
-    `batch["tokens"]: (B, T + 1)` on `batch["image"]`, and the model's updated `batch_stats` (the
-    given ones unless `train`); padding is masked out. The penalty is Xu et al.'s doubly
-    stochastic term `mean_i (1 - sum_t alpha_ti)^2` (0 without attention).
+    """Per-example `(cross-entropy per word, attention penalty, word accuracy)` and the updated `batch_stats`.
+
+    The captions `batch["tokens"]: (B, T + 1)` are teacher-forced on `batch["image"]`; padding is
+    masked out. The penalty is Xu et al.'s doubly stochastic term `mean_i (1 - sum_t alpha_ti)^2`.
+
+    Args:
+        model: the captioner.
+        variables: its variables (`params`, and `batch_stats` if it has them).
+        batch: `{"image": (B, H, W, 3), "tokens": (B, T + 1) int}`.
+        pad: the padding id.
+        attention: whether the model attends (without attention the penalty is 0).
+        train: whether BatchNorm statistics are updated; otherwise the given ones come back.
+
+    Returns:
+        Three `(B,)` float arrays and the `batch_stats` (None when the model has none).
     """
     inputs, targets = batch["tokens"][:, :-1], batch["tokens"][:, 1:]
     if train and "batch_stats" in variables:
@@ -75,8 +93,9 @@ def caption_losses(model, variables, batch, pad: int, attention: bool, train: bo
 
 
 class Captioning(Task):
-    """Teacher-forced captioning of `(image, reference)` pairs; `vocab` (from a checkpoint's meta)
-    replaces the vocabulary built from the training captions.
+    """Teacher-forced captioning of `(image, reference)` pairs.
+
+    `vocab` (from a checkpoint's meta) replaces the vocabulary built from the training captions.
     """
 
     primary_metric = "loss"
@@ -100,8 +119,10 @@ class Captioning(Task):
                       else zoo.CaptioningRNN(cell=m.name, **common))
 
     def stages(self) -> dict:
-        """With `encoder_pretraining_steps` > 0, the `recognize_scene_objects` run (same data and
-        encoder) whose encoder this captioner starts from, trained first in `<workdir>/encoder`.
+        """With `encoder_pretraining_steps` > 0, the `recognize_scene_objects` run to start the encoder from.
+
+        This captioner starts from that run's encoder; the run (same data and encoder) is trained first
+        in `<workdir>/encoder`.
         """
         steps = self.config.get("encoder_pretraining_steps", 0)
         if not steps:
@@ -117,10 +138,12 @@ class Captioning(Task):
         return {"encoder": ("recognize_scene_objects", c)}
 
     def start_from(self, runs: dict) -> None:
+        """Keep the `encoder` stage's encoder parameters for `create_state`."""
         _, state = runs["encoder"]
         self._pretrained_encoder = state.params["encoder"]
 
     def split_raw(self, name: str) -> dict:
+        """`load_captions` of split `name`, loaded once; the train split cut to `config.overfit` images when set."""
         if name not in self._splits:
             split = load_captions(self.config, name)
             if name == "train" and self.config.overfit:
@@ -129,11 +152,15 @@ class Captioning(Task):
         return self._splits[name]
 
     def training_arrays(self) -> dict:
+        """The raw train split (`split_raw("train")`), where `feature_shape` measures the image."""
         return self.split_raw("train")
 
     @cached
     def pairs(self, name: str) -> dict:
-        """Every (image, reference) pair of a split: `image_index: (P,)`, `tokens: (P, max_length + 1)`."""
+        """Every (image, reference) pair of a split: `image_index: (P,)`, `tokens: (P, max_length + 1)`.
+
+        With `config.overfit`, only the first reference of each training image is used.
+        """
         split = self.split_raw(name)
         # the overfit check (as in the course) fits one caption per image, which a model can memorize
         refs_of = (lambda refs: refs[:1]) if self.config.overfit and name == "train" else (lambda refs: refs)
@@ -146,14 +173,20 @@ class Captioning(Task):
                 **({"mask": rows["mask"]} if "mask" in rows else {})}
 
     def train_batches(self, start_step):
+        """Endless shuffled `config.batch_size` batches of training pairs (`image`, `tokens`) from step `start_step`."""
         for rows in data.train_batches(self.pairs("train"), self.config.batch_size, self.config.seed, start_step):
             yield self._batch("train", rows)
 
     def eval_batches(self, split):
+        """One padded, masked pass over the pairs of `split` in `config.eval_batch_size` batches."""
         for rows in data.eval_batches(self.pairs(split), self.config.eval_batch_size):
             yield self._batch(split, rows)
 
     def create_state(self, rng, tx):
+        """Initialize the captioner (its encoder from the `encoder` stage, if any) and the optimizer state.
+
+        The loss scale follows `config.precision`.
+        """
         size = self.feature_shape("image")
         variables = init_variables(self.model, rng, jnp.zeros((1, *size)), jnp.zeros((1, self.config.max_length), jnp.int32))
         params = variables["params"]
@@ -167,12 +200,17 @@ class Captioning(Task):
                               train)
 
     def loss_fn(self, params, state, batch, rng):
+        """Mean cross-entropy per word plus `attention_reg` times the mean attention penalty.
+
+        Metrics: `word_loss`, `word_accuracy`; updates: `batch_stats` when the model has them.
+        """
         ce, penalty, correct, batch_stats = self._losses(state.variables(params), batch, train=True)
         loss = jnp.mean(ce) + self.config.attention_reg * jnp.mean(penalty)
         updates = {"batch_stats": batch_stats} if batch_stats is not None else {}
         return loss, ({"word_loss": jnp.mean(ce), "word_accuracy": jnp.mean(correct)}, updates)
 
     def eval_metrics(self, state, batch):
+        """Per-pair `loss` (cross-entropy per word) and `word_accuracy`, each `(batch,)`."""
         ce, _, correct, _ = self._losses(state.variables(), batch)
         return {"loss": ce, "word_accuracy": correct}
 
@@ -183,16 +221,29 @@ class Captioning(Task):
                                    self.config.decode.length_penalty)
 
     def caption(self, variables, images, beam_width: int = 1, batch: int = 250):
-        """`(word lists, alphas (N, T, L) or None)`: greedy (width 1, with attention) or beam captions
-        of `images` by the model with `variables` (`state.variables()`).
+        """Greedy (width 1, with attention) or beam captions of `images`.
+
+        Args:
+            variables: the model's variables (`state.variables()`).
+            images: `(N, H, W, 3)` images.
+            beam_width: 1 for greedy decoding, else the beam width.
+            batch: how many images are decoded per call.
+
+        Returns:
+            `(word lists, alphas)`: `N` word lists, and the attention weights `(N, T, L)` or None.
         """
         tokens, alphas = zoo.decode_in_chunks(self.decoders, variables, images, beam_width, batch)
         return [self.vocab.decode(t) for t in tokens], alphas
 
     def scores(self, variables, split: str) -> dict:
-        """BLEU of greedy and beam captions of `split`, how many distinct greedy captions it has, and
-        where the scenes' objects are known (`shapes_captions`) the greedy captions' object
+        """BLEU of greedy and beam captions of `split`, and how many distinct greedy captions it has.
+
+        Where the scenes' objects are known (`shapes_captions`), also the greedy captions' object
         grounding and, with attention, attention correctness.
+
+        Returns:
+            `greedy` and `beam_{width}` (corpus BLEU), `distinct_greedy_captions`, three `examples`, and
+            `grounding` / `attention` where they apply.
         """
         raw = self.split_raw(split)
         greedy_words, alphas = self.caption(variables, raw["image"])
@@ -210,6 +261,7 @@ class Captioning(Task):
         return out
 
     def report(self, state, workdir):
+        """`scores` on `config.test_split` with a `headline`; with attention, `figures/attention.png` of 6 images."""
         split = self.config.test_split
         result = self.scores(state.variables(), split)
         width = self.config.decode.beam_width
@@ -231,4 +283,5 @@ class Captioning(Task):
         return {"headline": headline, **result}
 
     def meta(self):
+        """The base facts plus the vocabulary's words."""
         return {**super().meta(), "vocab": self.vocab.words}

@@ -1,5 +1,7 @@
-"""Supervised classification: softmax cross-entropy on integer labels, accuracy; optionally
-adversarial training (Madry et al. 2018; the FGSM-with-random-start variant of Wong et al. 2020).
+"""Supervised classification: softmax cross-entropy on integer labels, accuracy.
+
+Optionally adversarial training (Madry et al. 2018; the FGSM-with-random-start variant of Wong et
+al. 2020).
 """
 
 import flax.linen as nn
@@ -21,9 +23,12 @@ ADVERSARIAL = ("none", "pgd", "fgsm_rs")
 
 
 def build_model(config, dtype=jnp.float32) -> nn.Module:
-    """A zoo model from a config block: `name` picks the class, `act` (if present) names the
-    activation, every other field is passed to the constructor (lists become tuples);
-    `dtype` is the compute dtype (parameters stay float32).
+    """A zoo model from a config block.
+
+    Args:
+        config: the `model` block: `name` picks the class, `act` (if present) names the activation,
+            every other field is passed to the constructor (lists become tuples).
+        dtype: the compute dtype (parameters stay float32).
     """
     fields = dict(config, dtype=dtype)
     name, act = fields.pop("name"), fields.pop("act", None)
@@ -41,7 +46,10 @@ def build_model(config, dtype=jnp.float32) -> nn.Module:
 
 
 class Classification(Task):
-    """Config: dataset, data_dir, input_key, batch_size, eval_batch_size, model, augment."""
+    """Supervised classification of `input_key` features by their `label`.
+
+    Config: dataset, data_dir, input_key, batch_size, eval_batch_size, model, augment.
+    """
 
     primary_metric = "accuracy"
     precisions = ("fp32", "bf16", "fp16")
@@ -57,6 +65,7 @@ class Classification(Task):
         self.logits = lambda variables, x: self.model.apply(variables, x, train=False)
 
     def split(self, name: str) -> dict:
+        """The arrays of split `name`, loaded once: `{"inputs": (N, ...), "label": (N,) int}`."""
         if name not in self._splits:
             arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
             key = self.config.input_key
@@ -67,6 +76,10 @@ class Classification(Task):
         return self._splits[name]
 
     def create_state(self, rng, tx) -> TrainState:
+        """Initialize the model on one zero example (with `batch_stats` if it has them) and the optimizer.
+
+        The loss scale follows `config.precision`.
+        """
         example = jnp.zeros((1, *self.feature_shape("inputs")))
         params_rng, dropout_rng = jax.random.split(rng)
         variables = init_variables(self.model, {"params": params_rng, "dropout": dropout_rng}, jnp.asarray(example))
@@ -74,6 +87,11 @@ class Classification(Task):
                                  batch_stats=variables.get("batch_stats"), loss_scale=loss_scale(self.config.precision))
 
     def loss_fn(self, params, state, batch, rng):
+        """Cross-entropy (`train.losses.cross_entropy_loss`) on augmented, optionally adversarial inputs.
+
+        Images (4-d inputs) are augmented per `config.augment`; then, unless `adversarial.method` is
+        `"none"`, replaced by `adversarial_inputs`.
+        """
         aug_rng, dropout_rng, attack_rng = jax.random.split(rng, 3)
         if batch["inputs"].ndim == 4:
             augmented = augment_images(aug_rng, batch["inputs"], self.config.augment.crop_padding,
@@ -84,8 +102,19 @@ class Classification(Task):
         return cross_entropy_loss(params, state, batch, dropout_rng)
 
     def adversarial_inputs(self, params, state, batch, rng):
-        """The batch's inputs replaced by attacks on the current model (no gradient flows into
-        the attack): PGD with a random start, or one FGSM step of 1.25 eps from a random start.
+        """The batch's inputs replaced by attacks on the current model (no gradient flows into the attack).
+
+        The attack is PGD with a random start, or one FGSM step of 1.25 eps from a random start, per
+        `config.adversarial` (method, eps, steps, step_size, norm).
+
+        Args:
+            params: the current parameters.
+            state: the train state (for `batch_stats`).
+            batch: the training batch, with `inputs` and `label`.
+            rng: a `jax.random` key for the random start.
+
+        Returns:
+            Adversarial inputs of the shape of `batch["inputs"]`.
         """
         from interpret.adversarial import pgd  # the attacks live in interpret (DESIGN: interpret/adversarial.py)
 
@@ -100,12 +129,15 @@ class Classification(Task):
         return jax.lax.stop_gradient(x_adv)
 
     def eval_metrics(self, state, batch):
+        """Per-example cross-entropy `loss` and 0/1 `accuracy`, each `(batch,)` float32."""
         logits = state.apply_fn(state.variables(), batch["inputs"], train=False).astype(jnp.float32)
         return {"loss": optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]),
                 "accuracy": (jnp.argmax(logits, -1) == batch["label"]).astype(jnp.float32)}
 
     def train_batches(self, start_step):
+        """Endless shuffled `config.batch_size` batches of the train split, from step `start_step`."""
         return data.train_batches(self.split("train"), self.config.batch_size, self.config.seed, start_step)
 
     def eval_batches(self, split):
+        """One padded, masked pass over `split` in `config.eval_batch_size` batches."""
         return data.eval_batches(self.split(split), self.config.eval_batch_size)

@@ -1,5 +1,6 @@
-"""Knowledge distillation (Hinton, Vinyals & Dean 2015): a student classifier trained on a
-frozen teacher's softened outputs as well as the labels.
+"""Knowledge distillation (Hinton, Vinyals & Dean 2015).
+
+A student classifier is trained on a frozen teacher's softened outputs as well as the labels.
 
 The teacher is one trained classification run, or an ensemble of them (their logits
 averaged): the finished runs `distill.teachers` (workdirs), loaded by the loop as the run's
@@ -24,9 +25,20 @@ from train.tasks.classification import Classification
 
 
 def distillation_loss(student_logits, teacher_logits, labels, temperature: float, alpha: float):
-    """`alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(labels)`,
-    averaged over the batch. `student_logits, teacher_logits: (batch, classes)`, `labels: (batch,)`.
-    The T^2 keeps the soft-target gradients' scale independent of T. Returns `(loss, metrics)`.
+    """The distillation loss, averaged over the batch.
+
+    The loss is `alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(labels)`.
+    The T^2 keeps the soft-target gradients' scale independent of T.
+
+    Args:
+        student_logits: `(batch, classes)` float.
+        teacher_logits: `(batch, classes)` float.
+        labels: `(batch,)` int.
+        temperature: the softening temperature T.
+        alpha: the weight of the soft-target term.
+
+    Returns:
+        `(loss, metrics)`: scalar loss and `{"kl_to_teacher", "cross_entropy"}` scalars.
     """
     log_p_student = jax.nn.log_softmax(student_logits / temperature)
     log_p_teacher = jax.nn.log_softmax(teacher_logits / temperature)
@@ -37,8 +49,10 @@ def distillation_loss(student_logits, teacher_logits, labels, temperature: float
 
 
 class Distillation(Classification):
-    """A `Classification` task whose loss is `distillation_loss`. Config: everything a
-    classification recipe has, plus `distill.{teachers, temperature, alpha, cache_teacher}`.
+    """A `Classification` task whose loss is `distillation_loss`.
+
+    Config: everything a classification recipe has, plus `distill.{teachers, temperature, alpha,
+    cache_teacher}`.
     """
 
     def __init__(self, config, meta=None):
@@ -59,6 +73,7 @@ class Distillation(Classification):
         return {f"teacher{i}": workdir for i, workdir in enumerate(self.config.distill.teachers)}
 
     def start_from(self, runs: dict) -> None:
+        """Keep each teacher's logits function and variables; every teacher must be a classification run."""
         for workdir, (task, state) in zip(self.config.distill.teachers, runs.values()):  # stages() order
             if task.config.task != "classification":
                 raise UserError(f"distill.teachers must be classification runs; {workdir} holds a "
@@ -83,6 +98,11 @@ class Distillation(Classification):
                                for i in range(0, len(inputs), batch_size)])
 
     def train_batches(self, start_step):
+        """Classification batches with the mean teacher logits added as `teacher_logits: (batch, classes)`.
+
+        With `distill.cache_teacher` the teacher runs once over the whole training split; otherwise on
+        each batch.
+        """
         if not self._teachers:
             raise RuntimeError("no teachers: train.loop.run loads them from stages() before training")
         train = self.split("train")
@@ -93,6 +113,7 @@ class Distillation(Classification):
                 for b in super().train_batches(start_step))
 
     def loss_fn(self, params, state, batch, rng):
+        """`distillation_loss` of the student on `batch`, plus its batch `accuracy`; updates `batch_stats`."""
         mutable = ["batch_stats"] if state.batch_stats is not None else []
         logits, updates = state.apply_fn(state.variables(params), batch["inputs"], train=True, mutable=mutable,
                                          rngs={"dropout": rng})

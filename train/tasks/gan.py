@@ -1,5 +1,7 @@
-"""The GAN task: non-saturating, least-squares or WGAN-GP losses, both players in one state
-and one jit-compiled step; sample quality and sample grids over training.
+"""The GAN task: non-saturating, least-squares or WGAN-GP losses.
+
+Both players live in one state and one jit-compiled step; the report gives sample quality and
+sample grids over training.
 """
 
 import os
@@ -18,9 +20,20 @@ from train.tasks.images import ImageTask
 
 
 def gradient_penalty(critic, real, fake, rng):
-    """WGAN-GP (Gulrajani et al. 2017): `E[(||grad_x critic(x_hat)|| - 1)^2]` on random
-    interpolates `x_hat`; the gradient is taken inside the loss (nested `grad`). `critic`
-    must treat examples independently (no BatchNorm), so summing gives per-example gradients.
+    """The WGAN-GP penalty (Gulrajani et al. 2017): `E[(||grad_x critic(x_hat)|| - 1)^2]`.
+
+    It is taken on random interpolates `x_hat` of `real` and `fake`; the gradient is taken inside the
+    loss (nested `grad`).
+
+    Args:
+        critic: images `(B, H, W, C)` to scores `(B, ...)`; it must treat examples independently (no
+            BatchNorm), so summing gives per-example gradients.
+        real: real images `(B, H, W, C)`.
+        fake: generated images of the same shape.
+        rng: a `jax.random` key for the interpolation weights.
+
+    Returns:
+        The scalar penalty.
     """
     t = jax.random.uniform(rng, (real.shape[0],) + (1,) * (real.ndim - 1))
     x_hat = t * real + (1 - t) * fake
@@ -30,8 +43,12 @@ def gradient_penalty(critic, real, fake, rng):
 
 
 def gan_losses(kind: str, d_real, d_fake):
-    """`(discriminator loss, generator loss)` for `ns` (non-saturating), `lsgan` or `wgan_gp`
-    (without its penalty) from discriminator outputs on real and generated images.
+    """`(discriminator loss, generator loss)`, scalars, from discriminator outputs on real and generated images.
+
+    Args:
+        kind: `ns` (non-saturating), `lsgan` or `wgan_gp` (without its penalty).
+        d_real: discriminator outputs on real images.
+        d_fake: discriminator outputs on generated images.
     """
     if kind == "ns":
         return jnp.mean(jax.nn.softplus(-d_real) + jax.nn.softplus(d_fake)), jnp.mean(jax.nn.softplus(-d_fake))
@@ -47,8 +64,9 @@ SNAPSHOTS = "samples_over_training"
 
 
 def save_snapshot(workdir: str, step: int, samples: np.ndarray) -> None:
-    """Keep `samples: (64, H, W, C)` of evaluation step `step` in the workdir (through a rename:
-    never half-written), where a resumed run's report finds them.
+    """Keep `samples: (64, H, W, C)` of evaluation step `step` in the workdir.
+
+    The file is written through a rename (never half-written), where a resumed run's report finds it.
     """
     directory = os.path.join(workdir, SNAPSHOTS)
     os.makedirs(directory, exist_ok=True)
@@ -59,8 +77,10 @@ def save_snapshot(workdir: str, step: int, samples: np.ndarray) -> None:
 
 
 def snapshot_history(workdir: str, upto: int) -> dict:
-    """`{step: samples}` saved by `save_snapshot` at steps up to `upto` (a resume from an earlier
-    checkpoint leaves later ones behind; they are overwritten when those steps come again).
+    """`{step: samples}` saved by `save_snapshot` at steps up to `upto`.
+
+    A resume from an earlier checkpoint leaves later ones behind; they are overwritten when those
+    steps come again.
     """
     directory = os.path.join(workdir, SNAPSHOTS)
     steps = sorted(int(n[:-4]) for n in os.listdir(directory) if n.endswith(".npy") and n[:-4].isdigit()) \
@@ -69,11 +89,12 @@ def snapshot_history(workdir: str, upto: int) -> dict:
 
 
 class GANTask(ImageTask):
-    """DCGAN with two optimizers in one state: params `{"generator", "discriminator"}` under
-    `optax.multi_transform` (the loop's optimizer for the generator, `discriminator_optimizer`
-    for the discriminator). One jit-compiled step updates both simultaneously: the loss
-    `L_D(D, stop_grad(G)) + L_G(stop_grad(D), G)` has exactly each player's gradient in its own
-    parameters. The generator's BatchNorm statistics are carried in `batch_stats`.
+    """DCGAN with two optimizers in one state.
+
+    Params `{"generator", "discriminator"}` are under `optax.multi_transform` (the loop's optimizer
+    for the generator, `discriminator_optimizer` for the discriminator). One jit-compiled step
+    updates both simultaneously: the loss `L_D(D, stop_grad(G)) + L_G(stop_grad(D), G)` has exactly
+    each player's gradient in its own parameters. The generator's BatchNorm statistics are carried in `batch_stats`.
 
     Config: gan.loss (ns | lsgan | wgan_gp), gan.penalty (WGAN-GP weight), gan.latent,
     gan.conditional; discriminator_optimizer (an optimizer block).
@@ -92,11 +113,16 @@ class GANTask(ImageTask):
         self._fixed_labels = jnp.arange(64) % max(classes, 1)
 
     def stages(self) -> dict:
+        """The evaluation classifier (`ImageTask.stages`), after checking a conditional GAN has labels."""
         if self.config.gan.conditional and "label" not in self.split("train"):  # before any training
             raise UserError(f"gan.conditional needs labels; '{self.config.dataset}' has none")
         return super().stages()
 
     def create_state(self, rng, tx):
+        """Both players' parameters, `tx` for the generator and `discriminator_optimizer` for the discriminator.
+
+        The generator's BatchNorm statistics go in `batch_stats`.
+        """
         from train.optim import make_optimizer
 
         g_rng, d_rng = jax.random.split(rng)
@@ -112,12 +138,31 @@ class GANTask(ImageTask):
                                  batch_stats=g_vars["batch_stats"])
 
     def generate(self, params, batch_stats, z, labels, train: bool):
+        """Generator images from latents `z: (n, gan.latent)` and class `labels: (n,)` int.
+
+        Args:
+            params: both players' parameters; only `params["generator"]` is used.
+            batch_stats: the generator's BatchNorm statistics.
+            z: latents `(n, gan.latent)`.
+            labels: classes `(n,)` int (ignored by an unconditional generator).
+            train: whether BatchNorm uses and updates batch statistics.
+
+        Returns:
+            `(images (n, H, W, C), updates)`: `updates` holds the new `batch_stats` when `train`, else
+            it is None.
+        """
         variables = {"params": params["generator"], "batch_stats": batch_stats}
         if train:
             return self.generator.apply(variables, z, labels, train=True, mutable=["batch_stats"])
         return self.generator.apply(variables, z, labels, train=False), None
 
     def loss_fn(self, params, state, batch, rng):
+        """`L_D(D, stop_grad(G)) + L_G(stop_grad(D), G)` on one batch (plus the penalty for `wgan_gp`).
+
+        Returns:
+            The summed loss, metrics `d_loss`, `g_loss`, `d_real`, `d_fake`, and the generator's new
+            `batch_stats`.
+        """
         g = self.config.gan
         z_rng, label_rng, gp_rng = jax.random.split(rng, 3)
         real = batch["inputs"]
@@ -139,6 +184,13 @@ class GANTask(ImageTask):
         return d_loss + g_loss, (metrics, {"batch_stats": updates["batch_stats"]})
 
     def evaluate(self, state, split):
+        """Mean discriminator outputs on up to 512 images of `split` and on the fixed noise batch's samples.
+
+        Those 64 samples are also saved as this step's snapshot when `workdir` is set.
+
+        Returns:
+            `{split}_d_real` and `{split}_d_fake`, floats.
+        """
         x = jnp.asarray(self.split(split)["inputs"][:512])
         labels = jnp.asarray(self.split(split).get("label", np.zeros(len(x), np.int32))[:512])
         fake, _ = self.generate(state.params, state.batch_stats, self._fixed_z, self._fixed_labels, train=False)
@@ -149,12 +201,16 @@ class GANTask(ImageTask):
                 f"{split_name(split)}_d_fake": float(critic(fake, self._fixed_labels).mean())}
 
     def samples(self, state, n: int, seed: int = 0):
-        """`n` generated images (classes cycled when conditional)."""
+        """`n` generated images `(n, H, W, C)` (classes cycled when conditional), from noise seeded by `seed`."""
         z = jax.random.normal(jax.random.key(seed), (n, self.config.gan.latent))
         labels = jnp.arange(n) % max(self.generator.num_classes, 1)
         return np.asarray(jax.jit(lambda z, y: self.generate(state.params, state.batch_stats, z, y, False)[0])(z, labels))
 
     def report(self, state, workdir):
+        """Sample quality of `config.num_samples` samples, and the figures of samples over training.
+
+        Writes `figures/samples_over_training.png` (the last four snapshots) and `figures/samples.png`.
+        """
         samples = self.samples(state, self.config.num_samples)
         test = self.split(self.config.test_split)
         panels = {f"step {s}": imgs for s, imgs in sorted(snapshot_history(workdir, int(state.step)).items())[-4:]}

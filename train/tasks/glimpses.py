@@ -1,7 +1,8 @@
-"""Classification by glimpses (`zoo.RecurrentAttentionModel`, Mnih et al. 2014): the hybrid loss —
-cross-entropy for the glimpse network, core and classifier; REINFORCE with a learned baseline for
-the location network (reward 1 when the final guess is right); the baseline's squared error — in
-one jit-compiled step. The report draws the glimpse paths on test images.
+"""Classification by glimpses (`zoo.RecurrentAttentionModel`, Mnih et al. 2014), with the hybrid loss.
+
+The hybrid loss — cross-entropy for the glimpse network, core and classifier; REINFORCE with a
+learned baseline for the location network (reward 1 when the final guess is right); the baseline's
+squared error — is taken in one jit-compiled step. The report draws the glimpse paths on test images.
 
 Config: dataset (`cluttered_digits`, or any square-image dataset with labels), data_dir, model
 (policy `learned` | `random`, glimpses, patch, scales, glimpse_hidden, features, std),
@@ -27,7 +28,19 @@ from train.tasks.base import Task, cached
 
 
 def glimpse_losses(model, params, images, labels, noise):
-    """Per-example `(cross-entropy, REINFORCE loss, baseline loss, correct)` and the model output."""
+    """Per-example `(cross-entropy, REINFORCE loss, baseline loss, correct)` and the model output.
+
+    Args:
+        model: the `zoo.RecurrentAttentionModel`.
+        params: its parameters.
+        images: `(B, H, W, C)` images.
+        labels: `(B,)` int classes.
+        noise: location noise `(B, glimpses, 2)` (see `GlimpseClassification.noise`).
+
+    Returns:
+        Four `(B,)` float arrays and the model's output dict (`logits`, `log_probs`, `baselines`,
+        `locations`).
+    """
     out = model.apply({"params": params}, images, noise)
     ce = optax.softmax_cross_entropy_with_integer_labels(out["logits"].astype(jnp.float32), labels)
     reward = (jnp.argmax(out["logits"], -1) == labels).astype(jnp.float32)
@@ -38,7 +51,7 @@ def glimpse_losses(model, params, images, labels, noise):
 
 
 class GlimpseClassification(Task):
-    """See the module docstring."""
+    """Glimpse classification with the hybrid loss; see the module docstring."""
 
     primary_metric = "accuracy"
 
@@ -53,6 +66,7 @@ class GlimpseClassification(Task):
 
     @cached
     def split(self, name: str) -> dict:
+        """The arrays of split `name`, loaded once: `{"image": (N, H, W, C), "label": (N,) int}`."""
         arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
         if "image" not in arrays or "label" not in arrays or np.ndim(arrays["image"]) != 4:
             raise UserError(f"dataset '{self.config.dataset}' has features {', '.join(arrays)}; glimpse "
@@ -60,14 +74,18 @@ class GlimpseClassification(Task):
         return {"image": arrays["image"], "label": arrays["label"]}
 
     def train_batches(self, start_step):
+        """Endless shuffled `config.batch_size` batches of the train split, from step `start_step`."""
         yield from data.train_batches(self.split("train"), self.config.batch_size, self.config.seed, start_step)
 
     def eval_batches(self, split):
+        """One padded, masked pass over `split` in `config.eval_batch_size` batches."""
         yield from data.eval_batches(self.split(split), self.config.eval_batch_size)
 
     def noise(self, rng, batch: int, train: bool):
-        """Location noise for `batch` images: standard normal (zeros at evaluation) for the learned
-        policy, uniform locations for the random one.
+        """Location noise `(batch, model.glimpses, 2)` float for `batch` images.
+
+        Standard normal (zeros when not `train`) for the learned policy, uniform locations in [-1, 1]
+        for the random one.
         """
         shape = (batch, self.config.model.glimpses, 2)
         if self.config.model.policy == "random":
@@ -75,11 +93,13 @@ class GlimpseClassification(Task):
         return jax.random.normal(rng, shape) if train else jnp.zeros(shape)
 
     def create_state(self, rng, tx):
+        """Initialize the model on one zero image and its optimizer state."""
         images = jnp.zeros((1, *self.feature_shape("image")))
         variables = init_variables(self.model, rng, images, self.noise(rng, 1, True))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
     def loss_fn(self, params, state, batch, rng):
+        """The hybrid loss on sampled glimpse paths; metrics `cross_entropy`, `accuracy`, `baseline_error`."""
         noise = self.noise(rng, batch["image"].shape[0], True)
         ce, reinforce, baseline, reward, _ = glimpse_losses(self.model, params, batch["image"], batch["label"], noise)
         loss = jnp.mean(ce) + jnp.mean(reinforce) + jnp.mean(baseline)
@@ -87,6 +107,10 @@ class GlimpseClassification(Task):
                        "baseline_error": jnp.mean(baseline)}, {})
 
     def eval_metrics(self, state, batch):
+        """Per-example `loss`, `accuracy` of the averaged prediction and `single_path_accuracy`, each `(batch,)`.
+
+        The noise is drawn from `config.seed`, so every evaluation sees the same paths.
+        """
         images, labels = batch["image"], batch["label"]
         paths = self.config.eval_samples + 1
         noise = self.noise(jax.random.key(self.config.seed), paths * images.shape[0], True)
@@ -101,6 +125,7 @@ class GlimpseClassification(Task):
                 "single_path_accuracy": (jnp.argmax(log_probs[0], -1) == labels).astype(jnp.float32)}
 
     def report(self, state, workdir):
+        """Draw the glimpse paths on 8 test images (`figures/glimpses.png`); the parameter count and a headline."""
         from train.figures import plot_glimpses
 
         split = self.split(self.config.test_split)

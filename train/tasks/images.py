@@ -1,5 +1,6 @@
-"""The base of the generative and unsupervised image tasks: images only (`{"inputs": (B, H, W, C)}`
-batches, binarized at 0.5 when `config.binarize`), and the evaluation classifier they share.
+"""The base of the generative and unsupervised image tasks, and the evaluation classifier they share.
+
+Their batches are images only (`{"inputs": (B, H, W, C)}`), binarized at 0.5 when `config.binarize`.
 
 Config fields shared by these tasks: dataset, data_dir, input_key, binarize, batch_size,
 eval_batch_size, model (name + constructor fields), eval_classifier (workdir of the classifier
@@ -32,6 +33,12 @@ class ImageTask(Task):
                             f"'{config.input_key}' has shape {self.shape}")
 
     def split(self, name: str) -> dict:
+        """The arrays of split `name`, loaded once.
+
+        Returns:
+            `{"inputs": (N, H, W, C) float32}`, binarized when `config.binarize`, plus the dataset's
+            `label` when it has one.
+        """
         if name not in self._splits:
             arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
             if self.config.input_key not in arrays:
@@ -44,14 +51,17 @@ class ImageTask(Task):
         return self._splits[name]
 
     def train_batches(self, start_step):
+        """Endless shuffled `config.batch_size` batches of the train split, from step `start_step`."""
         return data.train_batches(self.split("train"), self.config.batch_size, self.config.seed, start_step)
 
     def eval_batches(self, split):
+        """One padded, masked pass over `split` in `config.eval_batch_size` batches."""
         return data.eval_batches(self.split(split), self.config.eval_batch_size)
 
     def stages(self) -> dict:
-        """The sample-quality classifier, where `report` scores samples of a labelled dataset:
-        the finished run `config.eval_classifier`, or `classify_digits` on this dataset trained
+        """The sample-quality classifier, where `report` scores samples of a labelled dataset.
+
+        It is the finished run `config.eval_classifier`, or `classify_digits` on this dataset trained
         first in `<workdir>/eval_classifier`.
         """
         if not self.scores_samples or "label" not in self.split("train"):
@@ -65,6 +75,7 @@ class ImageTask(Task):
         return {"eval_classifier": ("classify_digits", c)}
 
     def start_from(self, runs: dict) -> None:
+        """Keep the `eval_classifier` stage's run (it must be a classification run) for `classifier`."""
         task, state = runs["eval_classifier"]
         if task.config.task != "classification":
             raise UserError(f"--config.eval_classifier must be a classification run; "

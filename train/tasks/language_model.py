@@ -54,8 +54,10 @@ def streams(ids: np.ndarray, num_streams: int) -> np.ndarray:
 
 
 class LanguageModel(Task):
-    """Config: dataset (a text dataset), seq_len, batch_size (streams), eval_batch_size, model
-    (cell, features, num_layers, embed_dim, dropout, act).
+    """A character-level recurrent language model trained with truncated backpropagation through time.
+
+    Config: dataset (a text dataset), seq_len, batch_size (streams), eval_batch_size, model (cell,
+    features, num_layers, embed_dim, dropout, act).
     """
 
     primary_metric = "bits_per_char"
@@ -77,19 +79,24 @@ class LanguageModel(Task):
 
     @cached
     def text(self, split: str) -> str:
+        """The raw text of `split`, loaded once."""
         return data.load_text(self.config.dataset, split, self.config.data_dir or None)
 
     def encode(self, text: str) -> np.ndarray:
+        """Character ids `(len(text),)` int32; characters outside the vocabulary become 0 (`UNK`)."""
         return np.array([self.index.get(ch, 0) for ch in text], np.int32)
 
     def decode(self, ids) -> str:
+        """The text of a sequence of character ids."""
         return "".join(self.vocab[int(i)] for i in ids)
 
     @cached
     def ids(self, split: str) -> np.ndarray:
+        """`encode(text(split))`, computed once."""
         return self.encode(self.text(split))
 
     def create_state(self, rng, tx) -> LMState:
+        """Initialize the model, its optimizer and a zero carry for `batch_size` streams."""
         batch = self.config.batch_size
         tokens = jnp.zeros((batch, self.config.seq_len), jnp.int32)
         params = init_variables(self.model, rng, tokens)["params"]
@@ -97,6 +104,11 @@ class LanguageModel(Task):
                               carry=self.model.initialize_carry(batch), loss_scale=loss_scale(self.config.precision))
 
     def loss_fn(self, params, state, batch, rng):
+        """Cross-entropy in nats on one chunk, starting from the carried state (zeroed when `batch["reset"]`).
+
+        No gradient flows into the incoming carry; the final carry is returned as the `carry` update.
+        Metric: `bits_per_char`.
+        """
         carry = jax.tree.map(lambda c: jnp.where(batch["reset"], jnp.zeros_like(c), c), state.carry)
         carry, logits = state.apply_fn({"params": params}, batch["inputs"], initial_carry=jax.lax.stop_gradient(carry),
                                        train=True, rngs={"dropout": rng})
@@ -104,6 +116,10 @@ class LanguageModel(Task):
         return bpc * math.log(2), ({"bits_per_char": bpc}, {"carry": carry})
 
     def train_batches(self, start_step):
+        """Endless chunks from step `start_step`: `inputs`, `targets` `(batch_size, seq_len)` int32, `reset` bool.
+
+        `targets` are `inputs` shifted by one character; `reset` is true on the first chunk of each epoch.
+        """
         rows, t = streams(self.ids("train"), self.config.batch_size), self.config.seq_len
         chunks = (rows.shape[1] - 1) // t
         if chunks == 0:
@@ -137,6 +153,7 @@ class LanguageModel(Task):
                 f"{data.split_name(split)}_bigram_bits_per_char": self.bigram_bits_per_char(split)}
 
     def meta(self) -> dict:
+        """The base facts plus the vocabulary (a list of characters, id order)."""
         return {**super().meta(), "vocab": self.vocab}
 
 

@@ -1,5 +1,6 @@
-"""Recognizing the objects of `shapes_captions` scenes: for each of the 36 (size, colour, shape)
-kinds, is one in the scene? A multi-label task (sigmoid cross-entropy per kind) whose model,
+"""Recognizing the objects of `shapes_captions` scenes: for each (size, colour, shape) kind, is one in the scene?
+
+There are 36 kinds. A multi-label task (sigmoid cross-entropy per kind) whose model,
 `zoo.GridClassifier`, is the captioners' image encoder with a max-pooled head; `caption_shapes`
 starts its encoder from such a run (the lecture's captioner takes its image features from a CNN
 trained for recognition).
@@ -20,9 +21,13 @@ from train.tasks.base import ACTIVATIONS, Task
 
 
 def object_kinds(objects) -> np.ndarray:
-    """`(N, 36)` float32 multi-hot presence of each (size, colour, shape) kind, index
-    `(size * colours + colour) * shapes + shape`, from `objects: (N, K, 5)` rows (shape, colour,
-    size, row, col), -1 padded.
+    """Multi-hot presence of each (size, colour, shape) kind in each scene.
+
+    Args:
+        objects: `(N, K, 5)` int rows (shape, colour, size, row, col), -1 padded.
+
+    Returns:
+        `(N, 36)` float32, kind index `(size * colours + colour) * shapes + shape`.
     """
     from train.data.shapes import COLOUR_NAMES, SHAPES, SIZE_NAMES
 
@@ -35,8 +40,9 @@ def object_kinds(objects) -> np.ndarray:
 
 
 class SceneObjects(Task):
-    """Multi-label recognition of the object kinds in a scene; `exact_match` is the share of
-    scenes whose 36 present/absent calls are all right.
+    """Multi-label recognition of the object kinds in a scene.
+
+    `exact_match` is the share of scenes whose 36 present/absent calls are all right.
     """
 
     primary_metric = "exact_match"
@@ -50,6 +56,7 @@ class SceneObjects(Task):
                                         encoder_pools=m.get("encoder_pools") or None, act=ACTIVATIONS[m.act])
 
     def split(self, name: str) -> dict:
+        """The arrays of split `name`, loaded once: `{"image": (N, H, W, C) float32, "kinds": (N, 36) float32}`."""
         if name not in self._splits:
             arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
             if "objects" not in arrays:
@@ -61,6 +68,7 @@ class SceneObjects(Task):
         return self._splits[name]
 
     def create_state(self, rng, tx):
+        """Initialize `zoo.GridClassifier` on one zero image and its optimizer state."""
         variables = init_variables(self.model, rng, jnp.zeros((1, *self.feature_shape("image"))))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
@@ -71,15 +79,19 @@ class SceneObjects(Task):
         return loss, exact
 
     def loss_fn(self, params, state, batch, rng):
+        """Mean sigmoid cross-entropy over kinds and scenes; metric `exact_match`; no updates."""
         loss, exact = self._losses(params, batch)
         return jnp.mean(loss), ({"exact_match": jnp.mean(exact)}, {})
 
     def eval_metrics(self, state, batch):
+        """Per-scene `loss` (mean over kinds) and 0/1 `exact_match`, each `(batch,)` float32."""
         loss, exact = self._losses(state.params, batch)
         return {"loss": loss, "exact_match": exact}
 
     def train_batches(self, start_step):
+        """Endless shuffled `config.batch_size` batches of the train split, from step `start_step`."""
         return data.train_batches(self.split("train"), self.config.batch_size, self.config.seed, start_step)
 
     def eval_batches(self, split):
+        """One padded, masked pass over `split` in `config.eval_batch_size` batches."""
         return data.eval_batches(self.split(split), self.config.eval_batch_size)

@@ -1,5 +1,7 @@
-"""Frame-level video classification (`zoo.FrameLabeller`): a cross-entropy per frame, and a report
-of per-frame test accuracy on clean, occluded and noised frames, with a figure of labelled frames.
+"""Frame-level video classification (`zoo.FrameLabeller`): a cross-entropy per frame.
+
+The report gives per-frame test accuracy on clean, occluded and noised frames, with a figure of
+labelled frames.
 
 Config: dataset (`moving_digits`, or any dataset with `video: (N, T, H, W, C)` and per-frame
 `label: (N, T)`), data_dir, model (cell `none` | `gru` | `lstm` | `rnn`, bidirectional, features,
@@ -40,6 +42,12 @@ class FrameClassification(Task):
 
     @cached
     def split(self, name: str) -> dict:
+        """The arrays of split `name`, loaded once.
+
+        Returns:
+            `{"video": (N, T, H, W, C) float32 in [0, 1] for uint8 data, "label": (N, T)}`, plus the
+            `corruption` code per frame when the dataset has one.
+        """
         arrays = data.load(self.config.dataset, name, self.config.data_dir or None)
         if "video" not in arrays or "label" not in arrays or arrays["label"].ndim != 2:
             raise UserError(f"dataset '{self.config.dataset}' has features {', '.join(arrays)}; frame "
@@ -53,12 +61,15 @@ class FrameClassification(Task):
         return {k: v for k, v in self.split(name).items() if k in ("video", "label")}
 
     def train_batches(self, start_step):
+        """Endless shuffled `config.batch_size` batches of videos and labels, from step `start_step`."""
         yield from data.train_batches(self._arrays("train"), self.config.batch_size, self.config.seed, start_step)
 
     def eval_batches(self, split):
+        """One padded, masked pass over the videos and labels of `split` in `config.eval_batch_size` batches."""
         yield from data.eval_batches(self._arrays(split), self.config.eval_batch_size)
 
     def create_state(self, rng, tx):
+        """Initialize `zoo.FrameLabeller` on one zero video and its optimizer state."""
         variables = init_variables(self.model, rng, jnp.zeros((1, *self.feature_shape("video"))))
         return TrainState.create(apply_fn=self.model.apply, params=variables["params"], tx=tx)
 
@@ -68,10 +79,12 @@ class FrameClassification(Task):
         return ce.mean(1), (jnp.argmax(logits, -1) == batch["label"]).mean(1)
 
     def loss_fn(self, params, state, batch, rng):
+        """Cross-entropy averaged over frames and videos; metric per-frame `accuracy`; no updates."""
         ce, accuracy = self._frame_losses(params, batch)
         return jnp.mean(ce), ({"accuracy": jnp.mean(accuracy)}, {})
 
     def eval_metrics(self, state, batch):
+        """Per-video `loss` and `accuracy`, each averaged over its frames, shape `(batch,)`."""
         ce, accuracy = self._frame_losses(state.params, batch)
         return {"loss": ce, "accuracy": accuracy}
 
@@ -85,6 +98,14 @@ class FrameClassification(Task):
                                for i in range(0, len(video), batch)])
 
     def report(self, state, workdir):
+        """Per-frame accuracy on `config.test_split`, by corruption when the dataset records it.
+
+        Three test videos' labelled frames are drawn in `figures/frames.png`.
+
+        Returns:
+            `frame_accuracy`, plus `clean_accuracy`, `occluded_accuracy`, `noised_accuracy` and
+            `corrupted_accuracy` with corruption codes, and a `headline`.
+        """
         from train.figures import plot_frame_labels
 
         split = self.split(self.config.test_split)
