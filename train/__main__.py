@@ -1,3 +1,5 @@
+"""`python -m train`: the command-line entry point (see `train.cli`)."""
+
 import sys
 
 from train.cli import main

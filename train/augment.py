@@ -5,8 +5,10 @@ import jax.numpy as jnp
 
 
 def random_crop(rng, images, padding: int):
-    """Pad `(batch, H, W, C)` images by `padding` pixels of zeros and crop back to `H x W`
-    at a random offset per image (translation by up to `padding` pixels).
+    """Translate `(batch, H, W, C)` images randomly by up to `padding` pixels.
+
+    The images are padded by `padding` pixels of zeros and cropped back to `H x W` at a random
+    offset per image.
     """
     b, h, w, c = images.shape
     padded = jnp.pad(images, ((0, 0), (padding, padding), (padding, padding), (0, 0)))

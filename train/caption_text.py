@@ -1,5 +1,6 @@
-"""Captions as token ids, and the captioning metrics: corpus BLEU, object grounding and attention
-correctness.
+"""Captions as token ids, and the captioning metrics: corpus BLEU, grounding and attention correctness.
+
+The object grounding and attention correctness metrics are listed below.
 
 - `Vocabulary`: words of the training captions (optionally the `size` most frequent), after the
   specials `<pad>`, `<start>`, `<end>`, `<unk>`; saved with every checkpoint as a list.
@@ -38,8 +39,10 @@ class Vocabulary:
 
     @classmethod
     def build(cls, captions, size: int = 0) -> "Vocabulary":
-        """From tokenized training captions (`[[word, ...], ...]`), most frequent first (ties by
-        spelling); `size` > 0 keeps that many ids in all, the rest become `<unk>`.
+        """Build a vocabulary from tokenized training captions (`[[word, ...], ...]`).
+
+        Words are ranked most frequent first (ties by spelling); `size` > 0 keeps that many ids in
+        all, the rest become `<unk>`.
         """
         counts = collections.Counter(w for caption in captions for w in caption)
         ranked = sorted(counts, key=lambda w: (-counts[w], w))
@@ -71,8 +74,13 @@ def _ngrams(words, n):
 
 
 def corpus_bleu(hypotheses: list[list[str]], references: list[list[list[str]]], max_order: int = 4) -> dict:
-    """`{"bleu_1": ..., ..., "bleu_N": ...}` for tokenized `hypotheses` against their lists of
-    tokenized `references`; unsmoothed (an order with no match gives 0).
+    """Return `{"bleu_1": ..., ..., "bleu_N": ...}` of tokenized `hypotheses` against their references.
+
+    Each hypothesis has a list of tokenized `references`; unsmoothed (an order with no match
+    gives 0).
+
+    Raises:
+        ValueError: If there are not as many reference lists as hypotheses.
     """
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
@@ -100,9 +108,11 @@ def corpus_bleu(hypotheses: list[list[str]], references: list[list[list[str]]], 
 
 
 def _mentioned_objects(words: list[str], j: int, scene_objects) -> list[int]:
-    """Indices of the rows of `scene_objects: (K, 5)` (shape, colour, size, row, col; -1 padded)
-    that the shape word `words[j]` can name: same shape, and the colour and size of the two words
-    before it where those are colour or size words ("a small red circle", "a circle").
+    """Return the indices of the rows of `scene_objects` that the shape word `words[j]` can name.
+
+    `scene_objects: (K, 5)` holds shape, colour, size, row, col (-1 padded). A row matches with
+    the same shape, and the colour and size of the two words before it where those are colour or
+    size words ("a small red circle", "a circle").
     """
     from train.data.shapes import COLOUR_NAMES, SHAPES, SIZE_NAMES
 

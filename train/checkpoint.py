@@ -27,7 +27,15 @@ from train.errors import UserError
 
 
 class Checkpointer:
-    """Keeps the `max_to_keep` most recent checkpoints of one run."""
+    """Keeps the `max_to_keep` most recent checkpoints of one run.
+
+    Args:
+        directory: The checkpoint folder, usually `<workdir>/checkpoints`; created if missing.
+        max_to_keep: How many of the most recent checkpoints to keep.
+
+    Attributes:
+        directory: The absolute path of the checkpoint folder.
+    """
 
     def __init__(self, directory: str, max_to_keep: int = 2):
         self.directory = os.path.abspath(directory)
@@ -37,13 +45,15 @@ class Checkpointer:
             "state": ocp.StandardCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()})
 
     def latest_step(self) -> int | None:
+        """Return the newest checkpoint's step, or None if there is none."""
         return self._manager.latest_step()
 
     def all_steps(self) -> list[int]:
+        """Return the steps of all checkpoints, in increasing order."""
         return sorted(self._manager.all_steps())
 
     def damage(self, step: int) -> str | None:
-        """What is wrong with the files of checkpoint `step` (None if they are as saved).
+        """Say what is wrong with the files of checkpoint `step` (None if they are as saved).
 
         A step without a file list (written before lists existed) is trusted as orbax left it.
         """
@@ -65,9 +75,16 @@ class Checkpointer:
         return None
 
     def latest_intact_step(self, log=print) -> int | None:
-        """The newest step whose files are as saved; newer damaged steps are moved to
-        `<workdir>/damaged_checkpoints/` (kept for inspection) and `log`ged. A `UserError` if
-        every step is damaged.
+        """Return the newest step whose files are as saved (None if there are no checkpoints).
+
+        Newer damaged steps are moved to `<workdir>/damaged_checkpoints/` (kept for inspection)
+        and reported through `log`.
+
+        Args:
+            log: Called with one warning line per damaged step moved aside.
+
+        Raises:
+            UserError: If every step is damaged.
         """
         steps, problems = self.all_steps(), []
         for step in reversed(steps):
@@ -93,8 +110,12 @@ class Checkpointer:
         return step
 
     def shape_mismatches(self, template, step: int) -> list[str]:
-        """`'path: saved (a, b), now (c, d)'` for each array of `template` whose stored shape
-        differs in checkpoint `step` (arrays present on one side only count too).
+        """List the arrays of `template` whose stored shape differs in checkpoint `step`.
+
+        Arrays present on one side only count too.
+
+        Returns:
+            One `'path: saved (a, b), now (c, d)'` string per mismatch, sorted by path.
         """
         saved = _shapes(self._manager.item_metadata(step)["state"])
         now = _shapes(template)
@@ -111,7 +132,11 @@ class Checkpointer:
                 _write_file_list(os.path.join(self.directory, str(step)))
 
     def restore(self, template, step: int | None = None):
-        """`(state, meta)` of checkpoint `step` (default: latest), shaped like `template`."""
+        """Restore `(state, meta)` of checkpoint `step` (default: latest), shaped like `template`.
+
+        Raises:
+            UserError: If there is no checkpoint, or it does not match `template`.
+        """
         step = self.latest_step() if step is None else step
         if step is None:
             raise UserError(f"no checkpoint in {self.directory}; train first with python -m train")
@@ -124,13 +149,18 @@ class Checkpointer:
         return restored.state, restored.meta
 
     def read_meta(self, step: int | None = None) -> dict:
-        """The JSON `meta` of checkpoint `step` (default: latest), without restoring arrays."""
+        """Return the JSON `meta` of checkpoint `step` (default: latest), without restoring arrays.
+
+        Raises:
+            UserError: If there is no checkpoint.
+        """
         step = self.latest_step() if step is None else step
         if step is None:
             raise UserError(f"no checkpoint in {self.directory}; train first with python -m train")
         return self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
 
     def close(self) -> None:
+        """Close the checkpoint manager; a Ctrl-C meanwhile is raised once it has finished."""
         with _sigint_held():
             self._manager.close()
 
@@ -147,9 +177,10 @@ def _write_file_list(root: str) -> None:
 
 
 def _shapes(tree) -> dict[str, tuple]:
-    """`{'params/dense/kernel': shape}` for the arrays of a train state or of orbax's metadata
-    of one (attribute, key and index path entries all become plain names; Python scalars
-    such as a fresh state's `step` are shape `()`).
+    """Return `{'params/dense/kernel': shape}` for the arrays of a train state or of orbax's metadata of one.
+
+    Attribute, key and index path entries all become plain names; Python scalars such as a fresh
+    state's `step` are shape `()`.
     """
     def name(entry):
         for attr in ("name", "key", "idx"):

@@ -12,15 +12,18 @@ import jax.numpy as jnp
 
 
 class ShapeError(ValueError, AssertionError):
-    """An argument of the wrong rank, shape or dtype: the `ValueError` the library promises for bad
-    input, and the `AssertionError` a chex assertion raises.
+    """An argument of the wrong rank, shape or dtype.
+
+    It is the `ValueError` the library promises for bad input, and the `AssertionError` a chex
+    assertion raises.
     """
 
 
 @contextlib.contextmanager
 def argument(name: str, expected: str, x):
-    """Run the chex assertions of the block on argument `x`; on failure raise `ShapeError`
-    "`name` must be `expected`; got shape (...) (dtype)".
+    """Run the chex assertions of the block on argument `x`, raising `ShapeError` on failure.
+
+    The message reads "`name` must be `expected`; got shape (...) (dtype)".
 
     Args:
       name: the argument's name, e.g. "x".

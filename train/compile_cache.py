@@ -38,9 +38,10 @@ def from_argv(argv: list[str]) -> list[str]:
 
 
 def enable(directory: str | None = None) -> str:
-    """Point JAX's persistent compilation cache at `directory` (default `default_directory()`,
-    or the `JAX_COMPILATION_CACHE_DIR` already set); the directory in use. Set through the
-    environment, so that JAX is imported only by the commands that compile.
+    """Point JAX's persistent compilation cache at `directory` and return the directory in use.
+
+    The default is the `JAX_COMPILATION_CACHE_DIR` already set, else `default_directory()`. Set
+    through the environment, so that JAX is imported only by the commands that compile.
     """
     directory = directory or os.environ.get("JAX_COMPILATION_CACHE_DIR") or default_directory()
     settings = {"jax_compilation_cache_dir": directory,  # thresholds the user already set are kept

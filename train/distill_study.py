@@ -1,5 +1,7 @@
-"""The `distill_digits` study: teacher(s), the same student trained alone, and the student
-distilled from the teacher(s), with the same architecture, seeds and steps; test errors of all.
+"""The `distill_digits` study: a student trained alone and distilled from teacher(s), and their test errors.
+
+The study trains the teacher(s), the same student trained alone, and the student distilled from
+the teacher(s), with the same architecture, seeds and steps, and reports the test errors of all.
 
 Hinton et al. (2015) report on MNIST 67 test errors for the teacher, 146 for the student
 alone and 74 for the distilled student. The task itself is `train.tasks.distillation`.
@@ -45,8 +47,9 @@ def _distilled(config, seed: int, teachers: list[str]):
 
 
 def run_study(recipe: str, config, workdir: str, progress: bool = True) -> dict:
-    """Train (or reuse) the teachers, then for every seed the student alone and distilled, each
-    in its own resumable run under `workdir`; write `summary.json` and `distill.md`.
+    """Train (or reuse) the teachers, then for every seed the student alone and distilled.
+
+    Each is its own resumable run under `workdir`; writes `summary.json` and `distill.md`.
     """
     from train import data
     from train.files import write_json_atomic

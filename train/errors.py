@@ -6,7 +6,11 @@ else is a bug and keeps its traceback.
 
 
 class UserError(Exception):
-    """A mistake in the command, config or environment, with a one-line, actionable message."""
+    """A mistake in the command, config or environment, with a one-line, actionable message.
+
+    Attributes:
+        exit_code: The process exit status entry points use for this error.
+    """
 
     exit_code = 2
 

@@ -1,6 +1,8 @@
-"""`python -m train export --workdir RUN [--pretrained NAME] [--batch N]`: the inference function of a trained
-classifier, captioner (greedy decoding) or translator as a serialized `jax.export` artifact, its
-parameters baked in, that runs wherever jax does, without jaxzoo.
+"""`python -m train export --workdir RUN [--pretrained NAME] [--batch N]`: serialize a model with `jax.export`.
+
+The inference function of a trained classifier, captioner (greedy decoding) or translator
+becomes a serialized `jax.export` artifact, its parameters baked in, that runs wherever jax
+does, without jaxzoo.
 
 Writes `RUN/export/model.bin` (the bytes of `jax.export.Exported.serialize()`) and
 `RUN/export/signature.json`: the input and output names, shapes (`null` for the batch size when
@@ -25,9 +27,10 @@ from train.files import write_json_atomic
 
 
 def inference(task, state) -> tuple:
-    """`(f, (input name, shape, dtype), output name, extra)` for a restored run: `f(inputs (N,
-    *shape)) -> outputs (N, ...)` closes over the trained variables; `extra` is JSON for the
-    signature (vocabularies). Shapes exclude the batch axis.
+    """Return `(f, (input name, shape, dtype), output name, extra)` for a restored run.
+
+    `f`, mapping inputs of shape `(N, *shape)` to outputs `(N, ...)`, closes over the trained
+    variables; `extra` is JSON for the signature (vocabularies). Shapes exclude the batch axis.
     """
     kind = task.config.task
     variables = state.variables()
@@ -54,9 +57,10 @@ def inference(task, state) -> tuple:
 
 
 def export_run(workdir: str, batch: int | None = None, pretrained: str | None = None) -> str:
-    """Write `workdir/export/` (see the module docstring) for the run in `workdir`, or for the shipped
-    model `pretrained`, and return its path. `batch` fixes the batch size; by default it is symbolic,
-    so the artifact takes any.
+    """Write `workdir/export/` (see the module docstring) and return its path.
+
+    The artifact is of the run in `workdir`, or of the shipped model `pretrained`. `batch` fixes
+    the batch size; by default it is symbolic, so the artifact takes any.
     """
     from train.restore import load_model
 
@@ -90,6 +94,7 @@ def export_run(workdir: str, batch: int | None = None, pretrained: str | None = 
 
 
 def main(argv: list[str]) -> None:
+    """Run `python -m train export` on the command-line arguments `argv`."""
     parser = ArgumentParser(prog="python -m train export",
                             description="Export a trained classifier, captioner or translator with jax.export.")
     parser.add_argument("--workdir", required=True,

@@ -15,8 +15,9 @@ def save_figure(fig, path: str, dpi: int = 100) -> str:
 
 
 def plot_learning_curves(metrics_path: str, out_path: str) -> str:
-    """Training loss (log scale; symlog if any is <= 0) and every evaluated metric against step, from
-    `metrics.jsonl`.
+    """Plot the training loss and every evaluated metric against step, from `metrics.jsonl`.
+
+    The loss is on a log scale (symlog if any is <= 0).
 
     Returns `out_path`. Uses matplotlib's Agg backend (no display needed).
     """
@@ -46,8 +47,10 @@ def plot_learning_curves(metrics_path: str, out_path: str) -> str:
 
 
 def plot_attention(images, captions: list, alphas, path: str, words: int = 8) -> str:
-    """One row per image `(N, H, W, 3)`: the image with its caption, then the attention map of
-    each of the first `words` generated words (`alphas: (N, T, h * w)`) over the image.
+    """Plot one row per image `(N, H, W, 3)`: the image with its caption, then its attention maps.
+
+    The maps are those of each of the first `words` generated words (`alphas: (N, T, h * w)`)
+    over the image.
     """
     import matplotlib.pyplot as plt
     import numpy as np
@@ -73,8 +76,10 @@ def plot_attention(images, captions: list, alphas, path: str, words: int = 8) ->
 
 
 def plot_alignment(sources: list[str], outputs: list[str], alphas, path: str) -> str:
-    """One heatmap per example: `alphas: (N, T, S)`, the attention each output character (rows)
-    paid to each source character (columns), as in Bahdanau et al. (2015), figure 3.
+    """Plot one attention heatmap per example, as in Bahdanau et al. (2015), figure 3.
+
+    `alphas: (N, T, S)` is the attention each output character (rows) paid to each source
+    character (columns).
     """
     import matplotlib.pyplot as plt
 
@@ -108,8 +113,10 @@ def plot_frame_labels(videos, labels, predicted, path: str) -> str:
 
 
 def plot_glimpses(images, locations, predicted, labels, patch: int, scales: int, path: str) -> str:
-    """One panel per image `(N, S, S, 1)`: the glimpse path (`locations: (N, G, 2)` in [-1, 1]),
-    the finest patch at every glimpse (numbered) and the largest at the last; `true/predicted`.
+    """Plot one panel per image `(N, S, S, 1)` with its glimpse path and patches.
+
+    Each panel shows the glimpse path (`locations: (N, G, 2)` in [-1, 1]), the finest patch at
+    every glimpse (numbered) and the largest at the last; titled `true/predicted`.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
@@ -134,8 +141,9 @@ def plot_glimpses(images, locations, predicted, labels, patch: int, scales: int,
 
 
 def plot_canvases(panels: dict, path: str) -> str:
-    """DRAW's canvas after each step: for each `{title: (N, steps, H, W)}` panel, one row per image,
-    one column per step.
+    """Plot DRAW's canvas after each step.
+
+    For each `{title: (N, steps, H, W)}` panel, one row per image, one column per step.
     """
     import matplotlib.pyplot as plt
     import numpy as np

@@ -7,8 +7,10 @@ from train.errors import UserError
 
 
 def make_workdir(workdir: str) -> None:
-    """Create `workdir` (and parents) and check that files can be written there; a `UserError`
-    naming the directory otherwise.
+    """Create `workdir` (and parents) and check that files can be written there.
+
+    Raises:
+        UserError: Naming the directory, if it cannot be created or written.
     """
     try:
         os.makedirs(workdir, exist_ok=True)

@@ -1,6 +1,8 @@
-"""Evaluation shared by the generative models: likelihoods in nats and bits per dimension, the
-independent-pixels baseline, a Fréchet distance in the feature space of the zoo's own digits
-classifier, class coverage of samples, and sample grids.
+"""Evaluation shared by the generative models.
+
+Likelihoods in nats and bits per dimension, the independent-pixels baseline, a Fréchet distance
+in the feature space of the zoo's own digits classifier, class coverage of samples, and sample
+grids.
 
 The Fréchet distance is the FID formula (Heusel et al. 2017) with the penultimate layer of a
 trained `classify_digits` CNN in place of Inception: `|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`.
@@ -20,8 +22,9 @@ def bits_per_dim(nats_per_image: float, dims: int) -> float:
 
 
 def bernoulli_nll(logits, targets):
-    """Per-image negative log-likelihood in nats of binary `targets: (B, ...)` under independent
-    Bernoulli pixels with `logits` of the same shape.
+    """Return the `(B,)` per-image negative log-likelihood in nats of binary `targets: (B, ...)`.
+
+    The pixels are independent Bernoullis with `logits` of the same shape as `targets`.
     """
     per_pixel = jnp.maximum(logits, 0) - logits * targets + jnp.log1p(jnp.exp(-jnp.abs(logits)))
     return per_pixel.reshape(per_pixel.shape[0], -1).sum(-1)
@@ -49,8 +52,10 @@ def importance_weighted_nll(encode, log_likelihood, x, rng, k: int):
 
 
 def independent_pixels_nll(train_images, test_images, smoothing: float = 1.0) -> float:
-    """Mean test NLL (nats/image) of the baseline that models every pixel as an independent
-    Bernoulli with its (Laplace-smoothed) training frequency, through `bernoulli_nll`.
+    """Return the mean test NLL (nats/image) of the independent-pixels baseline.
+
+    The baseline models every pixel as an independent Bernoulli with its (Laplace-smoothed)
+    training frequency, through `bernoulli_nll`.
     """
     p = (np.asarray(train_images).sum(0) + smoothing) / (len(train_images) + 2 * smoothing)
     logits = jnp.broadcast_to(jnp.log(p) - jnp.log1p(-p), test_images.shape)
@@ -69,9 +74,11 @@ def frechet_distance(a, b) -> float:
 
 
 class FeatureClassifier:
-    """A trained classifier (`task`, a `Classification` task, and its `variables`) as
-    `features(x)` (the input of its head, i.e. the penultimate activations) and `predict(x)`
-    (class ids). The image tasks get theirs as a first stage of their run (`ImageTask.stages`):
+    """A trained classifier as `features(x)` and `predict(x)`.
+
+    Built from `task`, a `Classification` task, and its `variables`: `features(x)` is the input
+    of its head, i.e. the penultimate activations, and `predict(x)` the class ids. The image
+    tasks get theirs as a first stage of their run (`ImageTask.stages`):
     evaluation never trains.
     """
 
@@ -98,8 +105,10 @@ class FeatureClassifier:
 
 def sample_quality(classifier: FeatureClassifier, samples, reference, num_classes: int = 10, seed: int = 0,
                    labels=None) -> dict:
-    """Fréchet distance of `samples` to `reference` images, the same for uniform noise images,
-    their ratio, and the classifier's class histogram of the samples (mode coverage). With the
+    """Score samples: Fréchet distance to `reference` images, against noise, and class coverage.
+
+    Returns the Fréchet distance of `samples` to `reference` images, the same for uniform noise
+    images, their ratio, and the classifier's class histogram of the samples (mode coverage). With the
     conditioning `labels: (n,)` of class-conditional samples, also `conditional_accuracy`: how
     often the classifier names the class a sample was drawn for (chance: 1 / num_classes).
     """

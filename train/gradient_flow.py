@@ -1,15 +1,16 @@
-"""`python -m train gradient_flow [--workdir DIR] [--steps T]`: the exploding/vanishing
-gradient study for recurrent cells, as numbers (`summary.json`) and a figure
-(`figures/gradient_flow.png`).
+"""`python -m train gradient_flow [--workdir DIR] [--steps T]`: exploding/vanishing gradients of recurrent cells.
 
-(a) ||dL/dh_t|| against t for vanilla RNNs whose W_hh has every singular value sigma;
-(b) ||dL/dh_0|| against sigma: the norm crosses 1 where sigma does;
+The study's results are written as numbers (`summary.json`) and a figure
+(`figures/gradient_flow.png`):
+
+(a) `||dL/dh_t||` against t for vanilla RNNs whose W_hh has every singular value sigma;
+(b) `||dL/dh_0||` against sigma: the norm crosses 1 where sigma does;
 (c) the same curve for a vanilla RNN and LSTMs at their initialization with random inputs,
     for several forget-gate biases (the cell state is the LSTM's gradient highway);
 (d) the norm of one SGD update of W_hh with and without clipping by global norm
     (Pascanu et al. 2013): clipping bounds it whatever sigma is;
-(e) ||dL/dh_0|| with random inputs and a random initial state against the bound of Pascanu et
-    al. 2013 (Section 2.1): ||dL/dh_0|| <= (gamma sigma)^(T-1) ||dL/dh_{T-1}||, gamma = 1 for tanh,
+(e) `||dL/dh_0||` with random inputs and a random initial state against the bound of Pascanu et
+    al. 2013 (Section 2.1): `||dL/dh_0|| <= (gamma sigma)^(T-1) ||dL/dh_{T-1}||`, gamma = 1 for tanh,
     for moderate inputs and for inputs large enough to saturate tanh (which vanish above 1 too);
 (f) a tanh RNN (sigma 1.5) trained by SGD to recall its first input, without clipping (the
     gradient explodes and the loss leaves the floats) and with clip_by_global_norm(1.0).
@@ -36,8 +37,12 @@ FEATURES, BATCH = 32, 8
 
 @partial(jax.jit, static_argnums=1)
 def vanilla_norms(sigma: float, steps: int):
-    """`(steps,)` ||dL/dh_t|| of a tanh RNN with W_hh = sigma * orthogonal, zero inputs and state
-    (the linearization at the origin, where the law is exact).
+    """Return `||dL/dh_t||` of a tanh RNN with `W_hh = sigma * orthogonal`, zero inputs and state.
+
+    This is the linearization at the origin, where the law is exact.
+
+    Returns:
+        A float32 array of shape `(steps,)`, one norm per step t.
     """
     cell, key = VanillaRNNCell(FEATURES), jax.random.key(0)
     xs = jnp.zeros((BATCH, steps, 1))
@@ -47,15 +52,22 @@ def vanilla_norms(sigma: float, steps: int):
 
 
 def initialized_norms(cell, steps: int, key=jax.random.key(1)):
-    """`(steps,)` gradient norms of `cell` at its initialization, inputs ~ N(0, 1) of width 8."""
+    """Return the `(steps,)` gradient norms of `cell` at its initialization, inputs ~ N(0, 1) of width 8."""
     xs = jax.random.normal(key, (BATCH, steps, 8))
     params = init_variables(cell, key, cell.initialize_carry(BATCH), xs[:, 0])["params"]
     return carry_gradient_norms(cell, params, xs)
 
 
 def update_norms(sigma: float, steps: int, clip: float, lr: float = 0.1) -> float:
-    """Norm of one SGD update (learning rate `lr`) of a linear RNN's parameters for the mean
-    summed last state, inputs ~ N(0, 0.1^2), with (`clip > 0`) or without clipping.
+    """Return the norm of one SGD update of a linear RNN's parameters for the mean summed last state.
+
+    Inputs are drawn from N(0, 0.1^2).
+
+    Args:
+        sigma: Every singular value of the recurrent kernel W_hh.
+        steps: The sequence length.
+        clip: The global-norm clipping threshold; 0 for no clipping.
+        lr: The SGD learning rate.
     """
     return float(_update_norm(sigma, steps, clip, lr))
 
@@ -89,8 +101,13 @@ INPUT_SCALES = {"moderate": 1.0, "saturating": 5.0}
 
 @partial(jax.jit, static_argnums=(1, 2))
 def random_state_norms(sigma: float, steps: int, input_scale: float):
-    """`(steps,)` ||dL/dh_t|| of a tanh RNN with W_hh = sigma * orthogonal, inputs ~ N(0,
-    input_scale^2) of width 8 through its initialized W_xh, and initial states ~ N(0, 0.5^2).
+    """Return `||dL/dh_t||` of a tanh RNN with `W_hh = sigma * orthogonal` from random inputs and states.
+
+    Inputs are drawn from N(0, input_scale^2), of width 8, through its initialized W_xh, and
+    initial states from N(0, 0.5^2).
+
+    Returns:
+        A float32 array of shape `(steps,)`, one norm per step t.
     """
     cell = VanillaRNNCell(FEATURES)
     inputs_key, kernel_key, state_key, init_key = jax.random.split(jax.random.key(3), 4)
@@ -101,8 +118,17 @@ def random_state_norms(sigma: float, steps: int, input_scale: float):
 
 
 def bound_check(steps: int) -> list[dict]:
-    """Measured ||dL/dh_0|| / ||dL/dh_{T-1}|| and Pascanu et al.'s bound sigma^(T-1) for every
-    sigma of `BOUND_SIGMAS` and input scale of `INPUT_SCALES`.
+    """Compare the measured gradient ratio with Pascanu et al.'s bound `sigma^(T-1)`.
+
+    The ratio `||dL/dh_0|| / ||dL/dh_{T-1}||` is measured for every sigma of `BOUND_SIGMAS` and
+    input scale of `INPUT_SCALES`.
+
+    Args:
+        steps: The sequence length T.
+
+    Returns:
+        One dict per (input scale, sigma) with keys `sigma`, `inputs` (the scale's name),
+        `input_std`, `norm` (the measured ratio) and `bound`.
     """
     rows = []
     for name, scale in INPUT_SCALES.items():
@@ -114,10 +140,22 @@ def bound_check(steps: int) -> list[dict]:
 
 
 def recall_training(clip: float, steps: int, train_steps: int = 300, lr: float = 0.05, sigma: float = 1.5) -> dict:
-    """A tanh RNN (32 units, W_hh = sigma * orthogonal) and a linear readout of its last state
-    trained by SGD (learning rate `lr`, batch 64) to output 10 x its first input (inputs ~
-    N(0, 0.1^2)) after `steps` steps, clipping the gradient's global norm at `clip` (0: not
-    at all). Returns the per-step `loss` and the unclipped `grad_norm`, as lists.
+    """Train a tanh RNN by SGD to recall its first input, with or without gradient clipping.
+
+    A tanh RNN (32 units, `W_hh = sigma * orthogonal`) and a linear readout of its last state are
+    trained by SGD (batch 64) to output 10 x its first input (inputs ~ N(0, 0.1^2)) after `steps`
+    steps.
+
+    Args:
+        clip: The global-norm clipping threshold for the gradient; 0 for no clipping.
+        steps: The sequence length.
+        train_steps: The number of SGD steps.
+        lr: The SGD learning rate.
+        sigma: Every singular value of the recurrent kernel W_hh.
+
+    Returns:
+        `{"loss": [...], "grad_norm": [...]}`: the per-step loss and unclipped gradient norm,
+        as lists of `train_steps` floats.
     """
     cell = VanillaRNNCell(FEATURES)
     inputs_key, kernel_key, init_key = jax.random.split(jax.random.key(4), 3)
@@ -148,7 +186,7 @@ def recall_training(clip: float, steps: int, train_steps: int = 300, lr: float =
 
 
 def study(steps: int = 50) -> dict:
-    """All four panels' numbers as lists."""
+    """All six panels' numbers as lists."""
     curve_sigmas = [0.5, 0.9, 1.0, 1.1, 1.5]
     sweep = np.round(np.linspace(0.5, 1.5, 21), 3).tolist()
     return {
@@ -170,6 +208,7 @@ def study(steps: int = 50) -> dict:
 
 
 def plot(numbers: dict, path: str) -> str:
+    """Draw the six panels (a)-(f) of `study`'s numbers to `path` and return the saved figure's path."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(2, 3, figsize=(15, 8))
@@ -207,6 +246,7 @@ def plot(numbers: dict, path: str) -> str:
 
 
 def main(argv: list[str]) -> None:
+    """Run the study from the command line and write `summary.json` and the figure to `--workdir`."""
     parser = ArgumentParser(prog="python -m train gradient_flow", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", default=os.path.join("runs", "gradient_flow"), help="where to write the results")
     parser.add_argument("--steps", type=int, default=50, help="sequence length T")

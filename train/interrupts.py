@@ -7,8 +7,10 @@ import threading
 
 @contextlib.contextmanager
 def ctrl_c_between_steps():
-    """While active, Ctrl-C only appends to the yielded list, which the step loop reads after each
-    step: the interrupt then never lands between a step call and the assignment of its result,
+    """Defer Ctrl-C to between steps: while active, it only appends to the yielded list.
+
+    The step loop reads the list after each step: the interrupt then never lands between a step
+    call and the assignment of its result,
     where the donated old state is gone and the new one not yet bound. Off the main thread, or
     where SIGINT is ignored (a background job), nothing changes.
     """

@@ -91,8 +91,10 @@ def _function_key(fn, active: frozenset = frozenset()):
 
 
 class FunctionKey:
-    """Stands for `fn` (a function, or a tuple of them such as an optax transformation), hashed and
-    compared by what it computes (see the module); calls and attribute reads go to `fn`.
+    """Stands for `fn`, hashed and compared by what it computes (see the module).
+
+    `fn` is a function, or a tuple of them such as an optax transformation; calls and attribute
+    reads go to `fn`.
     """
 
     __slots__ = ("fn", "key", "_hash")
@@ -103,6 +105,7 @@ class FunctionKey:
         self._hash = hash(self.key)
 
     def __call__(self, *args, **kwargs):
+        """Call `fn`."""
         return self.fn(*args, **kwargs)
 
     def __getattr__(self, name):   # e.g. `tx.update` of a wrapped optax transformation

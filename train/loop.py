@@ -31,10 +31,12 @@ from train.tasks import make_task
 
 
 def _summary_writer():
-    """TensorboardX's `SummaryWriter`, imported without PyTorch. tensorboardX imports torch whenever
-    it is installed (the `bench` extra), only to accept torch tensors in its `add_*` calls: 0.9-1.5 s
-    of every run's start here, and we log Python floats. While tensorboardX loads, `import torch`
-    raises ImportError (its own fallback); torch imports normally before and after.
+    """Return tensorboardX's `SummaryWriter` class, imported without PyTorch.
+
+    tensorboardX imports torch whenever it is installed (the `bench` extra), only to accept torch
+    tensors in its `add_*` calls, which slows every run's start, and we log Python floats. While
+    tensorboardX loads, `import torch` raises ImportError (its own fallback); torch imports normally
+    before and after.
     """
     if "torch" in sys.modules:
         from tensorboardX import SummaryWriter
@@ -48,13 +50,24 @@ def _summary_writer():
 
 
 class MetricsLog:
-    """Appends one JSON line per record to `metrics.jsonl`; on resume at step `s` it first
-    drops records past `s`, so the log always matches the checkpoint it continues from.
+    """Appends one JSON line per record to `metrics.jsonl`, and the same scalars to TensorBoard.
+
+    On resume at step `s` it first drops records past `s`, so the log always matches the
+    checkpoint it continues from.
 
     The same scalars go to TensorBoard event files in the same folder (tensorboardX, no
     TensorFlow needed; `tensorboard --logdir runs` shows every run under `runs/`): training
     records as `train/<name>`, evaluations under their own `{split}_{name}` keys. A resumed run
     opens a new event file that purges the old files' events past `s`, as the JSON log does.
+
+    Args:
+        path: The `metrics.jsonl` file.
+        resume_step: The step the run resumes from (0 for a fresh run).
+
+    Attributes:
+        path: The `metrics.jsonl` file.
+        resume_step: The step the run resumed from.
+        events: The tensorboardX writer, opened with the first record (None before).
     """
 
     def __init__(self, path: str, resume_step: int):
@@ -69,6 +82,13 @@ class MetricsLog:
         self.events = None  # the tensorboardX writer, opened with the first record
 
     def write(self, step: int, metrics: dict) -> None:
+        """Append `{"step": step, **metrics}` to the JSON log and the scalars to TensorBoard.
+
+        Args:
+            step: The training step the record belongs to.
+            metrics: `{name: float}`; a record with a `loss` is a training record, logged as
+                `train/<name>`, otherwise the names are used as they are.
+        """
         with open(self.path, "a") as f:
             f.write(json.dumps({"step": step, **metrics}) + "\n")
         if self.events is None:
@@ -85,7 +105,7 @@ class MetricsLog:
             self.events = None
 
     def last_train(self) -> dict:
-        """The latest training record (the one with a `loss`), without its step; {} if none."""
+        """Return the latest training record (the one with a `loss`), without its step; {} if none."""
         if not os.path.exists(self.path):
             return {}
         with open(self.path) as f:
@@ -108,8 +128,23 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
     """Train `config` in `workdir` (resuming from its latest checkpoint) and return the summary.
 
     A run that already reached `num_steps` is not retrained: its checkpoint is evaluated.
-    Raises `UserError` for bad configs, unavailable data, a checkpoint that does not match,
-    a NaN/inf loss (`TrainingDiverged`, last good checkpoint kept) and Ctrl-C (after saving).
+
+    Args:
+        recipe: The recipe name, recorded in the summary and checkpoints.
+        config: The recipe's config (`num_steps`, `batch_size`, `optimizer`, `seed`, ...).
+        workdir: The run's folder; see the module docstring for its layout.
+        progress: Whether to show a progress bar and stage messages on stderr.
+
+    Returns:
+        The summary dict also written to `summary.json`: `recipe`, `steps`, `resumed_from_step`,
+        `compile_time_s`, `data_parallel_replicas`, `train` (the last training record), `test`
+        (test-split scores), `primary_metric`, `wall_time_s`, `devices`, `config`, and `stages`
+        and `report` when the task has them.
+
+    Raises:
+        UserError: For bad configs, unavailable data, or a checkpoint that does not match.
+        TrainingDiverged: On a NaN/inf loss; the last good checkpoint is kept.
+        Interrupted: On Ctrl-C, after saving.
     """
     _validate(config)
     if config.get("dataset"):  # an empty slice stops before training, not after
@@ -171,9 +206,10 @@ def run(recipe: str, config: ml_collections.ConfigDict, workdir: str, progress: 
 
 
 def _run_stage(recipe: str, name: str, stage, workdir: str, progress: bool):
-    """`(task, state, summary)` of the first-stage run `name` of `recipe`: `stage` is either
-    `(stage_recipe, config)`, trained or resumed in `<workdir>/<name>` (a finished one is only
-    evaluated), or the workdir of a finished run, loaded (`summary` None).
+    """Return `(task, state, summary)` of the first-stage run `name` of `recipe`.
+
+    `stage` is either `(stage_recipe, config)`, trained or resumed in `<workdir>/<name>` (a
+    finished one is only evaluated), or the workdir of a finished run, loaded (`summary` None).
     """
     if isinstance(stage, str):
         task, state, _ = load_run(stage)
@@ -188,8 +224,10 @@ def _run_stage(recipe: str, name: str, stage, workdir: str, progress: bool):
 
 
 def _check_resumable(ckpt: Checkpointer, step: int, state, config: ml_collections.ConfigDict) -> None:
-    """A `UserError` naming the config fields that differ from the checkpoint's when they change
-    the shapes of the train state (a config that only trains longer resumes).
+    """Raise a `UserError` if the checkpoint's train state has other shapes than this config's.
+
+    The error names the config fields that differ from the checkpoint's (a config that only
+    trains longer resumes).
     """
     mismatches = ckpt.shape_mismatches(state, step)
     if not mismatches:
@@ -222,9 +260,11 @@ class _Loop:
         self.state = None  # the latest train state the step loop produced
 
     def healthy(self, state) -> bool:
-        """The parameters, optimizer state and batch statistics are finite, and so is the loss the
-        next step computes from them on `self.batch` (a step's own loss is computed before its
-        update, so it cannot vouch for the state it produced). The loss comes from the compiled
+        """Whether the state is finite and so is the loss the next step computes from it.
+
+        Checks that the parameters, optimizer state and batch statistics are finite, and so is the
+        loss the next step computes from them on `self.batch` (a step's own loss is computed before
+        its update, so it cannot vouch for the state it produced). The loss comes from the compiled
         train step run on a copy of `state` (its input is donated), and in one process the
         finiteness is checked on the host: no program is compiled for the check.
         """
@@ -257,9 +297,10 @@ class _Loop:
             f"no checkpoint was written in {self.ckpt.directory}"
 
     def check_finite(self, step: int) -> None:
-        """Host sync: raise `TrainingDiverged` if any loss since the last check is NaN/inf, or the norm
-        of the parameters a step started from (`l2_params`): NaN weights do not always make the loss
-        NaN (XLA's fused ReLU on a CPU can turn a NaN activation into 0).
+        """Host sync: raise `TrainingDiverged` if any loss or parameter norm since the last check is NaN/inf.
+
+        The parameter norm is that of the parameters a step started from (`l2_params`): NaN weights
+        do not always make the loss NaN (XLA's fused ReLU on a CPU can turn a NaN activation into 0).
         """
         if self.checked == len(self.pending):
             return
@@ -278,6 +319,7 @@ class _Loop:
                 f"lower --config.optimizer.learning_rate or set --config.optimizer.grad_clip_norm")
 
     def flush_log(self, step: int) -> dict:
+        """Write the means of the pending metrics at `step` to the log, and return them."""
         pending = jax.device_get(self.pending)
         means = {k: float(np.mean([m[k] for m in pending])) for k in pending[0]}
         self.pending, self.checked = [], 0
@@ -285,6 +327,22 @@ class _Loop:
         return means
 
     def train(self, state, start: int, train_step, rng):
+        """Compile `train_step` and run it from step `start` to `num_steps`.
+
+        Args:
+            state: The train state at step `start`.
+            start: The step to continue from.
+            train_step: `(state, batch, rng) -> (state, metrics)` from `make_train_step`.
+            rng: The run's step key.
+
+        Returns:
+            The train state after `num_steps` steps (`state` itself if `start` is past them).
+
+        Raises:
+            UserError: If data parallelism is asked for with an incompatible mesh or batch size.
+            TrainingDiverged: On a NaN/inf loss or state.
+            Interrupted: On Ctrl-C, after saving what it could.
+        """
         config = self.config
         if start >= config.num_steps:
             return state
@@ -325,8 +383,10 @@ class _Loop:
         return state
 
     def _steps(self, state, start, batch, batches, step_fn, rng, bar, postfix, requested):
-        """Steps `start + 1 .. num_steps` with logging, evaluation and checkpoints; a Ctrl-C
-        (`requested`) stops after the step in flight, as `KeyboardInterrupt`, with `state` current.
+        """Run steps `start + 1 .. num_steps` with logging, evaluation and checkpoints.
+
+        A Ctrl-C (`requested`) stops after the step in flight, as `KeyboardInterrupt`, with
+        `state` current.
         """
         config = self.config
         self.state = state

@@ -8,8 +8,12 @@ from train.errors import UserError
 
 
 def split_config_args(argv: list[str]) -> tuple[dict[str, str], list[str]]:
-    """`({KEY: VALUE}, other args)` from `--config.KEY=VALUE` / `--config.KEY VALUE` arguments,
-    split off before argparse (which misreads values with spaces).
+    """Split `--config.KEY=VALUE` / `--config.KEY VALUE` arguments off `argv`.
+
+    They are split off before argparse (which misreads values with spaces).
+
+    Returns:
+        `({KEY: VALUE}, other args)`.
     """
     overrides, rest, it = {}, [], iter(argv)
     for arg in it:
@@ -79,8 +83,12 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]
 
 
 def changed_fields(saved: dict, now: dict) -> list[str]:
-    """`["model.features [32, 64] -> [16, 32]", ...]`: the dotted fields whose values differ
-    between two config dicts (nested dicts flattened; tuples compare as lists, as JSON stores them).
+    """List the dotted fields whose values differ between two config dicts.
+
+    Nested dicts are flattened; tuples compare as lists, as JSON stores them.
+
+    Returns:
+        `["model.features [32, 64] -> [16, 32]", ...]`, sorted by field.
     """
     saved, now = _flatten(saved), _flatten(now)
     return [f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in sorted(saved.keys() | now.keys())

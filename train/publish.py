@@ -1,4 +1,6 @@
-"""`python -m train publish RECIPE [--name NAME] [--workdir DIR]` and `python -m train publish --all`:
+"""Train, evaluate and ship a recipe's model as a `zoo.pretrained` folder under `zoo/weights/NAME/`.
+
+`python -m train publish RECIPE [--name NAME] [--workdir DIR]` and `python -m train publish --all`
 train a recipe with its default config (or reuse the finished run in DIR), evaluate it, and write
 its folder of `zoo.pretrained` (weights, `config.json`, model card) under `zoo/weights/NAME/`.
 
@@ -45,8 +47,9 @@ DATA = {
 
 
 def trained_config(recipe: str, study_model: str | None = None):
-    """The config `python -m train RECIPE` trains with its defaults; for a study (a recipe that
-    trains several models), the config of its model `study_model`.
+    """Return the config `python -m train RECIPE` trains with its defaults.
+
+    For a study (a recipe that trains several models), the config of its model `study_model`.
     """
     config = configs.get_config(recipe)
     if study_model is None:
@@ -80,9 +83,13 @@ def staleness(card: dict) -> str | None:
 
 
 def publish(recipe: str, name: str, workdir: str, directory: str, progress: bool = True) -> list[str]:
-    """Train (or reuse) `recipe` in `workdir` with its default config and write `directory/name`;
-    for a study, each of its models `M` (trained in `workdir/models/M`, where the study trains it)
-    as `directory/name_M`. Returns a line per model.
+    """Train (or reuse) `recipe` in `workdir` with its default config and write `directory/name`.
+
+    For a study, each of its models `M` (trained in `workdir/models/M`, where the study trains it)
+    is written as `directory/name_M`.
+
+    Returns:
+        A line per model.
     """
     regenerate = f"python -m train publish {recipe} --name {name}"
     config = configs.get_config(recipe)
@@ -199,6 +206,7 @@ def _commit() -> str:
 
 
 def main(argv: list[str]) -> None:
+    """Run `python -m train publish` on the command-line arguments `argv`."""
     from zoo import pretrained
 
     p = ArgumentParser(prog="python -m train publish", description=__doc__.strip().splitlines()[0])

@@ -1,5 +1,7 @@
-"""Reload a run from its workdir: the recipe config and task from the checkpoint's meta, and
-the train state restored into it.
+"""Reload a run from its workdir, or a shipped model.
+
+The recipe config and task come from the checkpoint's meta, and the train state is restored
+into them.
 """
 
 import json
@@ -13,11 +15,22 @@ from train.errors import UserError
 
 
 def load_run(workdir: str, expect_task: str | None = None):
-    """`(task, state, meta)` of the latest checkpoint in `workdir`.
+    """Load `(task, state, meta)` of the latest checkpoint in `workdir`.
 
-    `expect_task` (e.g. "classification") turns a run of another kind into a one-line
-    `UserError`. No dataset is read: the task is rebuilt from the config and the checkpoint's
-    `meta` (example shapes, vocabularies), and the state restored into a shape-only template.
+    No dataset is read: the task is rebuilt from the config and the checkpoint's `meta` (example
+    shapes, vocabularies), and the state restored into a shape-only template.
+
+    Args:
+        workdir: A run's folder, with a `checkpoints/` subfolder.
+        expect_task: The task kind the caller needs (e.g. "classification"), or None for any.
+
+    Returns:
+        `(task, state, meta)`: the rebuilt task, the restored `TrainState` and the checkpoint's
+        JSON meta dict.
+
+    Raises:
+        UserError: If there are no checkpoints, the run is of another task kind than
+            `expect_task`, or the checkpoint does not match the config.
     """
     directory = os.path.join(workdir, "checkpoints")
     if not os.path.isdir(directory):
@@ -37,8 +50,9 @@ def load_run(workdir: str, expect_task: str | None = None):
 
 
 def _task_and_template(config, meta: dict):
-    """`(task, optimizer, template)`: the task rebuilt from `config` and a checkpoint's `meta`, its
-    optimizer, and its train state as shapes only (the initializers traced, nothing computed).
+    """Return `(task, optimizer, template)` rebuilt from `config` and a checkpoint's `meta`.
+
+    The template is the train state as shapes only (the initializers traced, nothing computed).
     """
     from train.optim import make_optimizer
     from train.tasks import TASKS
@@ -49,15 +63,17 @@ def _task_and_template(config, meta: dict):
 
 
 def config_text(config: dict) -> str:
-    """A config dict as canonical JSON: equal texts are equal configs (how saved configs are compared
-    with a recipe's, and hashed).
+    """Return a config dict as canonical JSON: equal texts are equal configs.
+
+    This is how saved configs are compared with a recipe's, and hashed.
     """
     return json.dumps(config, sort_keys=True, default=str)
 
 
 def _with_defaults(saved: dict, recipe: str) -> dict:
-    """The saved config, with fields that the recipe gained since the run was trained filled
-    in from its current defaults (saved values always win).
+    """Return the saved config, with fields the recipe gained since the run was trained filled in.
+
+    The new fields come from the recipe's current defaults; saved values always win.
     """
     from train import configs
 
@@ -72,10 +88,18 @@ def _with_defaults(saved: dict, recipe: str) -> dict:
 
 
 def load_pretrained(name: str, expect_task: str | None = None):
-    """`(task, state, meta)` of a shipped model (`zoo.pretrained`), like `load_run`'s: the task is
-    rebuilt from the recipe config in its `config.json`, the state holds its weights (the optimizer
-    state freshly initialized: a shipped model carries none). A `ValueError` of the registry (unknown
-    name, damaged file) becomes a one-line `UserError`.
+    """Load `(task, state, meta)` of a shipped model (`zoo.pretrained`), like `load_run`'s.
+
+    The task is rebuilt from the recipe config in its `config.json`, the state holds its weights
+    (the optimizer state freshly initialized: a shipped model carries none).
+
+    Args:
+        name: The shipped model's name in `zoo.pretrained`.
+        expect_task: The task kind the caller needs (e.g. "classification"), or None for any.
+
+    Raises:
+        UserError: For a `ValueError` of the registry (unknown name, damaged file), a model of
+            another task kind than `expect_task`, or weights that do not fit the recipe's model.
     """
     import jax.numpy as jnp
 

@@ -1,5 +1,6 @@
-"""`python -m train sample --workdir DIR | --pretrained NAME [...]`: sample from a trained run or a
-shipped model.
+"""`python -m train sample --workdir DIR | --pretrained NAME [...]`: sample from a run or shipped model.
+
+What is sampled depends on the model:
 
 - a language model (e.g. `charrnn`): continue `--prompt` for `--length` characters;
 - a captioner (`caption_shapes`, `caption_shapes_attention`): caption the first `--count` images of
@@ -16,6 +17,7 @@ from train.errors import UserError
 
 
 def main(argv: list[str]) -> None:
+    """Run `python -m train sample` on the command-line arguments `argv`."""
     parser = ArgumentParser(prog="python -m train sample", description="Sample from a trained language model, captioner or translator.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--workdir", help="directory of a finished or interrupted run")

@@ -1,5 +1,6 @@
-"""Autoregressive sampling, jit-compiled: tokens with `lax.scan`, pixels with `lax.fori_loop`
-(no Python loop per token or pixel).
+"""Autoregressive sampling, jit-compiled: tokens with `lax.scan`, pixels with `lax.fori_loop`.
+
+There is no Python loop per token or pixel.
 """
 
 from functools import partial
@@ -10,8 +11,13 @@ import jax.numpy as jnp
 
 
 def sample_logits(rng, logits, temperature: float = 1.0, top_k: int = 0):
-    """One token id per row of `logits: (batch, vocab)`: greedy when `temperature == 0`,
-    otherwise softmax(logits / temperature) restricted to the `top_k` largest (0 = all).
+    """Sample one token id per row of `logits: (batch, vocab)`.
+
+    Greedy when `temperature == 0`, otherwise from softmax(logits / temperature) restricted to
+    the `top_k` largest (0 = all).
+
+    Returns:
+        An int array of shape `(batch,)`.
     """
     if temperature == 0:
         return jnp.argmax(logits, axis=-1)
@@ -42,8 +48,10 @@ def sample_sequence(step_fn: Callable, params, carry, token, rng, length: int, t
 
 
 def sample_pixels(apply_fn, rng, n: int, shape, levels: int):
-    """`n` images `(n, H, W, C)` drawn pixel by pixel in raster order: `lax.fori_loop` over the
-    `H * W` pixels, each iteration running the whole network and sampling the current pixel's
+    """Draw `n` images `(n, H, W, C)` pixel by pixel in raster order.
+
+    A `lax.fori_loop` runs over the `H * W` pixels, each iteration running the whole network and
+    sampling the current pixel's
     channels from its softmax (all channels at once). Values are `level / (levels - 1)`.
     """
     h, w, c = shape

@@ -18,16 +18,26 @@ LossFn = Callable
 
 
 def make_train_step(loss_fn: LossFn, learning_rate_fn: Callable | None = None) -> Callable:
-    """`train_step(state, batch, rng) -> (state, metrics)`.
+    """Build `train_step(state, batch, rng) -> (state, metrics)` around `loss_fn`.
 
     The step key is `fold_in(rng, state.step)`, so a resumed run draws the same keys.
-    Metrics hold the recipe's own plus `loss`, `l2_grads`, `l2_params` (global norms before
-    the update) and `learning_rate` when `learning_rate_fn(step)` is given.
 
     With a dynamic loss scale in `state.loss_scale` (float16 training, `train.precision`) the
     loss is scaled before differentiation and the gradients unscaled; a step whose gradients
     are not all finite leaves params, optimizer state and batch stats unchanged and halves the
-    scale. `loss_scale` (the scale used) and `grads_finite` are added to the metrics.
+    scale.
+
+    Args:
+        loss_fn: `loss_fn(params, state, batch, rng) -> (loss, (metrics, updates))`, where `loss`
+            is a scalar, `metrics` a dict of scalars and `updates` a dict of state fields to
+            replace (e.g. `{"batch_stats": ...}`).
+        learning_rate_fn: Optional schedule `step -> learning rate`, reported in the metrics.
+
+    Returns:
+        The pure (unjitted) `train_step` function. Its metrics dict holds the recipe's own scalars
+        plus `loss`, `l2_grads`, `l2_params` (global norms before the update), `learning_rate`
+        (float32) when `learning_rate_fn` is given, and with a loss scale also `loss_scale` (the
+        scale used) and `grads_finite` (float32 0 or 1).
     """
 
     def train_step(state: TrainState, batch, rng):
@@ -57,10 +67,18 @@ def make_train_step(loss_fn: LossFn, learning_rate_fn: Callable | None = None) -
 
 
 def make_eval_step(metrics_fn: Callable) -> Callable:
-    """`eval_step(state, batch) -> sums`, from `metrics_fn(state, batch) -> {name: (batch,)}`.
+    """Build `eval_step(state, batch) -> sums` that sums per-example metrics under a mask.
 
     Per-example values are summed under `batch["mask"]` (padding excluded) and `count` is
     added, so a full pass is `{k: total[k] / total["count"]}` (see `mean_over_batches`).
+
+    Args:
+        metrics_fn: `metrics_fn(state, batch) -> {name: values}` with per-example `values` of
+            shape `(B,)`. `batch["mask"]` has shape `(B,)`, 1 for real examples, 0 for padding.
+
+    Returns:
+        The pure `eval_step` function; it returns a dict of scalar sums, one per metric, plus
+        `count` (the number of unmasked examples).
     """
 
     def eval_step(state: TrainState, batch):
@@ -72,7 +90,16 @@ def make_eval_step(metrics_fn: Callable) -> Callable:
 
 
 def mean_over_batches(eval_step: Callable, state: TrainState, batches) -> dict[str, float]:
-    """Run `eval_step` over `batches` and return the masked means as Python floats."""
+    """Run `eval_step` over `batches` and return the masked means as Python floats.
+
+    Args:
+        eval_step: A step from `make_eval_step` (jitted or not).
+        state: The state to evaluate.
+        batches: An iterable of batches, each with a `"mask"` entry.
+
+    Returns:
+        `{name: mean}`: each metric's sum over all batches divided by the total `count`.
+    """
     total = None
     for batch in batches:
         sums = eval_step(state, batch)

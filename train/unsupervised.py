@@ -26,8 +26,10 @@ def _sq_distances(x, centroids):
 
 
 def kmeans_plus_plus(rng, x, k: int):
-    """`(k, d)` initial centroids: the first uniformly, each next one with probability
-    proportional to the squared distance to the nearest centroid chosen so far.
+    """Choose `(k, d)` initial centroids (k-means++ seeding).
+
+    The first is drawn uniformly, each next one with probability proportional to the squared
+    distance to the nearest centroid chosen so far.
     """
     x = jnp.asarray(x, jnp.float32)
     n = x.shape[0]
@@ -71,8 +73,13 @@ def kmeans(rng, x, k: int, iterations: int = 50, restarts: int = 8) -> KMeans:
 
 
 class PCA(NamedTuple):
-    """`mean: (d,)`, `components: (d, d)` (columns, by decreasing variance), `variance: (d,)`
-    per component, `explained: (d,)` its fraction of the total.
+    """A principal component analysis.
+
+    Attributes:
+        mean: `(d,)` mean of the data.
+        components: `(d, d)` components as columns, by decreasing variance.
+        variance: `(d,)` variance per component.
+        explained: `(d,)` each component's fraction of the total variance.
     """
 
     mean: jax.Array

@@ -1,5 +1,7 @@
-"""The claims `python -m train reproduce` checks: each names its paper and where the number is, the
-setting there and here and the scale between them, the published number (from
+"""The claims `python -m train reproduce` checks, each with its paper, published number and verdict criterion.
+
+Each names its paper and where the number is, the setting there and here and the scale between
+them, the published number (from
 `../shared/published.md`, with its paper and table), how it is measured here, and the verdict
 criterion: the paper's claim, stated so that it can be tested at our scale.
 
@@ -23,6 +25,25 @@ SECONDARY = " (secondary source)"
 
 @dataclass(frozen=True)
 class Claim:
+    """One published claim, how it is measured here, and the criterion of its verdict.
+
+    Attributes:
+        id: The claim's identifier.
+        paper: Authors, year, title; where the number is.
+        paper_setting: The setting in the paper.
+        our_setting: The setting here.
+        scale: Ours against the paper's: training examples, steps, model size.
+        published: The published number in `unit`; None where the paper has no such number (see
+            `published_note`).
+        published_note: The published numbers with paper and table, or why there is none.
+        unit: The unit of `published` and of the measured headline.
+        criterion: The verdict criterion.
+        measure: `Runner -> details`, a dict with `"measured"` (a float) and every number the
+            criterion reads.
+        versus: How `measured` is set against `published`: "ratio" (ours / published), "points"
+            (100 x (ours - published), for rates), or a sentence saying why they are not comparable.
+    """
+
     id: str
     paper: str               # authors, year, title; where the number is
     paper_setting: str
@@ -56,9 +77,13 @@ def _accuracy(summary: dict) -> float:
 
 
 def _select(runner, name: str, recipe: str, overrides: dict, key: str, values, score: Callable) -> tuple:
-    """`(best value, {value: validation score})`: one run of `recipe` per `values` of `key` with
-    `test_split` set to the validation split, so the test split is never read; lower `score(summary)`
-    is better.
+    """Choose the value of `key` with the lowest validation `score(summary)`.
+
+    One run of `recipe` is trained per `values` of `key` with `test_split` set to the validation
+    split, so the test split is never read; lower `score(summary)` is better.
+
+    Returns:
+        `(best value, {str(value): validation score})`.
     """
     scores = {}
     for value in values:
@@ -85,6 +110,7 @@ RUNS = {
 
 
 def fgsm_softmax(runner) -> dict:
+    """Measure the softmax regression's test error under FGSM (eps 0.25), with clean error and confidence."""
     from interpret.adversarial import fgsm
     from interpret.robustness import accuracy_and_confidence
 
@@ -115,9 +141,10 @@ def _pgd(logits, variables, x, y, eps: float, step_size: float, steps: int, rest
 
 
 def pgd_madry(runner) -> dict:
-    """The PGD-trained network under Madry et al.'s attacks, and three checks against gradient
-    masking: PGD does at least as well as FGSM, a black-box transfer attack does no better than
-    white-box PGD, and a ball of radius 0.5 (a grey image is reachable) leaves almost nothing.
+    """Measure the PGD-trained network under Madry et al.'s attacks, with three checks against gradient masking.
+
+    The checks: PGD does at least as well as FGSM, a black-box transfer attack does no better
+    than white-box PGD, and a ball of radius 0.5 (a grey image is reachable) leaves almost nothing.
     """
     from interpret.adversarial import fgsm
 
@@ -195,6 +222,7 @@ DISTILLATION = Criterion(
 
 
 def mnist1d_baselines(runner) -> dict:
+    """Measure the test accuracy of the MNIST-1D MLP, CNN and GRU baselines (the CNN's is the headline)."""
     out = {}
     for k in ("mlp", "cnn", "gru"):
         runner.train(f"mnist1d_{k}", *RUNS[f"mnist1d_{k}"])
@@ -204,14 +232,17 @@ def mnist1d_baselines(runner) -> dict:
 
 
 def _lenet5_scorer(runner) -> dict:
-    """The override that makes a generative run score its samples with the `lenet5` run (trained
-    here if the reproduction directory has none): its sample-quality and Fréchet features.
+    """Return the override that makes a generative run score its samples with the `lenet5` run.
+
+    The `lenet5` run (trained here if the reproduction directory has none) gives its
+    sample-quality and Fréchet features.
     """
     runner.train("lenet5", *RUNS["lenet5"])
     return {"eval_classifier": runner.path("lenet5")}
 
 
 def nll_binarized_mnist(runner) -> dict:
+    """Measure the PixelCNN's test NLL in nats, with the VAE's bounds and the independent-pixels baseline."""
     scorer = _lenet5_scorer(runner)
     pixelcnn = runner.train("pixelcnn", "pixelcnn_mnist5k", scorer)
     vae = runner.train("vae", "vae_mnist5k", scorer)
@@ -224,6 +255,7 @@ DRAW_FACTOR = 1.25  # DRAW's bound within 25% of the published 80.97 nats (our d
 
 
 def nll_recurrent_binarized_mnist(runner) -> dict:
+    """Measure DRAW's negative bound in nats, with PixelRNN, PixelCNN, the VAE and independent pixels."""
     scorer = _lenet5_scorer(runner)
     pixelrnn = runner.train("pixelrnn", "pixelrnn_mnist5k", scorer)
     draw = runner.train("draw", "draw_mnist5k", scorer)
@@ -240,8 +272,10 @@ RAM_RECIPES = {"ram": "ram_cluttered_mnist", "ram_random": "ram_cluttered_mnist_
 
 
 def ram_cluttered_mnist(runner) -> dict:
-    """RAM's error from one pass of its policy's mean path, over 5 seeds, against the whole-canvas
-    CNN and MLP and the random-glimpse control; RAM's learning rate chosen on validation first.
+    """Measure RAM's error from one pass of its policy's mean path, over 5 seeds, against baselines.
+
+    The baselines are the whole-canvas CNN and MLP and the random-glimpse control; RAM's learning
+    rate is chosen on validation first.
     """
     single_path_error = lambda s: 1 - s["test"][s["primary_metric"].replace("accuracy", "single_path_accuracy")]
     lr, scores = _select(runner, "ram", RAM_RECIPES["ram"], {}, "optimizer.learning_rate", (3e-3, 1e-3),
@@ -265,6 +299,7 @@ def _ram_verdict(m: dict) -> str:
 
 
 def dsd_lenet300(runner) -> dict:
+    """Measure the test-error difference of DSD-trained against dense LeNet-300 (paired over seeds)."""
     summary = runner.compress("dsd_lenet300", "dsd", {"recipe": "classify_mnist5k_mlp", "seeds": SEEDS})
     errors = {k: [100 * (1 - a) for a in summary["test_accuracy"][k]] for k in ("dsd", "baseline")}
     test = stats.compare(errors["dsd"], errors["baseline"], paired=True)
@@ -273,8 +308,10 @@ def dsd_lenet300(runner) -> dict:
 
 
 def gan_mnist(runner) -> dict:
-    """The GAN's samples against a floor from real data, the VAE's samples, class coverage, and
-    their distance to the nearest training digit against held-out digits' (copies would be near 0).
+    """Measure the GAN's samples against a floor from real data, the VAE's samples, and class coverage.
+
+    Also their distance to the nearest training digit against held-out digits' (copies would be
+    near 0).
     """
     from train.generative_eval import FeatureClassifier, frechet_distance
 
@@ -313,6 +350,7 @@ def _gan_verdict(m: dict) -> str:
 
 
 def gradient_flow(runner) -> dict:
+    """Run the gradient-flow study and measure the sigma where `||dL/dh_0||` is closest to 1, and the bound checks."""
     from train import gradient_flow as study
 
     numbers = runner.command("gradient_flow", study.main)

@@ -8,6 +8,7 @@ from train.errors import UserError
 
 
 def parse_args(argv: list[str]):
+    """Parse the `python -m train reproduce` command line into an `argparse.Namespace`."""
     from train.reproduce.claims import CLAIMS
 
     parser = ArgumentParser(prog="python -m train reproduce",
@@ -25,6 +26,11 @@ def parse_args(argv: list[str]):
 
 
 def main(argv: list[str]) -> None:
+    """Measure the chosen claims and write the report after each one (also to docs/ with `--docs`).
+
+    Raises:
+        UserError: If `--only` names an unknown claim.
+    """
     from train.reproduce import report
     from train.reproduce.claims import BY_ID, CLAIMS
     from train.reproduce.runner import Runner, code_hash

@@ -19,10 +19,22 @@ VERDICTS = (REPRODUCED, DIRECTION, INCONCLUSIVE, NOT_REPRODUCED)
 
 @dataclass(frozen=True)
 class Criterion:
+    """A verdict rule: the sentence printed beside the verdict and the function that decides it.
+
+    Attributes:
+        text: The rule in words, as printed in the report.
+        rule: `details -> verdict`, one of `VERDICTS`.
+    """
+
     text: str                         # the rule in words, as printed in the report
     rule: Callable[[dict], str]       # details -> one of VERDICTS
 
     def verdict(self, details: dict) -> str:
+        """Return the verdict of `rule` on a claim's `details`.
+
+        Raises:
+            ValueError: If the rule returns something other than one of `VERDICTS`.
+        """
         verdict = self.rule(details)
         if verdict not in VERDICTS:
             raise ValueError(f"a criterion returned {verdict!r}, not one of {VERDICTS}")
@@ -30,7 +42,8 @@ class Criterion:
 
 
 def significant(comparison: dict, big_enough: bool) -> str:
-    """The verdict of a `stats.compare` result where a positive difference is the paper's effect:
+    """Return the verdict of a `stats.compare` result where a positive difference is the paper's effect.
+
     `reproduced` if its interval lies above zero and the effect is `big_enough`, `direction holds`
     if above zero only, `inconclusive` if the interval contains zero, `not reproduced` if it lies
     below (the opposite effect).

@@ -1,5 +1,7 @@
-"""`reproductions.json` and `reproductions.md`: one entry per claim, each stamped with the code
-version that measured it (commit, date, hash of the package sources).
+"""`reproductions.json` and `reproductions.md`: one entry per claim, stamped with the code version.
+
+The stamp names the code version that measured the claim (commit, date, hash of the package
+sources).
 """
 
 import datetime
@@ -11,8 +13,14 @@ from train.files import write_json_atomic
 
 
 def provenance(code: str) -> dict:
-    """`{"commit", "date", "code_sha256"}`: the git commit of the sources (with `+changes` when the
-    work tree differs from it; `unknown` outside a checkout), today's UTC date and `code`.
+    """Return the stamp of the code version that measures the claims.
+
+    Args:
+        code: The `code_hash()` of the sources.
+
+    Returns:
+        `{"commit", "date", "code_sha256"}`: the git commit of the sources (with `+changes` when
+        the work tree differs from it; `unknown` outside a checkout), today's UTC date and `code`.
     """
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     git = lambda *args: subprocess.run(["git", "-C", top, *args], capture_output=True, text=True, timeout=30)
@@ -26,8 +34,11 @@ def provenance(code: str) -> dict:
 
 
 def versus(claim, measured: float):
-    """`measured` set against `claim.published` as `claim.versus` says: a ratio, a difference in
-    points, or (where they are not comparable) the sentence saying why; None without a published number.
+    """Set `measured` against `claim.published` as `claim.versus` says.
+
+    Returns:
+        A ratio, a difference in points, or (where they are not comparable) the sentence saying
+        why; None without a published number.
     """
     if claim.published is None:
         return None
@@ -40,9 +51,19 @@ def versus(claim, measured: float):
 
 def entry(claim, measured: dict, seconds: float, trained: list[str] = (), reused: list[str] = (),
           stamp: dict | None = None) -> dict:
-    """The JSON entry of one measured claim: the claim's text, every measured number, the verdict
-    recomputed from them, which runs were trained for it and which were reused (so `wall_time_s`
-    can be read), and the code version's `stamp` (`provenance`).
+    """Build the JSON entry of one measured claim.
+
+    The entry holds the claim's text, every measured number, the verdict recomputed from them,
+    which runs were trained for it and which were reused (so `wall_time_s` can be read), and the
+    code version's `stamp` (`provenance`).
+
+    Args:
+        claim: The `claims.Claim`.
+        measured: The claim's details, as its measure function returned them.
+        seconds: The wall time the measurement took.
+        trained: The names of the runs trained for it.
+        reused: The names of the runs reused for it.
+        stamp: The code version's `provenance`.
     """
     return {"id": claim.id, "paper": claim.paper, "paper_setting": claim.paper_setting, "our_setting": claim.our_setting,
             "scale": claim.scale, "published": claim.published, "published_note": claim.published_note,
@@ -54,6 +75,7 @@ def entry(claim, measured: dict, seconds: float, trained: list[str] = (), reused
 
 
 def number(value) -> str:
+    """Format a published or measured number for the report (4 significant digits for floats)."""
     if value is None:
         return "none (see its note)"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
@@ -67,9 +89,13 @@ def _versus_cell(e: dict) -> str:
 
 
 def merged(entries: list[dict], workdir: str, order: list[str]) -> list[dict]:
-    """`entries` with the entries of other claims already in `workdir/reproductions.json` that the
-    same code measured (so claims reproduced one `--only` at a time build one report, and a report
-    never mixes code versions), in the order of `order`.
+    """Merge `entries` with the other claims' entries in `workdir/reproductions.json` of the same code.
+
+    Only entries that the same code measured are kept, so claims reproduced one `--only` at a
+    time build one report, and a report never mixes code versions.
+
+    Returns:
+        The entries in the order of the claim ids in `order`.
     """
     path = os.path.join(workdir, "reproductions.json")
     code = {e.get("code_sha256") for e in entries}

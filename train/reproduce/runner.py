@@ -44,8 +44,9 @@ def _without_docstrings(source: bytes) -> bytes:
 
 
 def code_hash() -> str:
-    """sha256 over every `.py` file of the five packages: paths and syntax trees without docstrings or
-    comments, in sorted order.
+    """Return the sha256 hex digest over every `.py` file of the five packages.
+
+    The digest covers paths and syntax trees without docstrings or comments, in sorted order.
     """
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     digest = hashlib.sha256()
@@ -61,9 +62,21 @@ def code_hash() -> str:
 
 
 class Runner:
-    """Trains or reuses the runs of a reproduction directory: those of this code version live in
-    `workdir/code-<first 12 hex digits of code_hash()>`. `trained` and `reused` list the run names
-    in the order they were asked for.
+    """Trains or reuses the runs of a reproduction directory.
+
+    The runs of this code version live in `workdir/code-<first 12 hex digits of code_hash()>`.
+
+    Args:
+        workdir: The reproduction directory.
+        progress: Whether to show progress bars.
+        code: The `code_hash()` of the sources (computed when None).
+
+    Attributes:
+        code: The code hash.
+        root: The folder of this code version's runs.
+        progress: Whether to show progress bars.
+        trained: The names of the runs trained, in the order they were asked for.
+        reused: The names of the finished runs reused, in the order they were asked for.
     """
 
     def __init__(self, workdir: str, progress: bool = True, code: str | None = None):
@@ -73,6 +86,7 @@ class Runner:
         self.trained: list[str] = []
 
     def path(self, name: str) -> str:
+        """Return the workdir of run `name`, `ROOT/name`."""
         return os.path.join(self.root, name)
 
     def _finished(self, summary_path: str, config, name: str) -> dict | None:
@@ -87,7 +101,15 @@ class Runner:
         return summary
 
     def train(self, name: str, recipe: str, overrides: dict | None = None) -> dict:
-        """The summary of recipe `recipe` with `overrides` (`{"model.features": (300, 100), ...}`) in `ROOT/name`."""
+        """Return the summary of recipe `recipe` with `overrides` in `ROOT/name`.
+
+        `overrides` are dotted config fields, e.g. `{"model.features": (300, 100), ...}`.
+
+        A finished run there is reused.
+
+        Raises:
+            UserError: If `ROOT/name` holds a finished run with another config.
+        """
         from train import configs
 
         config = _with_overrides(configs.get_config(recipe), overrides)
@@ -102,7 +124,7 @@ class Runner:
         return run(name, config, workdir, progress=self.progress)
 
     def compress(self, name: str, pipeline: str, overrides: dict | None = None) -> dict:
-        """The summary of `python -m compress PIPELINE` with `overrides`; its workdir is `ROOT/name`."""
+        """Return the summary of `python -m compress PIPELINE` with `overrides`; its workdir is `ROOT/name`."""
         config = _with_overrides(importlib.import_module(f"compress.configs.{pipeline}").get_config(), overrides)
         workdir = self.path(name)
         # deep_compression writes its summary beside the run it compresses, dsd into its workdir
@@ -115,8 +137,10 @@ class Runner:
         return importlib.import_module(f"compress.{pipeline}").run(config, workdir, progress=self.progress)
 
     def command(self, name: str, main) -> dict:
-        """The `summary.json` of a configless subcommand `main(["--workdir", ROOT/name])` (`python -m
-        train gradient_flow`) with its default arguments, run unless `ROOT/name` already holds it.
+        """Return the `summary.json` of a configless subcommand `main(["--workdir", ROOT/name])`.
+
+        The subcommand (e.g. `python -m train gradient_flow`) runs with its default arguments
+        unless `ROOT/name` already holds its summary.
         """
         path = os.path.join(self.path(name), "summary.json")
         (self.reused if os.path.exists(path) else self.trained).append(name)
@@ -126,7 +150,7 @@ class Runner:
             return json.load(f)
 
     def load(self, name: str):
-        """`(task, state)` of the finished train run `ROOT/name`."""
+        """Load `(task, state)` of the finished train run `ROOT/name`."""
         from train.restore import load_run
 
         task, state, _ = load_run(self.path(name))

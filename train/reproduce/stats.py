@@ -1,6 +1,7 @@
-"""The statistics the reproductions report: binomial intervals for accuracies, paired and Welch
-comparisons of per-seed results, McNemar's exact test on the same test images, and a bootstrap
-interval for a fraction of a gap.
+"""The statistics the reproductions report.
+
+Binomial intervals for accuracies, paired and Welch comparisons of per-seed results, McNemar's
+exact test on the same test images, and a bootstrap interval for a fraction of a gap.
 
 Every function takes plain numbers or sequences and returns plain floats, so a claim's `details`
 (and the verdict read from them) stay JSON.
@@ -25,10 +26,21 @@ def accuracy_with_interval(correct) -> dict:
 
 
 def compare(better, worse, paired: bool) -> dict:
-    """Per-seed values where lower is better (errors, NLL): `difference = mean(worse) - mean(better)`
-    (positive when `better` is better), its `LEVEL` t-interval `ci` and two-sided `p_value`,
-    paired by seed (`scipy.stats.ttest_rel`) or Welch's unequal-variance test (`ttest_ind`),
-    beside each side's mean and sample standard deviation (ddof 1) and the seed count.
+    """Compare per-seed values where lower is better (errors, NLL) by a t-test.
+
+    Args:
+        better: Per-seed values of the method expected to be better.
+        worse: Per-seed values of the other method.
+        paired: Pair by seed (`scipy.stats.ttest_rel`), else Welch's unequal-variance test
+            (`ttest_ind`).
+
+    Returns:
+        `difference = mean(worse) - mean(better)` (positive when `better` is better), its `LEVEL`
+        t-interval `ci` and two-sided `p_value`, the `test` name, beside each side's `means` and
+        sample standard deviations `stds` (ddof 1) and the seed counts `seeds`, as a dict.
+
+    Raises:
+        ValueError: If either side has fewer than 2 values.
     """
     a, b = np.asarray(worse, float), np.asarray(better, float)
     if min(a.size, b.size) < 2:
@@ -46,8 +58,18 @@ def compare(better, worse, paired: bool) -> dict:
 
 
 def mcnemar(correct_a, correct_b) -> dict:
-    """McNemar's exact test of two classifiers on the same examples: `a_only` (examples only `a`
-    gets right), `b_only`, and the two-sided binomial p-value of the discordant pairs.
+    """McNemar's exact test of two classifiers on the same examples.
+
+    Args:
+        correct_a: Boolean per-example outcomes of classifier `a`.
+        correct_b: Boolean per-example outcomes of classifier `b`, of the same shape.
+
+    Returns:
+        `{"a_only", "b_only", "p_value"}`: the examples only `a` gets right, those only `b` gets
+        right, and the two-sided binomial p-value of the discordant pairs.
+
+    Raises:
+        ValueError: If the outcomes have different shapes.
     """
     a, b = np.asarray(correct_a, bool), np.asarray(correct_b, bool)
     if a.shape != b.shape:
@@ -58,10 +80,23 @@ def mcnemar(correct_a, correct_b) -> dict:
 
 
 def gap_closed(alone, distilled, reference: float, resamples: int = 10_000, seed: int = 0) -> dict:
-    """The fraction of the gap from `alone` (per-seed errors of a student trained alone) to
-    `reference` (its teacher's error) that `distilled` (per-seed errors, paired by seed) closes:
-    `(mean(alone) - mean(distilled)) / (mean(alone) - reference)`, with a `LEVEL` percentile
-    bootstrap interval over the seeds (pairs resampled together).
+    """Return the fraction of the gap from `alone` to `reference` that `distilled` closes.
+
+    The fraction is `(mean(alone) - mean(distilled)) / (mean(alone) - reference)`, with a `LEVEL`
+    percentile bootstrap interval over the seeds (pairs resampled together).
+
+    Args:
+        alone: Per-seed errors of a student trained alone.
+        distilled: Per-seed errors of the distilled student, paired by seed with `alone`.
+        reference: The teacher's error.
+        resamples: The number of bootstrap resamples.
+        seed: The seed of the bootstrap.
+
+    Returns:
+        `{"value", "ci"}`: the fraction and its `[lo, hi]` interval.
+
+    Raises:
+        ValueError: If the seeds are not paired or fewer than 2.
     """
     a, d = np.asarray(alone, float), np.asarray(distilled, float)
     if a.shape != d.shape or a.size < 2:
