@@ -65,3 +65,21 @@ def test_every_exported_name_has_an_api_page(tmp_path):
     stubs = {p.stem for p in (source / "_autosummary").glob("*.rst")}
     missing = [f"{p}.{n}" for p, ns in names.items() for n in ns if f"{p}.{n}" not in stubs]
     assert not missing and sum(map(len, names.values())) > 100
+
+
+def _table_rows(text: str, heading: str) -> dict[str, str]:
+    """`{first cell: second cell}` of the first table under `## heading`, backticks dropped from the first."""
+    section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| `")]
+    return {cells[0].strip("| `"): cells[1].strip(" |") for cells in rows}
+
+
+def test_the_readme_tables_are_the_recipes_and_the_methods():
+    """The README's recipe and method tables say what `python -m train --list` and `python -m interpret --list` say."""
+    from interpret.cli import METHODS
+    from train import configs
+
+    text = (ROOT / "README.md").read_text()
+    assert _table_rows(text, "Recipes") == {n: configs.describe(n).rstrip(".") for n in configs.names()}
+    methods = _table_rows(text, "Looking inside a trained network")
+    assert methods == {name: module.DESCRIPTIONS[name] for name, module in METHODS.items()}
