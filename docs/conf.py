@@ -39,3 +39,27 @@ html_title = "jaxzoo"
 html_theme_options = {"show_toc_level": 2}
 
 generate.write_all(HERE, os.environ.get("JAXZOO_NOTEBOOK_OUTPUTS", os.path.join(HERE, "_build", "notebooks")))
+
+
+def _data_doc_comment(app, what, name, obj, options, lines):
+    """A re-exported module-level constant (`rl.MAPS`) gets its `#:` comment, not its type's docstring."""
+    import sys
+
+    from sphinx.pycode import ModuleAnalyzer
+
+    if what != "data" or getattr(type(obj), "__doc__", None) != getattr(obj, "__doc__", None):
+        return
+    package, attr = name.split(".")[0], name.rsplit(".", 1)[-1]
+    for modname, module in list(sys.modules.items()):
+        if (modname == package or modname.startswith(package + ".")) and getattr(module, attr, None) is obj:
+            try:
+                comment = ModuleAnalyzer.for_module(modname).find_attr_docs().get(("", attr))
+            except Exception:   # a module without source (a compiled extension)
+                continue
+            if comment:
+                lines[:] = list(comment)
+                return
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _data_doc_comment)
