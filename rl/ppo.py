@@ -68,8 +68,9 @@ def make_train(config, progress=None):
             update if given.
 
     Returns:
-        The pure function `train(rng)`. `metrics["episode_return"]: (num_updates,)` is the mean return
-        of the episodes that ended during each update (NaN if none did), `metrics["env_steps"]` the
+        The pure function `train(rng)`, which returns a dict of `metrics` and final `params`.
+        Its `metrics["episode_return"]`, of shape `(num_updates,)`, is the mean return of the episodes
+        that ended during each update (NaN if none did), `metrics["env_steps"]` the
         steps taken so far; losses are per update too; `metrics["greedy_return"]` (scalar) evaluates
         the final policy's argmax.
 

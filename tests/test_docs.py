@@ -53,7 +53,7 @@ def test_every_exported_name_has_an_api_page(tmp_path):
     (source / "api").mkdir(parents=True)
     (source / "conf.py").write_text('extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.autosummary", '
                                     '"sphinx.ext.napoleon"]\nautosummary_generate = True\n'
-                                    'source_suffix = {".md": "markdown"}\n')
+                                    'source_suffix = {".md": "markdown", ".rst": "restructuredtext"}\n')
     names = {}
     for package in generate.PACKAGES:
         module = __import__(package)

@@ -10,7 +10,6 @@ tell when a shipped model no longer matches the code that would regenerate it (`
 
 import hashlib
 import importlib
-import inspect
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ import flax.linen as nn
 from train import configs
 from train.arguments import ArgumentParser
 from train.errors import UserError
+from train.sourcehash import class_sha256
 
 #: recipe -> the shipped name it publishes under by default
 NAMES = {"classify_digits": "cnn_digits", "classify_digits_mlp": "mlp_digits", "classify_mnist5k": "lenet5_mnist5k",
@@ -65,8 +65,8 @@ def config_sha256(recipe: str, study_model: str | None = None) -> str:
 
 
 def code_sha256(module_class: type) -> str:
-    """Hash of a zoo module class's source."""
-    return hashlib.sha256(inspect.getsource(module_class).encode()).hexdigest()
+    """Hash of a zoo module class's code (its source without docstrings or comments)."""
+    return class_sha256(module_class)
 
 
 def staleness(card: dict) -> str | None:

@@ -98,7 +98,7 @@ def mean_over_batches(eval_step: Callable, state: TrainState, batches) -> dict[s
         batches: An iterable of batches, each with a `"mask"` entry.
 
     Returns:
-        `{name: mean}`: each metric's sum over all batches divided by the total `count`.
+        A dict mapping each metric's name to its sum over all batches divided by the total `count`.
     """
     total = None
     for batch in batches:

@@ -103,7 +103,7 @@ def from_torchvision(state_dict) -> dict:
         their biases.
 
     Returns:
-      `{"params": ...}` for `VGG16`, float32 numpy arrays.
+      The variables dict (a `"params"` collection) for `VGG16`, as float32 numpy arrays.
 
     Raises:
       ValueError: naming any missing or misshapen entry.

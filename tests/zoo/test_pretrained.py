@@ -86,6 +86,20 @@ def test_a_changed_recipe_config_is_caught_with_the_command_that_regenerates(mon
     assert "its recipe config and module code changed" in staleness(card)
 
 
+def test_the_module_code_hash_ignores_docstrings_and_comments_but_not_code(tmp_path, monkeypatch):
+    from train.publish import code_sha256
+
+    def hash_of(source):
+        path = tmp_path / f"m{abs(hash(source))}.py"
+        path.write_text(source)
+        monkeypatch.syspath_prepend(str(tmp_path))
+        return code_sha256(__import__(path.stem).Net)
+
+    base = hash_of('class Net:\n    """Doc."""\n    width: int = 3\n')
+    assert base == hash_of('class Net:\n    """Other words."""\n    # a comment\n    width: int = 3\n')
+    assert base != hash_of('class Net:\n    """Doc."""\n    width: int = 4\n')
+
+
 @pytest.fixture
 def copied(tmp_path):
     folder = tmp_path / "cnn_digits"

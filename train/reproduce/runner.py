@@ -9,13 +9,13 @@ same config is reused as it is; one with another config is an error (a stale num
 be reported as a fresh one).
 """
 
-import ast
 import hashlib
 import importlib
 import json
 import os
 
 from train.errors import UserError
+from train.sourcehash import without_docstrings
 
 
 def _normalized(config_dict: dict) -> dict:
@@ -32,17 +32,6 @@ def _with_overrides(config, overrides: dict | None):
 PACKAGES = ("zoo", "train", "interpret", "compress", "rl")
 
 
-def _without_docstrings(source: bytes) -> bytes:
-    """The syntax tree of `source` with docstrings dropped, so documentation edits keep the hash."""
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-                node.body = node.body[1:] or [ast.Pass()]
-    return ast.dump(tree).encode()
-
-
 def code_hash() -> str:
     """Return the sha256 hex digest over every `.py` file of the five packages.
 
@@ -57,7 +46,7 @@ def code_hash() -> str:
                 path = os.path.join(folder, name)
                 digest.update(os.path.relpath(path, top).encode() + b"\0")
                 with open(path, "rb") as f:
-                    digest.update(_without_docstrings(f.read()))
+                    digest.update(without_docstrings(f.read()))
     return digest.hexdigest()
 
 
