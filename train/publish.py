@@ -40,6 +40,10 @@ DATA = {
                "MNIST's official test set and the numbers are not comparable with published MNIST errors.",
     "mnist1d": "MNIST-1D (Greydanus 2020) from the `mnist1d` generator's defaults: 3,500 train / 500 "
                "validation (its last 500 training signals) / 1,000 test signals of shape (40, 1).",
+    "pydoc_topics": "the English prose of Python's own reference documentation (`pydoc_data.topics` of the Python "
+                    "that prepared the dataset), split 90/5/5 by position into train / validation / test: the test "
+                    "split is the last 5% of the topics in sorted order, so it holds other topics than training. "
+                    "Another Python version ships other text, and the metrics move with it.",
     "shapes_captions/single": "rendered 64x64 scenes of one shape (circle, square, triangle) on plain, striped or "
                               "graded backgrounds: 3,000 train / 500 validation / 500 test, generated locally. "
                               "Synthetic: the model has never seen a photograph.",
