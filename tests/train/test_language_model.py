@@ -118,6 +118,26 @@ def test_sample_cli_continues_the_prompt(lm_run):
     assert many.stdout.count("--- sample") == 3
 
 
+def test_the_shipped_lstm_samples_its_own_greedy_continuation():
+    """`sample --pretrained lstm_charrnn` at temperature 0 is the argmax continuation computed here from the
+    shipped module alone: one padded sequence, read at each next position (the LSTM is causal)."""
+    from zoo import pretrained
+
+    module, variables, card = pretrained.load("lstm_charrnn")
+    vocab = card["task_meta"]["vocab"]
+    prompt, length = "The ", 40
+    ids = np.zeros((1, len(prompt) + length), np.int32)
+    ids[0, :len(prompt)] = [vocab.index(c) for c in prompt]
+    logits_of = jax.jit(lambda tokens: module.apply(variables, tokens)[1])  # (carries, logits)
+    for t in range(len(prompt), ids.shape[1]):
+        ids[0, t] = int(jnp.argmax(logits_of(jnp.asarray(ids))[0, t - 1]))
+    expected = "".join(vocab[i] for i in ids[0])
+    result = sample_cli("--pretrained", "lstm_charrnn", "--prompt", prompt, "--length", str(length),
+                        "--temperature", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip("\n") == expected
+
+
 def test_sample_cli_errors_are_one_line(lm_run, tmp_path):
     workdir, _ = lm_run
     for args, message in [(["--workdir", str(tmp_path)], "no checkpoints in"),
