@@ -113,6 +113,9 @@ def _publish_model(recipe, study_model, name, workdir, directory, regenerate, pr
 
     config = trained_config(recipe, study_model)
     summary = run(study_model or recipe, config, workdir, progress=progress)
+    if summary["primary_metric"] not in summary["test"]:
+        raise UserError(f"{recipe}'s run reports no {summary['primary_metric']} to put on a model card, so it "
+                        "cannot be published")
     task, state, meta = load_run(workdir)
     if not isinstance(getattr(task, "model", None), nn.Module):
         raise UserError(f"{recipe}'s task ('{config.task}') keeps no single model to publish")

@@ -136,6 +136,25 @@ def test_a_finished_run_restores_without_its_data(runs, name, monkeypatch):
     assert int(state.step) == steps and meta["shapes"] == {"inputs": [8, 8, 1]}
 
 
+@pytest.mark.parametrize("name, metric", [("vae_digits", "test_negative_elbo"), ("pixelcnn_digits", "test_nll_nats"),
+                                          ("pixelrnn_digits", "test_nll_nats"),
+                                          ("autoencoder_digits", "test_reconstruction_nats")])
+def test_the_primary_metric_is_one_the_run_reports(runs, name, metric):
+    """The summary's headline (what a model card and the CLI's line lead with) is a metric of the run."""
+    summary = runs(name)
+    assert summary["primary_metric"] == metric and np.isfinite(summary["test"][metric])
+
+
+def test_publish_refuses_in_one_line_a_run_without_its_headline_metric(monkeypatch, tmp_path):
+    from train import loop, publish
+    from train.errors import UserError
+
+    monkeypatch.setattr(loop, "run", lambda *a, **k: {"primary_metric": "test_loss", "test": {"test_fid": 1.0}})
+    with pytest.raises(UserError, match="gan_digits's run reports no test_loss"):
+        publish.publish("gan_digits", "gan", str(tmp_path / "run"), str(tmp_path / "out"), progress=False)
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_the_gaussian_vae_runs_end_to_end(runs):
     vae = runs("gaussian_vae")

@@ -22,6 +22,8 @@ class AutoencoderTask(ImageTask):
     same size.
     """
 
+    primary_metric = "reconstruction_nats"
+
     def __init__(self, config, meta=None):
         super().__init__(config, meta)
         self.model = zoo.Autoencoder(self.shape, **model_fields(config))

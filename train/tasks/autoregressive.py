@@ -26,6 +26,7 @@ class AutoregressiveTask(ImageTask):
     baseline, samples (sequential, timed) and their quality.
     """
 
+    primary_metric = "nll_nats"
     scores_samples = True
 
     def __init__(self, config, meta=None):

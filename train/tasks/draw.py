@@ -26,6 +26,7 @@ class DRAWTask(ImageTask):
     decoder_features, latent, attention).
     """
 
+    primary_metric = "negative_bound"
     precisions = ("fp32", "bf16", "fp16")
 
     def __init__(self, config, meta=None):

@@ -26,6 +26,7 @@ class VAETask(ImageTask):
     a traversal of two latent axes.
     """
 
+    primary_metric = "negative_elbo"
     scores_samples = True
     precisions = ("fp32", "bf16", "fp16")
 
