@@ -10,6 +10,7 @@ tell when a shipped model no longer matches the code that would regenerate it (`
 
 import hashlib
 import importlib
+import inspect
 import json
 import os
 import subprocess
@@ -139,7 +140,10 @@ def _publish_model(recipe, study_model, name, workdir, directory, regenerate, pr
     folder = os.path.join(directory, name)
     trained_by = (f"the `{study_model}` model that `python -m train {recipe}` trains" if study_model
                   else f"`python -m train {recipe}`")
-    readme = model_card(card, task.model, trained_by, DATA.get(config.dataset, config.dataset), "test split, one seed")
+    data = DATA.get(config.dataset) or DATA.get(config.dataset.partition("/")[0], config.dataset)
+    if config.dataset.endswith("/binarized"):
+        data += " Binarized: each pixel is a Bernoulli draw of its intensity, made once with a fixed seed."
+    readme = model_card(card, task.model, trained_by, data, "test split, one seed")
     pretrained.save(folder, task.model, state.variables(), card, readme)
     return f"{name}: {primary} {card['headline']['value']} | {folder}"
 
@@ -150,6 +154,10 @@ def model_card(card: dict, module: nn.Module, trained_by: str, data: str, metric
     shapes = f"; example shapes (no batch axis) {', '.join(f'`{k}` {tuple(v)}' for k, v in shapes.items())}" \
         if shapes else ""
     metrics = "\n".join(f"| {k} | {v:.4f} |" for k, v in sorted(card["metrics"].items()))
+    required = [p.name for p in list(inspect.signature(type(module).__call__).parameters.values())[2:]
+                if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD]
+    extra = "".join(", jax.random.key(0)" if name == "rng" else f", {name}" for name in required)
+    import_jax = "import jax\n" if "rng" in required else ""
     return f"""# {card['name']}
 
 {card['description']}.
@@ -170,10 +178,10 @@ def model_card(card: dict, module: nn.Module, trained_by: str, data: str, metric
 ## Use
 
 ```python
-import zoo
+{import_jax}import zoo
 
 module, variables, card = zoo.pretrained.load("{card['name']}")
-outputs = module.apply(variables, inputs, **card["apply_kwargs"])
+outputs = module.apply(variables, inputs{extra}, **card["apply_kwargs"])
 ```
 
 Trained by jaxzoo's own recipe on the bundled data; small and for study, not for deployment.
