@@ -46,6 +46,23 @@ def test_a_shipped_model_reproduces_its_cards_headline_metric(name):
         assert accuracy == pytest.approx(card["metrics"]["test_accuracy"], abs=10 ** -headline["decimals"])
 
 
+@pytest.mark.parametrize("name", [n for n in SHIPPED if "inputs" in pretrained.load(n)[2]["task_meta"].get("shapes", {})])
+def test_the_model_cards_use_snippet_runs(name):
+    """The card's Python block runs as written on one zero input of the card's example shape."""
+    _, _, card = pretrained.load(name)
+    readme = open(os.path.join(pretrained.DIRECTORY, name, "README.md")).read()
+    snippet = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace = {"inputs": jnp.zeros((1, *card["task_meta"]["shapes"]["inputs"]))}
+    exec(snippet, namespace)
+    assert namespace["outputs"] is not None and np.isfinite(np.asarray(jax_tree_leaves(namespace["outputs"])[0])).all()
+
+
+def jax_tree_leaves(tree):
+    import jax
+
+    return jax.tree.leaves(tree)
+
+
 def jax_tree(variables):
     import jax
 
