@@ -23,7 +23,7 @@ from train.files import make_workdir, write_json_atomic
 from train.interrupts import ctrl_c_between_steps
 from train.optim import make_optimizer
 from train.precision import compute_dtype
-from train.restore import load_run
+from train.restore import load_pretrained, load_run
 from train.overrides import changed_fields
 from train.parallel import data_parallel_step, make_mesh, place_state, process_rows, replicate, shard_batch
 from train.steps import make_train_step
@@ -209,10 +209,14 @@ def _run_stage(recipe: str, name: str, stage, workdir: str, progress: bool):
     """Return `(task, state, summary)` of the first-stage run `name` of `recipe`.
 
     `stage` is either `(stage_recipe, config)`, trained or resumed in `<workdir>/<name>` (a
-    finished one is only evaluated), or the workdir of a finished run, loaded (`summary` None).
+    finished one is only evaluated), or the workdir of a finished run or the name of a shipped model
+    (`zoo.pretrained.list()`), loaded (`summary` None).
     """
     if isinstance(stage, str):
-        task, state, _ = load_run(stage)
+        from zoo import pretrained
+
+        shipped = not os.path.exists(stage) and stage in pretrained.list()
+        task, state, _ = load_pretrained(stage) if shipped else load_run(stage)
         return task, state, None
     stage_recipe, stage_config = stage
     path = os.path.join(workdir, name)

@@ -1,4 +1,6 @@
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -166,6 +168,42 @@ def test_catalog_path_reads_a_prepared_local_dataset(tmp_path):
     arrays = data.load("local_catalog_toy", "train", str(tmp_path))
     assert arrays["image"].shape == (6, 4, 4, 3) and arrays["image"].dtype == np.float32
     np.testing.assert_allclose(arrays["image"][:, 0, 0, 0], arrays["label"] * 0.2, atol=1e-6)
+
+
+def test_decoded_columns_are_kept_and_read_back_until_the_dataset_is_prepared_again(tmp_path, monkeypatch):
+    from train.data import registry
+
+    toy = LocalCatalogToy(data_dir=str(tmp_path), file_format="array_record")
+    toy.download_and_prepare()
+    records = toy.as_data_source(split="train")
+    records = records.__getitems__(list(range(len(records))))
+    first = data.load("local_catalog_toy", "train", str(tmp_path))
+    assert os.listdir(os.path.join(toy.data_dir, "arrays"))
+
+    def no_records(*args):
+        raise AssertionError("the records were decoded again")
+
+    monkeypatch.setattr(registry, "_records", no_records)
+    kept = data.load("local_catalog_toy", "train", str(tmp_path))
+    for arrays in (first, kept):
+        assert arrays["image"].dtype == np.float32 and arrays["label"].dtype == np.int32
+        np.testing.assert_array_equal(arrays["image"], np.stack([r["image"] for r in records]) / np.float32(255))
+        np.testing.assert_array_equal(arrays["label"], [r["label"] for r in records])
+    info = os.path.join(toy.data_dir, "dataset_info.json")
+    os.utime(info, ns=(os.stat(info).st_atime_ns, os.stat(info).st_mtime_ns + 10**9))  # prepared again
+    with pytest.raises(AssertionError, match="decoded again"):
+        data.load("local_catalog_toy", "train", str(tmp_path))
+
+
+def test_kept_text_columns_read_back_as_the_same_strings(monkeypatch):
+    from train.data import registry
+
+    records = data.builder("dates").as_data_source(split="validation[:50]")
+    sources = [r["source"].decode() for r in records.__getitems__(list(range(len(records))))]
+    first = data.load("dates", "validation[:50]")
+    monkeypatch.setattr(registry, "_records", lambda *args: pytest.fail("the records were decoded again"))
+    kept = data.load("dates", "validation[:50]")
+    assert first["source"] == kept["source"] == sources and isinstance(kept["source"][0], str)
 
 
 def test_train_batches_are_a_function_of_seed_and_step():

@@ -61,18 +61,18 @@ def test_the_sequential_sampler_fills_every_pixel_in_raster_order():
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, digits_cnn_run):
+def runs(tmp_path_factory):
     """Short runs of each generative recipe sharing one evaluation classifier."""
     from train import configs
     from train.loop import run
     from train.overrides import apply_overrides
 
     root = tmp_path_factory.mktemp("generative")
-    classifier = digits_cnn_run(400)  # the samples' scorer (the recipe default trains 1,200 steps)
+    classifier = "cnn_digits"  # the samples' scorer: the shipped classify_digits CNN
     base = {"eval_every": "0", "log_every": "50", "num_samples": "200", "eval_classifier": classifier}
     settings = {
-        "vae_digits": {"num_steps": "1000", "iwae_samples": "100"},
-        "pixelcnn_digits": {"num_steps": "500", "model.features": "16", "model.dropout": "0.0", "num_samples": "20"},
+        "vae_digits": {"num_steps": "500", "iwae_samples": "100"},
+        "pixelcnn_digits": {"num_steps": "250", "model.features": "16", "model.dropout": "0.0", "num_samples": "20"},
         "pixelrnn_digits": {"num_steps": "600", "model.features": "16", "model.hidden": "16", "num_samples": "20"},
         "gan_digits": {"num_steps": "1500", "model.features": "32"},
         "autoencoder_digits": {"num_steps": "600"},

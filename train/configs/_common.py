@@ -39,7 +39,7 @@ def generative(task: str, **model) -> ml_collections.ConfigDict:
     c.eval_every = 1000            # steps per evaluation on eval_split (0: only at the end)
     c.checkpoint_every = 1000      # steps per checkpoint (the last step is always saved)
     c.num_samples = 1000           # samples drawn for the report (sample quality, figures)
-    c.eval_classifier = ""         # finished classifier run scoring samples; "" = a first stage in <workdir>/eval_classifier
+    c.eval_classifier = ""         # classifier (workdir or shipped name) scoring samples; "" = a first stage in <workdir>/eval_classifier
     c.model = ml_collections.ConfigDict(model)
     c.optimizer = optimizer(learning_rate=1e-3, schedule="cosine")
     return c

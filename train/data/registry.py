@@ -6,9 +6,11 @@ back as float32 NHWC in [0, 1], labels as int32.
 """
 
 import contextlib
+import hashlib
 import io
 import logging
 import os
+import tempfile
 
 import numpy as np
 
@@ -163,6 +165,10 @@ def split_name(split: str) -> str:
 def load(name: str, split: str, path: str | None = None) -> dict[str, np.ndarray]:
     """Loads the whole `split` of dataset `name` as numpy arrays keyed like its TFDS features.
 
+    Decoding TFDS records one by one takes seconds for the larger splits, so the decoded columns are
+    kept once in `<builder data dir>/arrays/` and read from there while the prepared dataset is
+    unchanged (a data dir that cannot be written is only read).
+
     Args:
         name: Dataset name.
         split: Split, which may carry a TFDS slice, e.g. `"test[:200]"` or `"train[10%:20%]"`.
@@ -177,25 +183,79 @@ def load(name: str, split: str, path: str | None = None) -> dict[str, np.ndarray
         DatasetUnavailable: If the dataset or split cannot be read.
         EmptySplit: If the split selects no examples.
     """
-    records = _records(name, split, path)
+    b = builder(name, path)
+    cache = _ColumnCache(b, split)
+    columns = cache.read()
+    if columns is None:
+        columns = _columns(_records(name, split, path))
+        cache.write(columns)
+    return {key: _convert(key, column) for key, column in columns.items()}
+
+
+def _columns(records: list[dict]) -> dict:
+    """Records as columns: stacked arrays, lists of `str` for text, lists of arrays where shapes differ."""
     out = {}
     for key in records[0]:
-        values = [_convert(key, r[key]) for r in records]
-        if isinstance(values[0], str) or len({np.shape(v) for v in values}) > 1:
-            out[key] = values
-        else:
-            out[key] = np.stack(values)
+        values = [r[key].decode() if isinstance(r[key], bytes) else r[key] for r in records]
+        same_shape = not isinstance(values[0], str) and len({np.shape(v) for v in values}) == 1
+        out[key] = np.stack(values) if same_shape else values
     return out
 
 
-def _convert(key: str, value):
-    if isinstance(value, bytes):
-        return value.decode()
-    if key == "image" and value.dtype == np.uint8:
-        return value.astype(np.float32) / 255.0
+def _convert(key: str, column):
+    if isinstance(column, list):
+        return [_convert(key, v) for v in column] if key == "image" else column
+    if key == "image" and column.dtype == np.uint8:
+        return column.astype(np.float32) / 255.0
     if key == "label":
-        return np.int32(value)
-    return value
+        return column.astype(np.int32)
+    return column
+
+
+class _ColumnCache:
+    """The decoded columns of one split, kept in `<data dir>/arrays/<split>-<hash>.npz`.
+
+    They are valid while the prepared dataset's `dataset_info.json` is the one they were decoded from.
+    """
+
+    def __init__(self, b, split: str):
+        info = os.path.join(b.data_dir, "dataset_info.json")
+        self.stamp = str(os.stat(info).st_mtime_ns) if os.path.exists(info) else ""
+        digest = hashlib.sha1(split.encode()).hexdigest()[:12]
+        self.path = os.path.join(b.data_dir, "arrays", f"{split_name(split)}-{digest}.npz")
+
+    def read(self) -> dict | None:
+        if not self.stamp or not os.path.exists(self.path):
+            return None
+        try:
+            with np.load(self.path) as stored:
+                if str(stored["__stamp__"]) != self.stamp:
+                    return None
+                text = set(stored["__text__"].tolist())
+                return {k: stored[k].tolist() if k in text else stored[k] for k in stored.files
+                        if not k.startswith("__")}
+        except (OSError, ValueError, KeyError, EOFError):  # damaged or from elsewhere: decode again
+            return None
+
+    def write(self, columns: dict) -> None:
+        text = [k for k, v in columns.items() if isinstance(v, list)]
+        if not self.stamp or any(not isinstance(columns[k][0], str) for k in text):
+            return  # arrays of differing shapes are not kept
+        folder = os.path.dirname(self.path)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            handle, partial = tempfile.mkstemp(dir=folder, suffix=".npz")
+        except OSError:
+            return  # a data dir this process cannot write: decode each time
+        try:
+            with os.fdopen(handle, "wb") as f:
+                np.savez(f, __stamp__=np.array(self.stamp), __text__=np.array(text, dtype=str),
+                         **{k: np.array(v, dtype=str) if k in text else v for k, v in columns.items()})
+            os.chmod(partial, 0o644)  # mkstemp's 0600 would hide it from other users of a shared data dir
+            os.replace(partial, self.path)  # whole or not at all, also when two processes write at once
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
 
 
 def load_text(name: str, split: str, path: str | None = None) -> str:

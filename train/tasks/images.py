@@ -3,8 +3,9 @@
 Their batches are images only (`{"inputs": (B, H, W, C)}`), binarized at 0.5 when `config.binarize`.
 
 Config fields shared by these tasks: dataset, data_dir, input_key, binarize, batch_size,
-eval_batch_size, model (name + constructor fields), eval_classifier (workdir of the classifier
-used for sample quality; "" = `classify_digits` trained first in `<workdir>/eval_classifier`),
+eval_batch_size, model (name + constructor fields), eval_classifier (the workdir or shipped model
+name of the classifier used for sample quality; "" = `classify_digits` trained first in
+`<workdir>/eval_classifier`),
 num_samples. Each task's `report(state, workdir)` (called by the loop after training) adds what
 `summary.json` needs beyond the test loss: likelihood comparisons, sample quality, probes, figures.
 """
@@ -61,8 +62,8 @@ class ImageTask(Task):
     def stages(self) -> dict:
         """The sample-quality classifier, where `report` scores samples of a labelled dataset.
 
-        It is the finished run `config.eval_classifier`, or `classify_digits` on this dataset trained
-        first in `<workdir>/eval_classifier`.
+        It is the finished run or shipped model `config.eval_classifier` (e.g. `cnn_digits`), or
+        `classify_digits` on this dataset trained first in `<workdir>/eval_classifier`.
         """
         if not self.scores_samples or "label" not in self.split("train"):
             return {}
