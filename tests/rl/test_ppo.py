@@ -89,11 +89,12 @@ def test_actor_critic_shapes_and_small_initial_policy_logits():
 
 @pytest.mark.slow
 def test_ppo_learns_cartpole_end_to_end(tmp_path):
-    """CartPole's random policy scores about 22. After 100k steps single seeds end anywhere from about
-    230 to 500 (training return) and change with the last bits of the arithmetic (two XLA code
-    generators here: mean of 8 seeds 440 vs 349, 16 other seeds 396 vs 433), so the bar is on the mean
-    of 8 seeds, vmapped in one program: training return >= 250, greedy policy >= 300."""
-    result = subprocess.run([sys.executable, "-m", "rl", "ppo", "--seeds", "8", "--config.total_steps=100000",
+    """CartPole's random policy scores about 22. After 50k-100k steps single seeds end anywhere from
+    about 230 to 500 (training return) and change with the last bits of the arithmetic (two XLA code
+    generators here, 100k steps: mean of 8 seeds 440 vs 349, 16 other seeds 396 vs 433), so the bar is
+    on the mean of 8 seeds, vmapped in one program: training return >= 250, greedy policy >= 300. The
+    mean training return of three sets of 8 seeds after 50k steps: 424, 419 and 400."""
+    result = subprocess.run([sys.executable, "-m", "rl", "ppo", "--seeds", "8", "--config.total_steps=50000",
                              "--workdir", str(tmp_path), "--no-progress"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     summary = json.load(open(tmp_path / "summary.json"))

@@ -46,24 +46,45 @@ def test_the_digit_is_on_the_canvas_whole():
         assert ((windows >= digit - 1e-6).all(axis=(2, 3))).any()
 
 
+SHORT = {"num_steps": "500", "eval_every": "0", "checkpoint_every": "500", "log_every": "100",
+         "model.features": "128", "model.glimpse_hidden": "64"}
+
+
+@pytest.fixture(scope="module")
+def learned(tmp_path_factory):
+    """`(config, summary, workdir)` of a short run of the learned glimpse policy."""
+    config = apply_overrides(configs.get_config("ram_cluttered"), SHORT)
+    workdir = tmp_path_factory.mktemp("ram")
+    return config, run("ram_cluttered", config, str(workdir), progress=False), workdir
+
+
 @pytest.mark.slow
-def test_recurrent_attention_learns_beyond_chance(tmp_path, monkeypatch):
-    config = apply_overrides(configs.get_config("ram_cluttered"),
-                             {"num_steps": "500", "eval_every": "0", "checkpoint_every": "500", "log_every": "100",
-                              "model.features": "128", "model.glimpse_hidden": "64"})
-    summary = run("ram_cluttered", config, str(tmp_path), progress=False)
+def test_recurrent_attention_learns_beyond_chance(learned, monkeypatch):
+    config, summary, workdir = learned
     assert summary["test"]["test_accuracy"] > 0.2, summary["test"]          # chance: 0.1
-    assert (tmp_path / "figures" / "glimpses.png").exists()
+    assert (workdir / "figures" / "glimpses.png").exists()
 
     # evaluation: path 0 follows the policy's mean whatever the number of sampled paths; with none,
     # the averaged prediction is that path's
-    _, state, _ = load_run_without_data(str(tmp_path), monkeypatch)
+    _, state, _ = load_run_without_data(str(workdir), monkeypatch)
     batch = {k: jnp.asarray(v[:200]) for k, v in GlimpseClassification(config).split("test").items()}
     metrics = {n: jax.jit(GlimpseClassification(apply_overrides(config, {"eval_samples": str(n)})).eval_metrics)(state, batch)
                for n in (0, 16)}
     np.testing.assert_array_equal(metrics[0]["accuracy"], metrics[0]["single_path_accuracy"])
     np.testing.assert_array_equal(metrics[0]["single_path_accuracy"], metrics[16]["single_path_accuracy"])
     assert not np.array_equal(metrics[0]["loss"], metrics[16]["loss"])
+
+
+@pytest.mark.slow
+def test_the_learned_policy_beats_its_random_glimpse_control(learned, tmp_path):
+    # The same networks and budget with uniform random glimpse locations (ram_cluttered_random), one
+    # pass each over the 2,000 test canvases. Measured here, seeds 0 and 1: learned 0.229 and 0.232
+    # against random 0.184 and 0.176 (a binomial standard error of the difference is about 0.013).
+    _, summary, _ = learned
+    config = apply_overrides(configs.get_config("ram_cluttered_random"), SHORT)
+    control = run("ram_cluttered_random", config, str(tmp_path), progress=False)
+    ours, theirs = (s["test"]["test_single_path_accuracy"] for s in (summary, control))
+    assert ours >= theirs + 0.02, (ours, theirs)
 
 
 def test_the_reinforce_loss_has_the_score_function_gradient_of_its_definition():
