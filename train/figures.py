@@ -96,19 +96,30 @@ def plot_alignment(sources: list[str], outputs: list[str], alphas, path: str) ->
 
 
 def plot_frame_labels(videos, labels, predicted, path: str) -> str:
-    """One row per video `(N, T, H, W, 1)`: every frame titled `true/predicted`, red where they differ."""
+    """One row per video `(N, T, H, W, 1)`: every frame titled `true/predicted`, red where they differ.
+
+    The frames are one mosaic in one axes (a grid of T x N axes takes seconds to lay out).
+    """
     import matplotlib.pyplot as plt
+    import numpy as np
 
     n, t = labels.shape
-    fig, axes = plt.subplots(n, t, figsize=(0.8 * t, 0.95 * n), squeeze=False)
+    h, w = videos.shape[2:4]
+    gap, band = max(w // 8, 1), max(h // 3, 4)                   # between frames; above each row, for titles
+    mosaic = np.ones((n * (band + h), t * (w + gap) - gap), np.float32)
     for i in range(n):
         for j in range(t):
-            ax = axes[i, j]
-            ax.imshow(videos[i, j, ..., 0], cmap="gray", vmin=0, vmax=1)
-            ax.set_title(f"{labels[i, j]}/{predicted[i, j]}", fontsize=7,
-                         color="black" if labels[i, j] == predicted[i, j] else "red")
-            ax.axis("off")
-    fig.tight_layout()
+            top, left = i * (band + h) + band, j * (w + gap)
+            mosaic[top:top + h, left:left + w] = videos[i, j, ..., 0]
+    fig, ax = plt.subplots(figsize=(0.8 * t, 0.95 * n))
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    for i in range(n):
+        for j in range(t):
+            ax.text(j * (w + gap) + w / 2, i * (band + h) + band - 1, f"{labels[i, j]}/{predicted[i, j]}",
+                    ha="center", va="bottom", fontsize=7,
+                    color="black" if labels[i, j] == predicted[i, j] else "red")
+    ax.axis("off")
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.99)
     return save_figure(fig, path)
 
 
