@@ -93,7 +93,8 @@ def _summaries_of_one_process(root, overrides: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Short runs of each generative recipe sharing one evaluation classifier."""
+    """Short runs of each generative recipe sharing one evaluation classifier; the `EXECUTION_BOUND` ones
+    in one subprocess, the rest in this process."""
     from train import configs
     from train.loop import run
     from train.overrides import apply_overrides
