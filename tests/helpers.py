@@ -15,6 +15,28 @@ def require_torch():
     return pytest.importorskip("torch", reason="needs torch: pip install torch==2.13.0 (the CPU build)")
 
 
+RUN_ALL = """
+import importlib, json, sys
+for module, *argv in json.loads(sys.argv[1]):
+    code = importlib.import_module(f"{module}.cli").main(argv)
+    if code:
+        sys.exit(f"{module} {argv} exited {code}")
+"""
+
+
+def cli_commands_in_one_process(commands: list[list[str]], timeout: int, **env: str) -> None:
+    """Runs `python -m MODULE ARGS` for each `[MODULE, *ARGS]` of `commands`, in turn, in one subprocess
+    (as `MODULE.cli.main(ARGS)`: Python, JAX and the zoo start once), its environment updated with `env`;
+    a command that fails fails the test with the subprocess's stderr."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", RUN_ALL, json.dumps(commands)], capture_output=True, text=True,
+                            timeout=timeout, env={**os.environ, **env})
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 def train_digits(workdir: str, num_steps: int) -> str:
     """A short `classify_digits` run (default CNN, evaluated only at the end) in `workdir`."""
     from train import configs

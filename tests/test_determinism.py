@@ -2,11 +2,10 @@
 processes with different string-hash seeds (so nothing may depend on `hash()` or set order)."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+from tests.helpers import cli_commands_in_one_process
 
 SHORT = {
     "gan_digits": ["train", "gan_digits", "--config.num_steps=40", "--config.model.features=8",
@@ -20,15 +19,6 @@ SHORT = {
 }
 
 # gan_digits scores its samples with the shipped digits CNN (zoo.pretrained) in both processes
-
-# one process runs every command in turn (`python -m MODULE ARGS` as `MODULE.cli.main(ARGS)`)
-RUN_ALL = """
-import importlib, json, sys
-for module, *argv in json.loads(sys.argv[1]):
-    code = importlib.import_module(f"{module}.cli").main(argv)
-    if code:
-        sys.exit(f"{module} {argv} exited {code}")
-"""
 
 
 def _numbers(tree):
@@ -47,9 +37,7 @@ def test_the_same_seeds_give_the_same_summaries(tmp_path):
         commands = [[*args, "--workdir", str(root / name), "--no-progress",
                      *(["--config.eval_classifier", "cnn_digits"] if name == "gan_digits" else [])]
                     for name, args in SHORT.items()]
-        result = subprocess.run([sys.executable, "-c", RUN_ALL, json.dumps(commands)], capture_output=True, text=True,
-                                timeout=400, env={**os.environ, "PYTHONHASHSEED": hash_seed})
-        assert result.returncode == 0, result.stderr[-2000:]
+        cli_commands_in_one_process(commands, timeout=400, PYTHONHASHSEED=hash_seed)
         summaries.append({name: _numbers(json.load(open(root / name / "summary.json"))) for name in SHORT})
     for name in SHORT:
         assert summaries[0][name] == summaries[1][name], name

@@ -11,7 +11,7 @@ import numpy as np
 import optax
 import pytest
 
-from tests.helpers import load_run_without_data
+from tests.helpers import cli_commands_in_one_process, load_run_without_data
 from train.generative_eval import bernoulli_nll, frechet_distance, image_grid, independent_pixels_nll
 from train.sampling import sample_pixels
 from train.tasks.gan import gan_losses, gradient_penalty
@@ -65,29 +65,18 @@ RECIPES = {"conditional_gan": "gan_digits", "gaussian_vae": "vae_digits"}
 # -O1 (tests/conftest.py): their runs are bound by execution, which -O1 slows (the GANs' 1,500 steps
 # nearly twice; measured alone, the VAE's 24.1 -> 30.2 s)
 EXECUTION_BOUND = ("vae_digits", "gan_digits", "conditional_gan")
-RUN_ALL = """
-import json, sys
-from train.cli import main
-for argv in json.loads(sys.argv[1]):
-    if main(argv):
-        sys.exit(f"python -m train {' '.join(argv)} failed")
-"""
 
 
 def _summaries_of_one_process(root, overrides: dict) -> dict:
     """`{name: summary}` of the runs `{name: config overrides}`, trained in turn by one subprocess."""
     import json
     import os
-    import subprocess
-    import sys
 
-    commands = [[RECIPES.get(name, name), "--workdir", str(root / name), "--no-progress",
+    commands = [["train", RECIPES.get(name, name), "--workdir", str(root / name), "--no-progress",
                  *(f"--config.{k}={v}" for k, v in fields.items())] for name, fields in overrides.items()]
     flags = " ".join(flag for flag in os.environ["XLA_FLAGS"].split()
                      if not flag.startswith("--xla_backend_optimization_level"))
-    result = subprocess.run([sys.executable, "-c", RUN_ALL, json.dumps(commands)], capture_output=True, text=True,
-                            timeout=600, env={**os.environ, "XLA_FLAGS": flags})
-    assert result.returncode == 0, result.stderr[-3000:]
+    cli_commands_in_one_process(commands, timeout=600, XLA_FLAGS=flags)
     return {name: json.load(open(root / name / "summary.json")) for name in overrides}
 
 
