@@ -3,6 +3,7 @@
 `python -m train publish RECIPE [--name NAME] [--workdir DIR]` and `python -m train publish --all`
 train a recipe with its default config (or reuse the finished run in DIR), evaluate it, and write
 its folder of `zoo.pretrained` (weights, `config.json`, model card) under `zoo/weights/NAME/`.
+`RECIPE` may also be an algorithm of `python -m rl` with a shipped CartPole policy (`rl.publish`).
 
 The card records a hash of the recipe's config and of the model class's source, so the suite can
 tell when a shipped model no longer matches the code that would regenerate it (`staleness`).
@@ -27,7 +28,11 @@ NAMES = {"classify_digits": "cnn_digits", "classify_digits_mlp": "mlp_digits", "
          "classify_mnist5k_mlp": "lenet300_mnist5k", "classify_shapes": "cnn_shapes",
          "classify_mnist1d": "cnn_mnist1d", "classify_mnist1d_rnn": "gru_mnist1d", "charrnn": "lstm_charrnn",
          "translate_dates_attention": "seq2seq_dates_attention", "vae_mnist5k": "vae_mnist5k",
-         "pixelcnn_mnist5k": "gated_pixelcnn_mnist5k"}
+         "pixelcnn_mnist5k": "gated_pixelcnn_mnist5k",
+         "madry_mnist5k": "madry_cnn_mnist5k", "caption_shapes_attention": "show_attend_tell_shapes"}
+
+#: `python -m rl` algorithm -> the shipped name of its CartPole policy (see `rl.publish`)
+RL_NAMES = {"ppo": "ppo_cartpole", "dqn": "dqn_cartpole"}
 
 #: task -> keyword arguments of `module.apply` at inference (the card's `apply_kwargs`; default none)
 APPLY_KWARGS = {"classification": {"train": False}}
@@ -54,8 +59,13 @@ DATA = {
 def trained_config(recipe: str, study_model: str | None = None):
     """Return the config `python -m train RECIPE` trains with its defaults.
 
-    For a study (a recipe that trains several models), the config of its model `study_model`.
+    For a study (a recipe that trains several models), the config of its model `study_model`; for
+    an algorithm of `rl.publish.NAMES`, its `python -m rl` config.
     """
+    if recipe in RL_NAMES:
+        from rl.cli import config_of
+
+        return config_of(recipe)
     config = configs.get_config(recipe)
     if study_model is None:
         return config
@@ -96,6 +106,10 @@ def publish(recipe: str, name: str, workdir: str, directory: str, progress: bool
     Returns:
         A line per model.
     """
+    if recipe in RL_NAMES:
+        from rl.publish import publish as publish_policy
+
+        return [publish_policy(recipe, name, workdir, directory, progress)]
     regenerate = f"python -m train publish {recipe} --name {name}"
     config = configs.get_config(recipe)
     if "study" not in config:
@@ -225,7 +239,7 @@ def main(argv: list[str]) -> None:
     from zoo import pretrained
 
     p = ArgumentParser(prog="python -m train publish", description=__doc__.strip().splitlines()[0])
-    p.add_argument("recipe", nargs="?", help=f"recipe to publish (one of {', '.join(NAMES)})")
+    p.add_argument("recipe", nargs="?", help=f"recipe to publish (one of {', '.join({**NAMES, **RL_NAMES})})")
     p.add_argument("--name", help="shipped name (default: the recipe's, e.g. classify_mnist5k -> lenet5_mnist5k)")
     p.add_argument("--workdir", help="run directory (default runs/RECIPE): a finished run there is reused")
     p.add_argument("--all", action="store_true", help="rewrite every shipped model from its recipe")
@@ -243,9 +257,9 @@ def main(argv: list[str]) -> None:
             args.directory)) if os.path.isfile(os.path.join(args.directory, n, pretrained.CONFIG))]
         jobs = sorted({(card["recipe"], card["regenerate"].rpartition(" --name ")[2]) for card in cards})
     else:
-        if args.recipe not in configs.names():
-            raise UserError(f"unknown recipe '{args.recipe}' (python -m train --list)")
-        jobs = [(args.recipe, args.name or NAMES.get(args.recipe, args.recipe))]
+        if args.recipe not in configs.names() and args.recipe not in RL_NAMES:
+            raise UserError(f"unknown recipe '{args.recipe}' (python -m train --list, or one of {', '.join(RL_NAMES)})")
+        jobs = [(args.recipe, args.name or {**NAMES, **RL_NAMES}.get(args.recipe, args.recipe))]
     for recipe, name in jobs:
         workdir = args.workdir if args.workdir and not args.all else os.path.join("runs", recipe)
         for line in publish(recipe, name, workdir, args.directory, progress=not args.no_progress):

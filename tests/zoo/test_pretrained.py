@@ -15,6 +15,14 @@ from zoo import pretrained
 SHIPPED = sorted(pretrained.list())
 
 
+def card_of(name: str) -> dict:
+    """A shipped model's card (its config.json), read without loading the weights."""
+    return json.load(open(os.path.join(pretrained.DIRECTORY, name, pretrained.CONFIG)))
+
+
+POLICIES = [n for n in SHIPPED if "env" in card_of(n)["task_meta"]]   # CartPole policies (rl.publish)
+
+
 def test_models_are_shipped_small_and_in_the_hub_layout():
     assert {"cnn_digits", "lenet5_mnist5k", "lenet300_mnist5k"} <= set(SHIPPED)
     total = 0
@@ -28,7 +36,7 @@ def test_models_are_shipped_small_and_in_the_hub_layout():
     assert total < 30e6
 
 
-@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("name", [n for n in SHIPPED if n not in POLICIES])
 def test_a_shipped_model_reproduces_its_cards_headline_metric(name):
     """The task is rebuilt from `config.json` alone (no run, no recipe file read) and evaluated on the
     test split; classifiers are also scored with the zoo module alone, as a user's code would."""
@@ -47,9 +55,34 @@ def test_a_shipped_model_reproduces_its_cards_headline_metric(name):
         assert accuracy == pytest.approx(card["metrics"]["test_accuracy"], abs=10 ** -headline["decimals"])
 
 
-def card_of(name: str) -> dict:
-    """A shipped model's card (its config.json), read without loading the weights."""
-    return json.load(open(os.path.join(pretrained.DIRECTORY, name, pretrained.CONFIG)))
+def test_the_ppo_and_dqn_policies_are_shipped():
+    assert {"ppo_cartpole", "dqn_cartpole"} <= set(POLICIES)
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_a_shipped_policy_reproduces_its_greedy_return_and_balances_the_pole(name):
+    """The card's headline recomputed from the folder alone; then, independently of `rl.envs`, the
+    argmax policy stepped through gymnax's CartPole-v1 one step per call on 8 other episodes must
+    average at least 195 (the old "solved" threshold; 500 is the most an episode gives)."""
+    import gymnax
+
+    from rl.publish import greedy_return_of
+
+    module, variables, card = pretrained.load(name)
+    measured = greedy_return_of(card["recipe"], module, variables, card["task_meta"]["env"])
+    assert round(measured, 1) == pytest.approx(card["headline"]["value"], abs=0.1)
+    env, params = gymnax.make(card["task_meta"]["env"])
+    episodes = 8
+    obs, state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(jax.random.key(2024), episodes), params)
+    step = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
+    act = jax.jit(lambda o: jnp.argmax(jax.tree.leaves(module.apply(variables, o))[0], -1))  # logits or Q-values
+    total, alive = np.zeros(episodes), np.ones(episodes)
+    for key in jax.random.split(jax.random.key(7), params.max_steps_in_episode):
+        obs, state, reward, terminated, truncated, _ = step(jax.random.split(key, episodes), state, act(obs), params)
+        total += alive * np.asarray(reward)
+        alive *= 1 - np.asarray(terminated | truncated)
+    assert not alive.any() or total.max() == params.max_steps_in_episode
+    assert total.mean() >= 195, total
 
 
 @pytest.mark.parametrize("name", [n for n in SHIPPED if "inputs" in card_of(n)["task_meta"].get("shapes", {})])

@@ -94,15 +94,12 @@ def _select(runner, name: str, recipe: str, overrides: dict, key: str, values, s
 
 
 # name -> (recipe, overrides): the runs claims share (a run is trained once per reproduction directory)
-MADRY_NET = {"model.features": (32, 64), "model.hidden": 1024, "model.padding": "SAME", "model.act_last": True,
-             "augment.crop_padding": 0}
 RUNS = {
     "softmax_regression": ("classify_mnist5k_mlp", {"model.features": (), "augment.crop_padding": 0}),
     "lenet300": ("classify_mnist5k_mlp", {}),
     "lenet5": ("classify_mnist5k", {}),
-    "madry_cnn": ("classify_mnist5k", MADRY_NET),
-    "madry_cnn_pgd": ("classify_mnist5k", {**MADRY_NET, "adversarial.method": "pgd", "adversarial.eps": 0.3,
-                                           "adversarial.steps": 7, "adversarial.step_size": 0.1}),
+    "madry_cnn": ("madry_mnist5k", {"adversarial.method": "none"}),   # the same network, trained naturally
+    "madry_cnn_pgd": ("madry_mnist5k", {}),
     "mnist1d_mlp": ("classify_mnist1d_mlp", {}),
     "mnist1d_cnn": ("classify_mnist1d", {}),
     "mnist1d_gru": ("classify_mnist1d_rnn", {}),
