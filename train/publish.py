@@ -29,13 +29,14 @@ NAMES = {"classify_digits": "cnn_digits", "classify_digits_mlp": "mlp_digits", "
          "classify_mnist1d": "cnn_mnist1d", "classify_mnist1d_rnn": "gru_mnist1d", "charrnn": "lstm_charrnn",
          "translate_dates_attention": "seq2seq_dates_attention", "vae_mnist5k": "vae_mnist5k",
          "pixelcnn_mnist5k": "gated_pixelcnn_mnist5k",
-         "madry_mnist5k": "madry_cnn_mnist5k", "caption_shapes_attention": "show_attend_tell_shapes"}
+         "madry_mnist5k": "madry_cnn_mnist5k", "caption_shapes_attention": "show_attend_tell_shapes",
+         "gan_mnist5k": "dcgan_mnist5k"}
 
 #: `python -m rl` algorithm -> the shipped name of its CartPole policy (see `rl.publish`)
 RL_NAMES = {"ppo": "ppo_cartpole", "dqn": "dqn_cartpole"}
 
 #: task -> keyword arguments of `module.apply` at inference (the card's `apply_kwargs`; default none)
-APPLY_KWARGS = {"classification": {"train": False}}
+APPLY_KWARGS = {"classification": {"train": False}, "gan": {"train": False}}
 
 #: dataset -> what a model card says about its data and the limits of its test split
 DATA = {
@@ -128,16 +129,14 @@ def _publish_model(recipe, study_model, name, workdir, directory, regenerate, pr
 
     config = trained_config(recipe, study_model)
     summary = run(study_model or recipe, config, workdir, progress=progress)
-    if summary["primary_metric"] not in summary["test"]:
-        raise UserError(f"{recipe}'s run reports no {summary['primary_metric']} to put on a model card, so it "
-                        "cannot be published")
     task, state, meta = load_run(workdir)
-    if not isinstance(getattr(task, "model", None), nn.Module):
+    module, variables = task.shipped(state)
+    if not isinstance(module, nn.Module):
         raise UserError(f"{recipe}'s task ('{config.task}') keeps no single model to publish")
     if config_text(meta["config"]) != config_text(config.to_dict()):
         raise UserError(f"the run in {workdir} was not trained with {recipe}'s default config; publish a fresh "
                         f"run (python -m train {recipe} --workdir {workdir} --fresh)")
-    primary = summary["primary_metric"]
+    metrics, primary = card_metrics(task, summary)
     description = configs.describe(recipe).rstrip(".")
     card = {
         "name": name, "recipe": recipe, "regenerate": regenerate, "recipe_config": meta["config"],
@@ -145,11 +144,14 @@ def _publish_model(recipe, study_model, name, workdir, directory, regenerate, pr
         **({"study_model": study_model} if study_model else {}),
         "task_meta": {k: v for k, v in meta.items() if k not in ("step", "recipe", "config")},
         "apply_kwargs": APPLY_KWARGS.get(config.task, {}),
-        "metrics": {k: round(v, 6) for k, v in summary["test"].items()},
-        "headline": {"metric": primary, "value": round(summary["test"][primary], 4), "decimals": 4},
+        "metrics": {k: round(v, 6) for k, v in metrics.items()},
+        "headline": {"metric": primary, "value": round(metrics[primary], 4), "decimals": 4,
+                     **({"about": f"{task.card_headline} of {config.num_samples} samples (noise seed 0) against "
+                                  f"the test split, in the penultimate features of {config.eval_classifier}"}
+                        if task.card_headline else {})},
         "training_steps": summary["steps"],
         "commit": _commit(), "config_sha256": config_sha256(recipe, study_model),
-        "code_sha256": code_sha256(type(task.model)),
+        "code_sha256": code_sha256(type(module)),
     }
     folder = os.path.join(directory, name)
     trained_by = (f"the `{study_model}` model that `python -m train {recipe}` trains" if study_model
@@ -157,13 +159,33 @@ def _publish_model(recipe, study_model, name, workdir, directory, regenerate, pr
     data = DATA.get(config.dataset) or DATA.get(config.dataset.partition("/")[0], config.dataset)
     if config.dataset.endswith("/binarized"):
         data += " Binarized: each pixel is a Bernoulli draw of its intensity, made once with a fixed seed."
-    readme = model_card(card, task.model, trained_by, data, "test split, one seed")
-    pretrained.save(folder, task.model, state.variables(), card, readme)
+    readme = model_card(card, module, trained_by, data, "test split, one seed", task.card_inputs())
+    pretrained.save(folder, module, variables, card, readme)
     return f"{name}: {primary} {card['headline']['value']} | {folder}"
 
 
-def model_card(card: dict, module: nn.Module, trained_by: str, data: str, metrics_title: str) -> str:
-    """The README.md of a shipped model: what it is, how it was made, its data, metrics and hash."""
+def card_metrics(task, summary: dict) -> tuple[dict, str]:
+    """`(metrics, headline)` of a run's model card: its test metrics and the one that heads the card.
+
+    A task that scores samples adds the numbers of its `report["sample_quality"]` under the test
+    split's prefix (`test_frechet_distance`); its `card_headline`, if set, heads the card instead of
+    the primary metric.
+    """
+    split = summary["primary_metric"].rpartition(f"_{task.primary_metric}")[0]
+    quality = summary.get("report", {}).get("sample_quality", {})
+    metrics = {**summary["test"], **{f"{split}_{k}": v for k, v in quality.items() if isinstance(v, int | float)}}
+    headline = f"{split}_{task.card_headline}" if task.card_headline else summary["primary_metric"]
+    if headline not in metrics:
+        raise UserError(f"{task.config.task} run reports no {headline} to head a model card, so it cannot be published")
+    return metrics, headline
+
+
+def model_card(card: dict, module: nn.Module, trained_by: str, data: str, metrics_title: str,
+               inputs: str | None = None) -> str:
+    """The README.md of a shipped model: what it is, how it was made, its data, metrics and hash.
+
+    `inputs` is a line of Python that makes the Use snippet's `inputs` (default: the caller's own).
+    """
     shapes = card.get("task_meta", {}).get("shapes", {})
     shapes = f"; example shapes (no batch axis) {', '.join(f'`{k}` {tuple(v)}' for k, v in shapes.items())}" \
         if shapes else ""
@@ -171,7 +193,9 @@ def model_card(card: dict, module: nn.Module, trained_by: str, data: str, metric
     required = [p.name for p in list(inspect.signature(type(module).__call__).parameters.values())[2:]
                 if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD]
     extra = "".join(", jax.random.key(0)" if name == "rng" else f", {name}" for name in required)
-    import_jax = "import jax\n" if "rng" in required else ""
+    import_jax = "import jax\n" if "rng" in required or inputs else ""
+    make_inputs = f"{inputs}\n" if inputs else ""
+    headline = f"- **Headline**: {card['headline']['about']}.\n" if "about" in card["headline"] else ""
     return f"""# {card['name']}
 
 {card['description']}.
@@ -181,7 +205,7 @@ def model_card(card: dict, module: nn.Module, trained_by: str, data: str, metric
   {card['training_steps']} steps, one seed. Regenerate: `{card['regenerate']}`.
 - **Data**: {data}
 - **Published at commit**: `{card['commit']}` (the code that regenerates it).
-- **Weights**: `model.safetensors`, sha256 `{{sha256}}`, checked on every load.
+{headline}- **Weights**: `model.safetensors`, sha256 `{{sha256}}`, checked on every load.
 
 ## Metrics ({metrics_title})
 
@@ -195,7 +219,7 @@ def model_card(card: dict, module: nn.Module, trained_by: str, data: str, metric
 {import_jax}import zoo
 
 module, variables, card = zoo.pretrained.load("{card['name']}")
-outputs = module.apply(variables, inputs{extra}, **card["apply_kwargs"])
+{make_inputs}outputs = module.apply(variables, inputs{extra}, **card["apply_kwargs"])
 ```
 
 Trained by jaxzoo's own recipe on the bundled data; small and for study, not for deployment.

@@ -117,6 +117,9 @@ def load_pretrained(name: str, expect_task: str | None = None):
     meta = {"step": card["training_steps"], "recipe": card["recipe"], "config": card["recipe_config"],
             **card["task_meta"]}
     task, tx, template = _task_and_template(config, meta)
+    if task.shipped(template)[0] is not getattr(task, "model", None):  # e.g. a GAN's generator alone
+        raise UserError(f"{name} is {card['recipe']}'s {card['module']['class']} alone, not a run to restore; "
+                        f"load it with zoo.pretrained.load('{name}')")
     params = jax.tree.map(jnp.asarray, variables["params"])
     state = template.replace(params=params, opt_state=tx.init(params), step=jnp.asarray(card["training_steps"]),
                              batch_stats=jax.tree.map(jnp.asarray, variables["batch_stats"])

@@ -13,6 +13,7 @@ def get_config():
     c.eval_split = "validation"    # monitored while training; the test split is read once, at the end
     c.binarize = False             # grey levels, as in the course's MNIST GAN
     c.num_samples = 1000
+    c.eval_classifier = "lenet5_mnist5k"  # the shipped LeNet-5's features score the samples
     c.num_steps = 3000
     c.eval_every = 0
     c.checkpoint_every = 1000

@@ -154,6 +154,23 @@ class Task(abc.ABC):
         """
         return {}
 
+    def shipped(self, state: TrainState) -> tuple[nn.Module, dict]:
+        """The module and variables a model card ships (`python -m train publish`).
+
+        Default: the task's `model` and all of `state.variables()`; a GAN ships its generator alone.
+        """
+        return getattr(self, "model", None), state.variables()
+
+    #: a metric of `report["sample_quality"]` that heads the model card instead of `primary_metric`
+    card_headline: str | None = None
+
+    def card_inputs(self) -> str | None:
+        """A line of Python that makes `inputs` for the model card's Use snippet, or None for zeros.
+
+        None (the default) means zeros of the example shape `meta()["shapes"]["inputs"]` fit the model.
+        """
+        return None
+
     def meta(self) -> dict:
         """JSON-able facts saved with every checkpoint, from which the task is rebuilt without its data.
 

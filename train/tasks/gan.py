@@ -118,6 +118,16 @@ class GANTask(ImageTask):
             raise UserError(f"gan.conditional needs labels; '{self.config.dataset}' has none")
         return super().stages()
 
+    card_headline = "frechet_distance"
+
+    def shipped(self, state):
+        """The generator and its variables (`params`, `batch_stats`): what a model card ships."""
+        return self.generator, {"params": state.params["generator"], "batch_stats": state.batch_stats}
+
+    def card_inputs(self):
+        """Latents for the model card's Use snippet."""
+        return f"inputs = jax.random.normal(jax.random.key(0), (16, {self.config.gan.latent}))  # latents z"
+
     def create_state(self, rng, tx):
         """Both players' parameters, `tx` for the generator and `discriminator_optimizer` for the discriminator.
 
