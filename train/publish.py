@@ -125,10 +125,12 @@ def publish(recipe: str, name: str, workdir: str, directory: str, progress: bool
 def _publish_model(recipe, study_model, name, workdir, directory, regenerate, progress) -> str:
     from train.loop import run
     from train.restore import config_text, load_run
+    from train.tasks import TASKS
     from zoo import pretrained
 
     config = trained_config(recipe, study_model)
     summary = run(study_model or recipe, config, workdir, progress=progress)
+    metrics, primary = card_metrics(recipe, TASKS[config.task], summary)
     task, state, meta = load_run(workdir)
     module, variables = task.shipped(state)
     if not isinstance(module, nn.Module):
@@ -136,7 +138,6 @@ def _publish_model(recipe, study_model, name, workdir, directory, regenerate, pr
     if config_text(meta["config"]) != config_text(config.to_dict()):
         raise UserError(f"the run in {workdir} was not trained with {recipe}'s default config; publish a fresh "
                         f"run (python -m train {recipe} --workdir {workdir} --fresh)")
-    metrics, primary = card_metrics(task, summary)
     description = configs.describe(recipe).rstrip(".")
     card = {
         "name": name, "recipe": recipe, "regenerate": regenerate, "recipe_config": meta["config"],
@@ -145,7 +146,7 @@ def _publish_model(recipe, study_model, name, workdir, directory, regenerate, pr
         "task_meta": {k: v for k, v in meta.items() if k not in ("step", "recipe", "config")},
         "apply_kwargs": APPLY_KWARGS.get(config.task, {}),
         "metrics": {k: round(v, 6) for k, v in metrics.items()},
-        "headline": {"metric": primary, "value": round(metrics[primary], 4), "decimals": 4,
+        "headline": {"metric": primary, "value": round(metrics[primary], 4), "decimals": 2 if task.card_headline else 4,
                      **({"about": f"{task.card_headline} of {config.num_samples} samples (noise seed 0) against "
                                   f"the test split, in the penultimate features of {config.eval_classifier}"}
                         if task.card_headline else {})},
@@ -164,19 +165,19 @@ def _publish_model(recipe, study_model, name, workdir, directory, regenerate, pr
     return f"{name}: {primary} {card['headline']['value']} | {folder}"
 
 
-def card_metrics(task, summary: dict) -> tuple[dict, str]:
+def card_metrics(recipe: str, task_class: type, summary: dict) -> tuple[dict, str]:
     """`(metrics, headline)` of a run's model card: its test metrics and the one that heads the card.
 
     A task that scores samples adds the numbers of its `report["sample_quality"]` under the test
-    split's prefix (`test_frechet_distance`); its `card_headline`, if set, heads the card instead of
-    the primary metric.
+    split's prefix (`test_frechet_distance`); its class's `card_headline`, if set, heads the card
+    instead of the primary metric.
     """
-    split = summary["primary_metric"].rpartition(f"_{task.primary_metric}")[0]
+    split = summary["primary_metric"].rpartition(f"_{task_class.primary_metric}")[0]
     quality = summary.get("report", {}).get("sample_quality", {})
     metrics = {**summary["test"], **{f"{split}_{k}": v for k, v in quality.items() if isinstance(v, int | float)}}
-    headline = f"{split}_{task.card_headline}" if task.card_headline else summary["primary_metric"]
+    headline = f"{split}_{task_class.card_headline}" if task_class.card_headline else summary["primary_metric"]
     if headline not in metrics:
-        raise UserError(f"{task.config.task} run reports no {headline} to head a model card, so it cannot be published")
+        raise UserError(f"{recipe}'s run reports no {headline} to put on a model card, so it cannot be published")
     return metrics, headline
 
 

@@ -176,7 +176,7 @@ def test_publish_refuses_in_one_line_a_run_without_its_headline_metric(monkeypat
     from train.errors import UserError
 
     monkeypatch.setattr(loop, "run", lambda *a, **k: {"primary_metric": "test_loss", "test": {"test_fid": 1.0}})
-    with pytest.raises(UserError, match="gan_digits's run reports no test_loss"):
+    with pytest.raises(UserError, match="gan_digits's run reports no test_frechet_distance to put on a model card"):
         publish.publish("gan_digits", "gan", str(tmp_path / "run"), str(tmp_path / "out"), progress=False)
     assert not (tmp_path / "out").exists()
 

@@ -21,6 +21,7 @@ def card_of(name: str) -> dict:
 
 
 POLICIES = [n for n in SHIPPED if "env" in card_of(n)["task_meta"]]   # CartPole policies (rl.publish)
+GENERATORS = [n for n in SHIPPED if card_of(n)["recipe_config"].get("task") == "gan"]  # a GAN's generator alone
 
 
 def test_models_are_shipped_small_and_in_the_hub_layout():
@@ -36,7 +37,7 @@ def test_models_are_shipped_small_and_in_the_hub_layout():
     assert total < 30e6
 
 
-@pytest.mark.parametrize("name", [n for n in SHIPPED if n not in POLICIES])
+@pytest.mark.parametrize("name", [n for n in SHIPPED if n not in POLICIES + GENERATORS])
 def test_a_shipped_model_reproduces_its_cards_headline_metric(name):
     """The task is rebuilt from `config.json` alone (no run, no recipe file read) and evaluated on the
     test split; classifiers are also scored with the zoo module alone, as a user's code would."""
@@ -53,6 +54,54 @@ def test_a_shipped_model_reproduces_its_cards_headline_metric(name):
         logits = module.apply(jax_tree(variables), jnp.asarray(test[task.config.input_key]), **card["apply_kwargs"])
         accuracy = float(np.mean(np.asarray(jnp.argmax(logits, -1)) == test["label"]))
         assert accuracy == pytest.approx(card["metrics"]["test_accuracy"], abs=10 ** -headline["decimals"])
+
+
+def test_the_gan_generator_is_shipped_and_refused_as_a_run_in_one_line():
+    from train.errors import UserError
+    from train.restore import load_pretrained
+
+    assert GENERATORS == ["dcgan_mnist5k"]
+    with pytest.raises(UserError, match="^dcgan_mnist5k is gan_mnist5k's zoo.gan.Generator alone, not a run"):
+        load_pretrained("dcgan_mnist5k")
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_a_shipped_generator_reproduces_its_frechet_distance_and_draws_every_digit(name):
+    """The card's headline recomputed from the folder alone: `num_samples` images from noise of seed 0
+    in the scoring classifier's penultimate features against the test split's, the Fréchet distance
+    taken here through the eigenvalues of `S_a S_b` (not the library's matrix square root). Then the
+    GAN's purpose: the scorer reads all ten digits among the samples, none under 3% of them, and the
+    samples are at least 5x nearer the test digits than uniform noise is."""
+    import scipy.linalg
+
+    from train import data
+    from train.generative_eval import FeatureClassifier
+    from train.restore import load_pretrained
+
+    module, variables, card = pretrained.load(name)
+    config = card["recipe_config"]
+    z = jax.random.normal(jax.random.key(0), (config["num_samples"], config["gan"]["latent"]))
+    samples = np.asarray(module.apply(jax_tree(variables), z, train=False))
+    scorer, scorer_state, _ = load_pretrained(config["eval_classifier"], "classification")
+    features = FeatureClassifier(scorer, scorer_state.variables())
+    test = np.asarray(data.load(config["dataset"], "test")[config["input_key"]], np.float32)
+
+    def frechet(a, b):
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        ridge = 1e-6 * np.eye(a.shape[1])        # as the library fits them: dead ReLU features are constant
+        cov_a, cov_b = np.cov(a.T) + ridge, np.cov(b.T) + ridge
+        root_trace = np.sqrt(np.clip(scipy.linalg.eigvals(cov_a @ cov_b).real, 0, None)).sum()
+        return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * root_trace)
+
+    reference, _ = features(test)
+    sample_features, classes = features(samples)
+    headline = card["headline"]
+    assert round(frechet(sample_features, reference), headline["decimals"]) == pytest.approx(
+        headline["value"], abs=10 ** -headline["decimals"])
+    share = np.bincount(classes, minlength=10) / len(classes)
+    assert share.min() >= 0.03, share
+    noise = np.random.default_rng(0).random(samples.shape, dtype=np.float32)
+    assert 5 * frechet(sample_features, reference) < frechet(features(noise)[0], reference)
 
 
 def test_the_ppo_and_dqn_policies_are_shipped():
