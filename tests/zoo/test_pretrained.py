@@ -149,11 +149,12 @@ def jax_tree(variables):
     return jax.tree.map(jnp.asarray, variables)
 
 
-def test_the_readme_table_is_the_shipped_models():
+@pytest.mark.parametrize("page", ["README.md", "docs/getting_started.md"])
+def test_the_table_of_shipped_models_is_the_shipped_models(page):
     from train.publish import markdown_table
 
-    readme = open(os.path.join(os.path.dirname(pretrained.DIRECTORY), os.pardir, "README.md")).read()
-    assert markdown_table(pretrained.DIRECTORY) in readme, "regenerate it: python -m train publish --table"
+    text = open(os.path.join(os.path.dirname(pretrained.DIRECTORY), os.pardir, page)).read()
+    assert markdown_table(pretrained.DIRECTORY) in text, f"regenerate {page}'s table: python -m train publish --table"
 
 
 @pytest.mark.parametrize("name", SHIPPED)
