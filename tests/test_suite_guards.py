@@ -62,7 +62,6 @@ def test_the_suite_has_a_per_test_time_limit(request):
     assert 0 < limit <= 900, f"per-test timeout is {limit} s"
 
 
-
 def test_every_listed_mutant_still_applies_at_exactly_one_place():
     """A mutant whose `old` text no longer occurs exactly once in its file (the code moved on) cannot be
     applied, and the mutation score would silently cover less than its list says."""
