@@ -33,10 +33,11 @@ GRADIENT_FLOW = {"bound_violations": [], "vanishing_sigma_0.5": 1e-15, "saturate
 MADRY = {"pgd100_restarts20_500_images": acc(0.85), "fgsm": acc(0.9), "transfer_from_natural_pgd40": acc(0.95),
          "pgd40_eps_0.5": acc(0.02)}
 DISTILL = {"distilled_vs_alone": cmp(2, 8), "gap_closed": {"value": 0.7, "ci": [0.5, 0.9]}}
-NLL_RECURRENT = {"draw_bound": 95.0, "vae_iwae": 100.0, "pixelrnn": 88.0, "pixelcnn": 90.0, "independent_pixels": 200.0}
+NLL = {"pixelcnn_vs_vae": cmp(2, 8), "vae_vs_independent_pixels": cmp(90, 110)}
+NLL_RECURRENT = {"measured": 95.0, "draw_vs_vae": cmp(2, 8), "pixelrnn_vs_pixelcnn": cmp(1, 3)}
 RAM = {"ram_vs_cnn": cmp(1, 3), "ram_vs_mlp": cmp(5, 9), "ram_vs_ram_random": cmp(2, 4)}
-GAN = {"measured": 4.9, "frechet_distance": 10.0, "vae_frechet_distance": 20.0, "classes_covered": 10,
-       "min_class_share": 0.05, "nearest_training_distance_ratio": 0.8}
+GAN = {"measured": 4.9, "gan_vs_vae": cmp(100, 300), "classes_covered": 10, "min_class_share": 0.05,
+       "nearest_training_distance_ratio": 0.8}
 MNIST1D = {"cnn_accuracy": acc(0.91), "gru_accuracy": acc(0.88), "mlp_accuracy": acc(0.73)}
 
 
@@ -69,21 +70,22 @@ CASES = {
     "mnist1d_baselines": variants(MNIST1D, R, [
         ({"cnn_accuracy": acc(0.909)}, D), ({"gru_accuracy": acc(0.879)}, D), ({"mlp_accuracy": acc(0.731)}, D),
         ({"gru_accuracy": acc(0.60)}, N)]),
-    "nll_binarized_mnist": [({"pixelcnn": 80.0, "vae_iwae": 90.0, "independent_pixels": 200.0}, R),
-                            ({"pixelcnn": 95.0, "vae_iwae": 90.0, "independent_pixels": 200.0}, D),
-                            ({"pixelcnn": 80.0, "vae_iwae": 210.0, "independent_pixels": 200.0}, D),
-                            ({"pixelcnn": 210.0, "vae_iwae": 90.0, "independent_pixels": 200.0}, N)],
+    "nll_binarized_mnist": variants(NLL, R, [
+        ({"pixelcnn_vs_vae": cmp(-1, 3)}, I), ({"pixelcnn_vs_vae": cmp(-5, -1)}, N),
+        ({"vae_vs_independent_pixels": cmp(-0.5, 4)}, I), ({"vae_vs_independent_pixels": cmp(-3, -1)}, N)]),
     "nll_recurrent_binarized_mnist": variants(NLL_RECURRENT, R, [
-        ({"draw_bound": 1.25 * 80.97, "vae_iwae": 110.0}, R), ({"draw_bound": 1.25 * 80.97 + 0.01, "vae_iwae": 110.0}, D),
-        ({"draw_bound": 100.0}, D), ({"pixelrnn": 90.01}, D), ({"draw_bound": 200.0}, N), ({"pixelrnn": 200.0}, N)]),
+        ({"measured": 1.25 * 80.97}, R), ({"measured": 1.25 * 80.97 + 0.01}, D), ({"draw_vs_vae": cmp(-1, 2)}, I),
+        ({"pixelrnn_vs_pixelcnn": cmp(-0.5, 0.5)}, I), ({"pixelrnn_vs_pixelcnn": cmp(-2, -1)}, N),
+        ({"measured": 169.0, "draw_vs_vae": cmp(-70, -60)}, N), ({"measured": 169.0, "draw_vs_vae": cmp(-1, 2)}, I)]),
     "ram_cluttered_mnist": variants(RAM, R, [
         ({"ram_vs_cnn": cmp(-1, 2)}, I), ({"ram_vs_cnn": cmp(-3, -1)}, N), ({"ram_vs_ram_random": cmp(-1, 1)}, I),
         ({"ram_vs_mlp": cmp(-5, -1)}, N), ({"ram_vs_cnn": cmp(-1, 2), "ram_vs_mlp": cmp(-5, -1)}, N)]),
     "dsd_lenet300": [({"dsd_vs_dense": cmp(0.1, 0.5)}, R), ({"dsd_vs_dense": cmp(-0.2, 0.4)}, I),
                      ({"dsd_vs_dense": cmp(-0.5, -0.1)}, N)],
     "gan_mnist": variants(GAN, R, [
-        ({"measured": 5.0}, R), ({"measured": 5.01}, D), ({"frechet_distance": 20.0}, N), ({"classes_covered": 9}, N),
-        ({"min_class_share": 0.029}, N), ({"nearest_training_distance_ratio": 0.49}, N)]),
+        ({"measured": 5.0}, R), ({"measured": 5.01}, D), ({"gan_vs_vae": cmp(-10, 50)}, I),
+        ({"gan_vs_vae": cmp(-300, -100)}, N), ({"classes_covered": 9}, N), ({"min_class_share": 0.029}, N),
+        ({"nearest_training_distance_ratio": 0.49}, N), ({"measured": 9.0, "gan_vs_vae": cmp(-10, 50)}, I)]),
 }
 CASES["distillation_mnist1d"] = CASES["distillation_mnist"]
 
@@ -120,14 +122,17 @@ def test_ours_against_published_is_a_ratio_or_a_difference_in_points():
     assert report.versus(compression, 38.0) == pytest.approx(38.0 / 40.0)
     assert isinstance(report.versus(claims.BY_ID["gan_mnist"], 3.0), str)
     assert report.versus(claims.BY_ID["distillation_mnist1d"], 0.3) is None
+    # "points" scales a rate by 100: a claim measured in percent would read 100x too far off
+    for claim in claims.CLAIMS:
+        if claim.versus == "points":
+            assert 0 <= claim.published <= 1 and "%" not in claim.unit, claim.id
 
 
 def test_claim_recipes_monitor_validation_and_selections_never_read_the_test_split():
     from train import configs
 
-    used = {recipe for recipe, _ in claims.RUNS.values()} | set(claims.RAM_RECIPES.values()) | {
-        "distill_mnist5k", "distill_mnist1d", "pixelcnn_mnist5k", "pixelrnn_mnist5k", "draw_mnist5k", "vae_mnist5k",
-        "gan_mnist5k"}
+    used = {recipe for recipe, _ in [*claims.RUNS.values(), *claims.LIKELIHOOD_RUNS.values(), claims.GAN_RUN]} | set(
+        claims.RAM_RECIPES.values()) | {"distill_mnist5k", "distill_mnist1d"}
     for recipe in sorted(used):
         config = configs.get_config(recipe)
         assert config.eval_split == "validation" and config.test_split == "test", recipe
@@ -146,6 +151,42 @@ def test_claim_recipes_monitor_validation_and_selections_never_read_the_test_spl
     assert all(c["test_split"] == "validation" and c["seeds"] == (0,) for c in runner.calls)
     assert [c["temperature"] for c in runner.calls] == [4.0, 8.0, 20.0] and best == 8.0  # 8 % 7 = 1 is lowest
     assert scores == {"4.0": 4.0, "8.0": 1.0, "20.0": 6.0}
+
+
+class LikelihoodRunner:
+    """Stands in for `Runner`: records the runs asked for and returns made-up NLLs per recipe and seed."""
+
+    NLL = {"pixelcnn_mnist5k": 90.0, "vae_mnist5k": 100.0, "pixelrnn_mnist5k": 88.0, "draw_mnist5k": 95.0}
+
+    def __init__(self):
+        self.runs = {}
+
+    def path(self, name):
+        return f"/runs/{name}"
+
+    def train(self, name, recipe, overrides=None):
+        # a run two claims share must be asked for with one config, or the second claim would be refused
+        assert self.runs.setdefault(name, (recipe, overrides)) == (recipe, overrides), name
+        nll = self.NLL.get(recipe, 0.0) + 0.5 * (overrides or {}).get("seed", 0)
+        return {"test": {"test_nll_nats": nll, "test_negative_bound": nll},
+                "report": {"iwae_nll_nats": nll, "independent_pixels_nll_nats": 200.0}}
+
+
+def test_likelihood_claims_train_every_model_with_five_seeds_and_share_the_runs():
+    runner = LikelihoodRunner()
+    binarized = claims.nll_binarized_mnist(runner)
+    recurrent = claims.nll_recurrent_binarized_mnist(runner)
+    seeds = list(claims.SEEDS)
+    assert len(seeds) >= 5
+    assert binarized["pixelcnn"] == recurrent["pixelcnn"] == [90.0 + 0.5 * s for s in seeds]
+    assert recurrent["draw_bound"] == [95.0 + 0.5 * s for s in seeds]
+    assert recurrent["vae_iwae"] == [100.0 + 0.5 * s for s in seeds]
+    for name in ("pixelcnn", "vae", "pixelrnn", "draw"):
+        assert [runner.runs[f"{name}_seed{s}"][1]["seed"] for s in seeds] == seeds
+    assert binarized["pixelcnn_vs_vae"]["difference"] == pytest.approx(10.0)
+    assert recurrent["pixelrnn_vs_pixelcnn"]["difference"] == pytest.approx(2.0)
+    assert claims.BY_ID["nll_binarized_mnist"].criterion.verdict(binarized) == R
+    assert claims.BY_ID["nll_recurrent_binarized_mnist"].criterion.verdict(recurrent) == R  # 96 <= 1.25 x 80.97
 
 
 def _entry(claim_id, measured, code="a" * 64):
