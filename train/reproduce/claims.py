@@ -358,7 +358,7 @@ def gan_mnist(runner) -> dict:
     """Measure the GAN's samples against a floor from real data, the VAE's samples, and class coverage, over 5 seeds.
 
     Also their distance to the nearest training digit against held-out digits' (copies would be
-    near 0). Coverage and novelty are each seed's worst.
+    near 0). Coverage and novelty are the worst seed's.
     """
     from train.generative_eval import FeatureClassifier, frechet_distance
 
