@@ -259,7 +259,7 @@ def all_significant(m: dict, keys) -> str:
 
 
 # name -> (recipe, overrides) of the likelihood models, 5 seeds each. The pixel models train 1,000
-# of their recipes' 1,500 steps so that 5 seeds fit; `num_samples` only sizes the report's sample
+# of their recipes' 1,500 steps to shorten the 5 seeds; `num_samples` only sizes the report's sample
 # figure (the NLL never reads samples), and sampling 28x28 pixel by pixel is slow
 LIKELIHOOD_RUNS = {
     "pixelcnn": ("pixelcnn_mnist5k", {"num_steps": 1000, "num_samples": 10}),
@@ -351,7 +351,7 @@ def dsd_lenet300(runner) -> dict:
             "dense_error_percent": errors["baseline"], "dsd_vs_dense": test}
 
 
-GAN_RUN = ("gan_mnist5k", {"num_steps": 1500})  # half the recipe's steps, so that 5 seeds fit
+GAN_RUN = ("gan_mnist5k", {"num_steps": 1500})  # half the recipe's steps, to shorten the 5 seeds
 
 
 def gan_mnist(runner) -> dict:
