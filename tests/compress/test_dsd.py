@@ -147,7 +147,12 @@ def test_the_study_resumes_after_ctrl_c_reruns_without_training_and_refuses_anot
     assert main(["dsd", "--workdir", whole, *SMALL]) == 0
     with monkeypatch.context() as m:
         m.setattr(fit, "tqdm", _interrupt_at(25))
-        assert main(["dsd", "--workdir", resumed, *SMALL]) == 130
+        # Ctrl-C as in a terminal, also where the suite runs as a background job (SIGINT ignored)
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            assert main(["dsd", "--workdir", resumed, *SMALL]) == 130
+        finally:
+            signal.signal(signal.SIGINT, previous)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: interrupted after step 26 of baseline seed 3"), err
     with open(os.path.join(resumed, "checkpoints", "seed3_baseline.msgpack"), "rb") as f:
